@@ -1,0 +1,17 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { SseClient } from '../connection';
+import { SSE_CLIENT } from './constants';
+
+/**
+ * Hands an `@SseRoute()` handler the `SseClient` of its stream, as `@ConnectedSocket()`
+ * does for gateways.
+ *
+ * @publicApi
+ */
+export const ConnectedClient = createParamDecorator((_data: unknown, context: ExecutionContext): SseClient => {
+  const client = context.switchToHttp().getRequest()[SSE_CLIENT] as SseClient | undefined;
+  if (!client) {
+    throw new Error('@ConnectedClient() only works on a method decorated with @SseRoute(): use @SseRoute() instead of @Get()/@Sse().');
+  }
+  return client;
+});

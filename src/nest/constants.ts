@@ -1,0 +1,8 @@
+/** Route metadata: the `SseRouteOptions` given to `@SseRoute()`. */
+export const SSE_ROUTE_OPTIONS = 'nestjs-sse-hub:route-options';
+/** Request property: the `SseClient` of this request, for `@ConnectedClient()`. */
+export const SSE_CLIENT = Symbol('nestjs-sse-hub:client');
+/** Request property: what the handler returned and on which controller, for the interceptor. */
+export const SSE_HANDLER_CALL = Symbol('nestjs-sse-hub:handler-call');
+/** Default milliseconds of silence before a keepalive comment. */
+export const DEFAULT_KEEP_ALIVE = 15_000;

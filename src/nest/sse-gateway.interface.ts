@@ -1,0 +1,24 @@
+import { SseClient, SseCloseReason } from '../connection';
+
+/**
+ * Lifecycle hooks of the streams of a controller's `@SseRoute()` methods; implement any
+ * of them on the controller. A hook that throws is logged and the stream lives on,
+ * except `onJoin`, which runs before anything is written: its error becomes the HTTP
+ * response (an `HttpException`'s own status, 500 otherwise).
+ *
+ * @publicApi
+ */
+export interface SseGateway<TMessage = unknown> {
+  /**
+   * Runs once per stream, after guards, pipes and the handler, before the handler's
+   * first value. What it returns (a value, a Promise, an Observable) is sent first.
+   */
+  onJoin?(client: SseClient): unknown;
+  /**
+   * Runs for every hub message addressed to `client`. Return the message to send it as
+   * it is (encoded once for everybody), another value to send that, or nothing.
+   */
+  onMessage?(message: TMessage, client: SseClient): unknown;
+  /** Runs exactly once per stream that reached the handler, with why it ended. */
+  onClose?(client: SseClient, reason: SseCloseReason): unknown;
+}

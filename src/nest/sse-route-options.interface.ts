@@ -1,0 +1,22 @@
+import { RequestMethod } from '@nestjs/common';
+import { SseStreamOptions } from './sse-stream-options.interface';
+
+/**
+ * The channels a stream joins when it opens: a list, or a function of the request
+ * (Express `Request` / Fastify `FastifyRequest`) that may be async.
+ *
+ * @publicApi
+ */
+export type SseChannels<TRequest = any> = readonly string[] | ((request: TRequest) => Iterable<string> | Promise<Iterable<string>>);
+
+/**
+ * Options of `@SseRoute()`; they override the module's.
+ *
+ * @publicApi
+ */
+export interface SseRouteOptions<TRequest = any> extends SseStreamOptions {
+  /** The HTTP method of the route: GET by default; POST for clients that open streams with a body (Datastar). */
+  method?: RequestMethod;
+  /** Channels the stream joins before its first event. */
+  channels?: SseChannels<TRequest>;
+}

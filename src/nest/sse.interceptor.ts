@@ -1,0 +1,159 @@
+import { CallHandler, ExecutionContext, Inject, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { concat, lastValueFrom, Observable, Subscriber } from 'rxjs';
+import { readLastEventId, SseClient } from '../connection';
+import { SseHub } from '../hub';
+import { encodeEvent, toSseEvent } from '../wire';
+import { DEFAULT_KEEP_ALIVE, SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
+import { rawHttp } from './raw-http';
+import { SseGateway } from './sse-gateway.interface';
+import { SseHandlerCall } from './sse-handler-call.interface';
+import { SseModuleOptions } from './sse-module-options.interface';
+import { SseChannels, SseRouteOptions } from './sse-route-options.interface';
+import { SSE_MODULE_OPTIONS } from './sse.module-definition';
+import { toErrorEvent } from './to-error-event';
+import { isStream, isThenable, toObservable } from './to-observable';
+
+/**
+ * Runs the stream of an `@SseRoute()`: it opens once guards, pipes, the handler, the
+ * channels and `onJoin` have all succeeded, so that any of them can still answer with a
+ * real HTTP status; then it writes what the handler and the hub send until one side ends.
+ */
+@Injectable()
+export class SseInterceptor implements NestInterceptor {
+  private readonly logger = new Logger('SseRoute');
+
+  constructor(
+    private readonly hub: SseHub,
+    private readonly reflector: Reflector,
+    @Inject(SSE_MODULE_OPTIONS) private readonly options: SseModuleOptions,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<never> {
+    const http = context.switchToHttp();
+    const request = http.getRequest();
+    const route: SseRouteOptions = this.reflector.get(SSE_ROUTE_OPTIONS, context.getHandler()) ?? {};
+    const { req, res, headers } = rawHttp(request, http.getResponse());
+    // Nest replies with what this Observable emits, so it never emits: the stream is the
+    // response. It errors only before the first byte, for exception filters to answer.
+    return new Observable<never>((nest) => {
+      const client = new SseClient({
+        request,
+        req,
+        res,
+        keepAlive: route.keepAlive ?? this.options.keepAlive ?? DEFAULT_KEEP_ALIVE,
+        retry: route.retry ?? this.options.retry,
+        headers: { ...this.options.headers, ...headers, ...route.headers },
+        lastEventId: readLastEventId(req),
+      });
+      request[SSE_CLIENT] = client;
+      void this.open(client, route, next, nest);
+    });
+  }
+
+  private async open(client: SseClient, route: SseRouteOptions, next: CallHandler, nest: Subscriber<never>): Promise<void> {
+    // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
+    if (this.hub.closing) return client.end('shutdown');
+    let call: SseHandlerCall;
+    try {
+      const emitted = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      // No call recorded: an inner interceptor answered without running the handler.
+      call = client.request[SSE_HANDLER_CALL] ?? { gateway: {}, result: emitted };
+    } catch (error) {
+      // Pipes refused or the handler threw: Nest answers, and no hook has run yet.
+      client.end('error');
+      return nest.error(error);
+    }
+    const gateway = call.gateway as SseGateway;
+    client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose?.(client, reason)));
+    try {
+      const result = isThenable(call.result) ? await call.result : call.result;
+      if (this.stopped(client)) return;
+      // In the hub from here on, so that onJoin counts it and can broadcast to it; what
+      // the hub sends is queued until the stream starts.
+      this.hub.register(client, gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)));
+      await joinChannels(client, route.channels);
+      if (this.stopped(client)) return;
+      const joined = gateway.onJoin ? await gateway.onJoin(client) : undefined;
+      if (this.stopped(client)) return;
+      this.stream(client, joined, result, nest);
+    } catch (error) {
+      this.fail(client, error, nest);
+    }
+  }
+
+  /** Whether setup must stop: the client is gone, or the app began to shut down meanwhile. */
+  private stopped(client: SseClient): boolean {
+    if (this.hub.closing) client.end('shutdown');
+    return client.closed;
+  }
+
+  private stream(client: SseClient, joined: unknown, result: unknown, nest: Subscriber<never>): void {
+    // onJoin's value goes out first, ahead of anything the hub queued meanwhile.
+    const joinedIsStream = isStream(joined);
+    const head = joinedIsStream ? '' : encodeValue(joined);
+    // A single value (or nothing) leaves the stream open for the hub; a stream of the
+    // handler's own ends it when it completes.
+    const endsOnComplete = isStream(result);
+    const source = joinedIsStream ? concat(toObservable(joined), toObservable(result)) : toObservable(result);
+    // Subscribed before the headers go out: an Observable that fails at once still gets
+    // its HTTP status; what it emits meanwhile is queued by the client.
+    let completedEarly = false;
+    const subscription = source.subscribe({
+      next: (value) => {
+        const sent = client.send(value);
+        if (!sent.ok && !client.closed) this.fail(client, sent.error, nest);
+      },
+      error: (error: unknown) => this.fail(client, error, nest),
+      complete: () => {
+        if (!endsOnComplete) return;
+        // Completed before the headers: end right after them, so the head is not lost.
+        if (client.started) client.end('completed');
+        else completedEarly = true;
+      },
+    });
+    client.onClose(() => subscription.unsubscribe());
+    client.start(head);
+    if (completedEarly) client.end('completed');
+  }
+
+  /** Before the first byte: an HTTP error through Nest. After: one `event: error`, logged. */
+  private fail(client: SseClient, error: unknown, nest: Subscriber<never>): void {
+    if (client.closed) return;
+    if (!client.started) {
+      client.end('error');
+      nest.error(error);
+      return;
+    }
+    this.logger.error(`SSE stream ${client.id} failed and was closed: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+    client.write(encodeEvent(toErrorEvent(error)));
+    client.end('error');
+  }
+
+  private callHook(name: string, client: SseClient, hook: () => unknown): void {
+    const report = (error: unknown) =>
+      this.logger.error(`${name} threw for SSE client ${client.id}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+    try {
+      const result = hook();
+      if (isThenable(result)) result.then(undefined, report);
+    } catch (error) {
+      report(error);
+    }
+  }
+}
+
+function encodeValue(value: unknown): string {
+  const event = toSseEvent(value);
+  return event ? encodeEvent(event) : '';
+}
+
+async function joinChannels(client: SseClient, channels: SseChannels | undefined): Promise<void> {
+  if (!channels) return;
+  const list = typeof channels === 'function' ? await channels(client.request) : channels;
+  for (const channel of list) {
+    if (typeof channel !== 'string') {
+      throw new TypeError(`@SseRoute() channels must be strings, got ${typeof channel}. Fix the route's channels option.`);
+    }
+    client.join(channel);
+  }
+}

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { SSE_TRANSPORT, SseHub } from '../hub';
+import { SseModuleOptions } from './sse-module-options.interface';
+import { SSE_MODULE_OPTIONS, SseConfigurableModule } from './sse.module-definition';
+import { SseInterceptor } from './sse.interceptor';
+import { validateStreamOptions } from './validate-options';
+
+/**
+ * Server-Sent Events for the whole application: `SseModule.forRoot(options)` or
+ * `SseModule.forRootAsync({ imports, inject, useFactory })`, once, in the root module.
+ * Global: `SseHub` can be injected anywhere.
+ *
+ * @publicApi
+ */
+@Module({
+  providers: [
+    {
+      provide: SSE_TRANSPORT,
+      inject: [SSE_MODULE_OPTIONS],
+      useFactory: (options: SseModuleOptions) => {
+        validateStreamOptions(options, 'SseModule.forRoot()');
+        return options.transport;
+      },
+    },
+    SseHub,
+    SseInterceptor,
+  ],
+  exports: [SseHub, SseInterceptor, SSE_MODULE_OPTIONS],
+})
+export class SseModule extends SseConfigurableModule {}

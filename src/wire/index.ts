@@ -1,0 +1,4 @@
+export * from './encode-event';
+export * from './sse-encode.error';
+export * from './sse-event.interface';
+export * from './to-sse-event';
