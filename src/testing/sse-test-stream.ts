@@ -23,7 +23,7 @@ export class SseTestStream {
   ) {
     const parser = createParser({
       onEvent: ({ event, id, data }) => this.push({ type: 'event', event, id, data }),
-      onComment: (comment) => this.push({ type: 'comment', comment: comment.startsWith(' ') ? comment.slice(1) : comment }),
+      onComment: (comment) => this.push({ type: 'comment', comment }),
       onRetry: (retry) => this.push({ type: 'retry', retry }),
     });
     response.setEncoding('utf8');
