@@ -226,8 +226,8 @@ export class SseClient<TRequest = any> {
   // One timer per client, re-armed lazily: a write only records its time, so the
   // broadcast path never touches a timer.
   private scheduleKeepAlive(delay: number): void {
+    // Not unref'd: the server holds the process open anyway, and a leaked timer should show.
     this.keepAliveTimer = setTimeout(() => this.onKeepAliveTimer(), delay);
-    this.keepAliveTimer.unref();
   }
 
   private onKeepAliveTimer(): void {

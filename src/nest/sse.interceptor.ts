@@ -65,13 +65,14 @@ export class SseInterceptor implements NestInterceptor {
       return nest.error(error);
     }
     const gateway = call.gateway as SseGateway;
+    // In the hub from here on, so that onJoin counts it and can broadcast to it (what the
+    // hub sends is queued until the stream starts). Registered before the onClose hook,
+    // so that the hook already sees the hub without it.
+    this.hub.register(client, gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)));
     client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose?.(client, reason)));
     try {
       const result = isThenable(call.result) ? await call.result : call.result;
       if (this.stopped(client)) return;
-      // In the hub from here on, so that onJoin counts it and can broadcast to it; what
-      // the hub sends is queued until the stream starts.
-      this.hub.register(client, gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)));
       await joinChannels(client, route.channels);
       if (this.stopped(client)) return;
       const joined = gateway.onJoin ? await gateway.onJoin(client) : undefined;

@@ -15,6 +15,8 @@ interface ChatMessage {
 /** Waiters for onClose, by client id. */
 const closed = new Map<string, (reason: SseCloseReason) => void>();
 const closeLog: Array<[string, SseCloseReason]> = [];
+/** Whether the hub still listed the client while its onClose ran. */
+const listedAtClose: boolean[] = [];
 const handlerValues = new Subject<string>();
 
 @Controller('gw')
@@ -46,6 +48,7 @@ class GatewayController implements SseGateway<ChatMessage> {
 
   onClose(client: SseClient, reason: SseCloseReason) {
     closeLog.push([client.id, reason]);
+    listedAtClose.push(this.hub.clients().includes(client) || this.hub.count('chat') > this.hub.clients('chat').filter((c) => c !== client).length);
     closed.get(client.id)?.(reason);
     if (client.request.params.mode === 'close-throws') throw new Error('onClose exploded');
   }
@@ -147,6 +150,8 @@ describe('SseGateway hooks', () => {
     await stream.closed();
     expect(closeLog.filter(([closedId]) => closedId === id)).toEqual([[id, reason]]);
     expect(hub.clients().map((client) => client.id)).not.toContain(id);
+    // onClose runs with the hub already rid of the client, so counts are right there.
+    expect(listedAtClose.at(-1)).toBe(false);
   });
 
   it('onClose sees "completed" when the handler’s stream completes', async () => {

@@ -1,0 +1,101 @@
+import { Controller } from '@nestjs/common';
+import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import { SseClient, SseCloseReason, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { openSseStream } from 'nestjs-sse-hub/testing';
+import { startApp, TestApp } from './support/start-app';
+
+const STREAMS = 1000;
+const closes: SseCloseReason[] = [];
+
+@Controller('life')
+class LifeController implements SseGateway {
+  @SseRoute('events', { keepAlive: 60_000, channels: ['everyone'] })
+  events() {
+    return undefined;
+  }
+
+  onJoin(client: SseClient) {
+    return { event: 'welcome', data: client.id };
+  }
+
+  onClose(_client: SseClient, reason: SseCloseReason) {
+    closes.push(reason);
+  }
+}
+
+/** Opens `count` raw streams at once and resolves when each has its welcome event. */
+async function openMany(url: string, count: number): Promise<Socket[]> {
+  const { hostname, port } = new URL(url);
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const req = httpRequest({ hostname, port, path: '/life/events', agent: false, headers: { accept: 'text/event-stream' } });
+          req.once('error', reject);
+          req.once('response', (res) => {
+            res.once('data', () => resolve(res.socket));
+          });
+          req.end();
+        }),
+    ),
+  );
+}
+
+function timers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+}
+
+describe('lifecycle: nothing left behind', () => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t?.app.close();
+  });
+
+  it(`opens and drops ${STREAMS} streams: the hub is empty and no timer is left`, async () => {
+    t = await startApp({ controllers: [LifeController] });
+    const hub = t.app.get(SseHub);
+    closes.length = 0;
+    const before = timers();
+    const sockets = await openMany(t.url, STREAMS);
+    expect(hub.count()).toBe(STREAMS);
+    expect(hub.count('everyone')).toBe(STREAMS);
+    expect(timers()).toBeGreaterThanOrEqual(STREAMS);
+    const allClosed = new Promise<void>((resolve) => {
+      const check = () => (closes.length === STREAMS ? resolve() : setImmediate(check));
+      check();
+    });
+    for (const socket of sockets) socket.resetAndDestroy();
+    await allClosed;
+    expect(closes.every((reason) => reason === 'client-disconnected')).toBe(true);
+    expect(hub.count()).toBe(0);
+    expect(hub.count('everyone')).toBe(0);
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+
+  it(`app.close() with ${STREAMS} open streams returns in well under a second, each onClose seeing "shutdown"`, async () => {
+    t = await startApp({ controllers: [LifeController] });
+    closes.length = 0;
+    const sockets = await openMany(t.url, STREAMS);
+    const ended = sockets.map((socket) => new Promise((resolve) => socket.once('close', resolve)));
+    const started = performance.now();
+    await t.app.close();
+    const took = performance.now() - started;
+    console.log(`app.close() with ${STREAMS} open streams took ${took.toFixed(0)} ms`);
+    expect(took).toBeLessThan(1000);
+    expect(closes).toHaveLength(STREAMS);
+    expect(new Set(closes)).toEqual(new Set(['shutdown']));
+    await Promise.all(ended);
+  });
+
+  it('a stream opened while the app shuts down gets a 200 that ends, so EventSource retries', async () => {
+    t = await startApp({ controllers: [LifeController] });
+    const hub = t.app.get(SseHub);
+    hub.beforeApplicationShutdown();
+    const stream = await openSseStream(t.url, '/life/events');
+    await stream.closed();
+    expect(stream.status).toBe(200);
+    expect(stream.received).toEqual([]);
+  });
+});
