@@ -10,4 +10,5 @@ module.exports = {
     '^nestjs-sse-hub/testing$': '<rootDir>/src/testing/index.ts',
   },
   testTimeout: 30_000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
