@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import { SseEvent } from '../wire';
 
 /**
@@ -7,9 +8,11 @@ import { SseEvent } from '../wire';
  * stack or an internal message.
  */
 export function toErrorEvent(error: unknown): SseEvent {
-  const body =
-    error instanceof HttpException
-      ? { statusCode: error.getStatus(), message: error.message }
-      : { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error' };
-  return { event: 'error', data: JSON.stringify(body) };
+  if (!(error instanceof HttpException)) {
+    return { event: 'error', data: JSON.stringify({ statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error' }) };
+  }
+  const statusCode = error.getStatus();
+  // `new UnauthorizedException(err)` carries err's message, which must not reach the client.
+  const message = error.getResponse() instanceof Error ? (STATUS_CODES[statusCode] ?? 'Error') : error.message;
+  return { event: 'error', data: JSON.stringify({ statusCode, message }) };
 }

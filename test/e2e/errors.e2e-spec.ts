@@ -1,4 +1,4 @@
-import { ArgumentsHost, CanActivate, Catch, Controller, ExceptionFilter, ForbiddenException, HttpStatus, Injectable, NotFoundException, Param, ParseIntPipe, UseFilters, UseGuards } from '@nestjs/common';
+import { ArgumentsHost, CanActivate, Catch, Controller, ExceptionFilter, ForbiddenException, HttpStatus, Injectable, NotFoundException, Param, ParseIntPipe, UnauthorizedException, UseFilters, UseGuards } from '@nestjs/common';
 import { concat, defer, map, of, Subject, throwError, timer } from 'rxjs';
 import { ConnectedClient, SseClient, SseCloseReason, SseGateway, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
@@ -20,7 +20,7 @@ class TeapotFilter implements ExceptionFilter {
   }
 }
 
-const later = new Subject<unknown>();
+let later = new Subject<unknown>();
 const closes: Array<[string, SseCloseReason]> = [];
 
 @Controller('errors')
@@ -65,6 +65,7 @@ class ErrorsController implements SseGateway {
 
   @SseRoute('fails-later')
   failsLater() {
+    later = new Subject<unknown>();
     return concat(of('first'), defer(() => later));
   }
 
@@ -170,6 +171,20 @@ describe('errors: a real HTTP status before the first byte, one error event afte
     ]);
     expect(stream.body).not.toContain('postgres');
     expect(t.logger.errors().join('\n')).toContain('postgres://user:pw@db');
+  });
+
+  it('an HttpException after the start sends its status and message, but not the message of an Error it wraps', async () => {
+    const stream = await openSseStream(t.url, '/errors/fails-later');
+    await stream.nextEvent();
+    later.error(new ForbiddenException('Room closed'));
+    await stream.closed();
+    expect(stream.received.at(-1)).toEqual({ type: 'event', event: 'error', id: undefined, data: '{"statusCode":403,"message":"Room closed"}' });
+
+    const wrapped = await openSseStream(t.url, '/errors/fails-later');
+    await wrapped.nextEvent();
+    later.error(new UnauthorizedException(new Error('token signature key ABC')));
+    await wrapped.closed();
+    expect(wrapped.received.at(-1)).toEqual({ type: 'event', event: 'error', id: undefined, data: '{"statusCode":401,"message":"Unauthorized"}' });
   });
 
   it('a value that cannot be encoded ends the stream with an error event and a log line naming the field', async () => {
