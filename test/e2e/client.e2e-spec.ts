@@ -1,12 +1,20 @@
 import { Controller } from '@nestjs/common';
+import { finalize, interval } from 'rxjs';
 import { ConnectedClient, SseClient, SseClosedError, SseEncodeError, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
 import { startApp, TestApp } from './support/start-app';
 
 const clients: SseClient[] = [];
+const finalized: string[] = [];
 
 @Controller('client')
 class ClientController {
+  @SseRoute('ticking')
+  ticking(@ConnectedClient() client: SseClient) {
+    clients.push(client);
+    return interval(60_000).pipe(finalize(() => finalized.push(client.id)));
+  }
+
   @SseRoute(':name')
   events(@ConnectedClient() client: SseClient) {
     clients.push(client);
@@ -89,6 +97,14 @@ describe('SseClient, the generator API', () => {
     expect(client.comment('x').ok).toBe(false);
     expect(() => client.sendEventOrThrow('x', 'y')).toThrow(SseClosedError);
     expect(() => client.sendEventOrThrow('x', 'y')).toThrow(/check client.closed/i);
+  });
+
+  it('unsubscribes the handler’s Observable as soon as the client goes away', async () => {
+    const { stream, client } = await openOne('/client/ticking');
+    const gone = new Promise((resolve) => client.onClose(resolve));
+    stream.close();
+    await gone;
+    expect(finalized).toContain(client.id);
   });
 
   it('notices a client that goes away at once, not at the next write', async () => {

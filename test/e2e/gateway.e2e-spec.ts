@@ -76,6 +76,8 @@ describe('SseGateway hooks', () => {
   });
   afterAll(() => t.app.close());
   beforeEach(() => (closeLog.length = 0));
+  // Every ending here (client gone, server close, completion, error): Nest never replies on top.
+  afterEach(() => expect(t.logger.headersSentErrors()).toEqual([]));
 
   it('onJoin runs before the handler’s first value and what it returns is sent first', async () => {
     const stream = await openSseStream(t.url, '/gw/handler');

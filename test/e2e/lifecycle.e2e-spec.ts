@@ -51,6 +51,8 @@ describe('lifecycle: nothing left behind', () => {
   let t: TestApp;
   afterEach(async () => {
     await t?.app.close();
+    expect(t.logger.headersSentErrors()).toEqual([]);
+    expect(t.logger.errors()).toEqual([]);
   });
 
   it(`opens and drops ${STREAMS} streams: the hub is empty and no timer is left`, async () => {
