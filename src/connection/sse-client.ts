@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { encodeComment, encodeEvent, encodeRetry, toSseEvent } from '../wire';
 import { SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
+import { SseReplayStatus } from './sse-replay-status.type';
 import { sseHeaders } from './sse-headers';
 import { SseSendResult } from './sse-send-result.type';
 
@@ -21,6 +22,8 @@ export interface SseClientInit<TRequest = unknown> {
   /** Extra response headers; the stream's own headers win. */
   headers?: OutgoingHttpHeaders;
   lastEventId?: string;
+  /** Sent as `retry:` before the stream ends for a shutdown: jittered, so that reconnects spread out. */
+  shutdownRetry?: number;
 }
 
 /** Told when a client joins or leaves a channel, so the hub can index it. */
@@ -52,6 +55,8 @@ export class SseClient<TRequest = any> {
   private readonly keepAliveMs: number | false;
   private readonly retry: number | undefined;
   private readonly headers: OutgoingHttpHeaders | undefined;
+  private readonly shutdownRetry: number | undefined;
+  private replayStatus: SseReplayStatus = 'none';
   private readonly joined = new Set<string>();
   private channelListener: SseChannelListener | undefined;
   private closeListeners: CloseListener[] = [];
@@ -69,6 +74,7 @@ export class SseClient<TRequest = any> {
     this.retry = init.retry;
     this.headers = init.headers;
     this.lastEventId = init.lastEventId;
+    this.shutdownRetry = init.shutdownRetry;
     // 'close' fires as soon as the socket goes, not at the next write.
     this.res.once('close', () => this.end('client-disconnected'));
     // A write racing a reset socket reports here; unhandled, it would crash the process.
@@ -88,6 +94,16 @@ export class SseClient<TRequest = any> {
   /** Why the stream ended, once it has. */
   get reason(): SseCloseReason | undefined {
     return this.closeReason;
+  }
+
+  /** What the client got of the events it missed while disconnected. */
+  get replay(): SseReplayStatus {
+    return this.replayStatus;
+  }
+
+  /** Records what the hub could replay. */
+  setReplay(status: SseReplayStatus): void {
+    this.replayStatus = status;
   }
 
   /** `true` once the response headers have been written. */
@@ -187,6 +203,7 @@ export class SseClient<TRequest = any> {
   end(reason: SseCloseReason): void {
     if (this.closeReason !== undefined) return;
     if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed) this.open('');
+    if (reason === 'shutdown' && this.shutdownRetry !== undefined) this.write(encodeRetry(this.shutdownRetry));
     this.closeReason = reason;
     this.queued = undefined;
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);

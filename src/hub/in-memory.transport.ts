@@ -1,21 +1,53 @@
+import { EventIdGenerator } from './event-id';
+import { InMemoryHistory } from './in-memory-history';
 import { SseHubMessage } from './sse-hub-message.interface';
+import { SseHistoryResult } from './sse-replay.type';
 import { SseTransport } from './sse-transport.interface';
+
+/** How many broadcasts the in-process history keeps by default. */
+export const DEFAULT_HISTORY_SIZE = 1000;
+
+/** @publicApi */
+export interface InMemoryTransportOptions {
+  /** How many recent broadcasts to keep for replay (default 1000; 0 keeps none). */
+  historySize?: number;
+}
 
 /**
  * The default transport: a message goes straight to this process's hub, synchronously,
- * so a broadcast has reached every local client when `publish` returns.
+ * so a broadcast has reached every local client when `publish` returns. The last
+ * `historySize` broadcasts are kept for clients that reconnect.
  *
  * @publicApi
  */
 export class InMemoryTransport implements SseTransport {
   private deliver: ((message: SseHubMessage) => void) | undefined;
+  private readonly ids = new EventIdGenerator();
+  private readonly recent: InMemoryHistory;
+
+  constructor(options: InMemoryTransportOptions = {}) {
+    const size = options.historySize ?? DEFAULT_HISTORY_SIZE;
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new TypeError(`history size must be a non-negative integer, got ${String(size)}.`);
+    }
+    this.recent = new InMemoryHistory(size);
+  }
 
   subscribe(deliver: (message: SseHubMessage) => void): void {
     this.deliver = deliver;
   }
 
   publish(message: SseHubMessage): Promise<void> {
+    if (message.type === 'broadcast') {
+      const stored = { ...message, id: this.ids.next() };
+      this.recent.append(stored);
+      message = stored;
+    }
     this.deliver?.(message);
     return Promise.resolve();
+  }
+
+  history(lastEventId: string): SseHistoryResult {
+    return this.recent.since(lastEventId);
   }
 }

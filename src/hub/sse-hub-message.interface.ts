@@ -1,10 +1,14 @@
 /**
  * What a transport carries between hubs. `value` is what the caller gave (JSON-safe
- * when the transport leaves the process); each hub encodes it once for its clients.
+ * when the transport leaves the process); each hub encodes it once for its clients. A
+ * broadcast gets its `id` from the transport, which orders it and keeps it for replay.
  *
  * @publicApi
  */
 export type SseHubMessage =
-  | { type: 'broadcast'; value: unknown; channels?: string[]; except?: string[] }
+  | { type: 'broadcast'; id?: string; value: unknown; channels?: string[]; except?: string[] }
   | { type: 'send'; clientId: string; value: unknown }
   | { type: 'close'; clientId: string };
+
+/** A broadcast as the transport delivers it back: with its id. */
+export type SseBroadcastMessage = Extract<SseHubMessage, { type: 'broadcast' }>;

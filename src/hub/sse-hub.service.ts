@@ -1,9 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { SseChannelListener, SseClient } from '../connection';
-import { encodeEvent, toSseEvent } from '../wire';
+import { SseChannelListener, SseClient, SseReplayStatus } from '../connection';
+import { encodeEvent, SseEvent, toSseEvent } from '../wire';
+import { compareEventIds, isEventId } from './event-id';
 import { InMemoryTransport } from './in-memory.transport';
 import { SseBroadcastOptions } from './sse-broadcast-options.interface';
-import { SseHubMessage } from './sse-hub-message.interface';
+import { SseBroadcastMessage, SseHubMessage } from './sse-hub-message.interface';
+import { SseHistoryResult } from './sse-replay.type';
 import { SSE_TRANSPORT, SseTransport } from './sse-transport.interface';
 
 /**
@@ -12,16 +14,43 @@ import { SSE_TRANSPORT, SseTransport } from './sse-transport.interface';
  */
 export type SseMessageHandler = (message: unknown, client: SseClient) => unknown;
 
+/** What reaches clients: a broadcast or a message to one of them. */
+type DeliveredMessage = Exclude<SseHubMessage, { type: 'close' }>;
+
+/** How a stream is registered with the hub. */
+export interface SseRegistration {
+  /** The route's gateway hook, if it has one. */
+  onMessage?: SseMessageHandler;
+  /** Hold live messages until `replay()` has sent what the client missed (default true). */
+  replay?: boolean;
+}
+
 interface HubEntry {
   readonly client: SseClient;
   readonly onMessage: SseMessageHandler | undefined;
   /** Set while an async `onMessage` runs, so that later messages wait their turn. */
   pending: Promise<void> | undefined;
+  /** Live messages held back while the client is replayed what it missed. */
+  held: DeliveredMessage[] | undefined;
 }
+
+// Longer ids are not ours: answered with a gap without asking the transport.
+const MAX_EVENT_ID_LENGTH = 256;
 
 function toList(value: string | readonly string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return typeof value === 'string' ? [value] : [...value];
+}
+
+function assertEncodable(value: unknown): void {
+  const event = toSseEvent(value);
+  if (event) encodeEvent(event);
+}
+
+/** A broadcast's event carries the hub's id, which orders it for replay. */
+function withId(event: SseEvent | undefined, message: SseHubMessage): SseEvent | undefined {
+  if (!event || message.type !== 'broadcast' || message.id === undefined || event.id !== undefined) return event;
+  return { ...event, id: message.id };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -39,7 +68,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   private readonly logger = new Logger(SseHub.name);
   private readonly entries = new Map<string, HubEntry>();
   private readonly channelIndex = new Map<string, Set<HubEntry>>();
-  // What this hub already encoded for a message it published, so it is not encoded twice.
+  // Each message is encoded once here, with its id, whoever it goes to.
   private readonly encodedByMessage = new WeakMap<SseHubMessage, Buffer>();
   private readonly transport: SseTransport;
   private shuttingDown = false;
@@ -58,20 +87,22 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   }
 
   /**
-   * Sends `value` to every client, or to the clients of `options.channels`. It is
-   * encoded once; rejects with `SseEncodeError` (nothing sent) if it cannot be.
+   * Sends `value` to every client, or to the clients of `options.channels`, with an id
+   * that orders it; it is kept for clients that reconnect. Encoded once; rejects with
+   * `SseEncodeError` (nothing sent) if it cannot be.
    */
   async broadcast(value: unknown, options: SseBroadcastOptions = {}): Promise<void> {
-    const message: SseHubMessage = { type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except) };
-    this.encodeOnce(message, value);
-    await this.transport.publish(message);
+    assertEncodable(value);
+    await this.transport.publish({ type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except) });
   }
 
-  /** Sends `value` to one client, wherever it is connected. */
+  /**
+   * Sends `value` to one client, wherever it is connected. It gets no id and is not kept:
+   * a reconnected client is another client.
+   */
   async sendTo(clientId: string, value: unknown): Promise<void> {
-    const message: SseHubMessage = { type: 'send', clientId, value };
-    this.encodeOnce(message, value);
-    await this.transport.publish(message);
+    assertEncodable(value);
+    await this.transport.publish({ type: 'send', clientId, value });
   }
 
   /** Ends one client's stream (reason `server-closed`), wherever it is connected. */
@@ -91,16 +122,43 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   }
 
   /**
-   * Adds a started stream to the registry until it closes. `onMessage` is the route's
-   * gateway hook, if it has one.
+   * Adds a stream to the registry until it closes; what the hub sends it is queued by
+   * the client until it starts. A client with a `lastEventId` is held back until
+   * `replay()` (unless `replay: false`).
    */
-  register(client: SseClient, onMessage?: SseMessageHandler): void {
+  register(client: SseClient, registration: SseRegistration = {}): void {
     if (client.closed) return;
-    const entry: HubEntry = { client, onMessage, pending: undefined };
+    const held = registration.replay !== false && client.lastEventId !== undefined ? [] : undefined;
+    const entry: HubEntry = { client, onMessage: registration.onMessage, pending: undefined, held };
     this.entries.set(client.id, entry);
     for (const channel of client.channels) this.index(entry, channel);
     client.setChannelListener(this);
     client.onClose(() => this.unregister(entry));
+  }
+
+  /**
+   * Sends a registered client every broadcast of its channels after its `lastEventId`,
+   * then the live ones held back meanwhile, with no gap and no duplicate. More than
+   * `limit` missed events count as a gap, like an id that is too old or unknown: then
+   * nothing is replayed and the caller must resynchronise the client.
+   */
+  async replay(client: SseClient, limit = Infinity): Promise<SseReplayStatus> {
+    const entry = this.entries.get(client.id);
+    const lastEventId = client.lastEventId;
+    if (!entry?.held || lastEventId === undefined) return 'none';
+    const history = await this.history(lastEventId);
+    if (entry.client.closed) return 'none';
+    const held = entry.held;
+    entry.held = undefined;
+    const missed = history.status === 'complete' ? history.messages.filter((message) => this.reaches(entry, message)) : [];
+    const complete = history.status === 'complete' && missed.length <= limit;
+    if (complete) for (const message of missed) this.deliverTo(entry, message);
+    // Whatever the history held is not sent twice, when it was also held back live.
+    const seen = complete ? (history.messages.at(-1)?.id ?? lastEventId) : undefined;
+    for (const message of held) {
+      if (seen === undefined || message.type !== 'broadcast' || !message.id || compareEventIds(message.id, seen) > 0) this.deliverTo(entry, message);
+    }
+    return complete ? 'complete' : 'gap';
   }
 
   channelJoined(client: SseClient, channel: string): void {
@@ -123,16 +181,25 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     await this.transport.close?.();
   }
 
-  private encodeOnce(message: SseHubMessage, value: unknown): void {
-    const event = toSseEvent(value);
-    if (event) this.encodedByMessage.set(message, Buffer.from(encodeEvent(event)));
+  private async history(lastEventId: string): Promise<SseHistoryResult> {
+    if (lastEventId.length > MAX_EVENT_ID_LENGTH || !isEventId(lastEventId)) return { status: 'gap' };
+    try {
+      return await this.transport.history(lastEventId);
+    } catch (error) {
+      // Without history the client cannot be brought up to date: say so rather than fail the stream.
+      this.logger.error(`Replay after ${lastEventId} failed, the client gets a resync: ${(error as Error).message}`);
+      return { status: 'gap' };
+    }
   }
 
-  private encoded(message: SseHubMessage, value: unknown): Buffer | undefined {
+  /** The bytes of a message, with its id, encoded the first time anyone needs them. */
+  private encoded(message: DeliveredMessage): Buffer | undefined {
     let encoded = this.encodedByMessage.get(message);
     if (encoded === undefined) {
-      this.encodeOnce(message, value);
-      encoded = this.encodedByMessage.get(message);
+      const event = withId(toSseEvent(message.value), message);
+      if (!event) return undefined;
+      encoded = Buffer.from(encodeEvent(event));
+      this.encodedByMessage.set(message, encoded);
     }
     return encoded;
   }
@@ -144,7 +211,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
         return;
       }
       const recipients = message.type === 'send' ? this.entryOf(message.clientId) : this.recipients(message.channels, message.except);
-      for (const entry of recipients) this.deliverTo(entry, message, message.value);
+      for (const entry of recipients) this.deliverTo(entry, message);
     } catch (error) {
       // Only a message from another instance can fail to encode here (ours were checked).
       this.logger.error(`A hub message could not be delivered: ${(error as Error).message}`);
@@ -170,18 +237,27 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     return Array.from(recipients).filter((entry) => !skip.has(entry.client.id));
   }
 
-  private deliverTo(entry: HubEntry, message: SseHubMessage, value: unknown): void {
+  /** Whether a broadcast is for this client (replay: `except` named other connections). */
+  private reaches(entry: HubEntry, message: SseBroadcastMessage): boolean {
+    return message.channels === undefined || message.channels.some((channel) => entry.client.channels.has(channel));
+  }
+
+  private deliverTo(entry: HubEntry, message: DeliveredMessage): void {
+    if (entry.held) {
+      entry.held.push(message);
+      return;
+    }
     if (!entry.onMessage) {
-      const encoded = this.encoded(message, value);
+      const encoded = this.encoded(message);
       if (encoded) entry.client.write(encoded);
       return;
     }
     if (entry.pending) {
       // An earlier async onMessage is still running: keep the order.
-      this.chain(entry, entry.pending.then(() => this.runOnMessage(entry, message, value)));
+      this.chain(entry, entry.pending.then(() => this.runOnMessage(entry, message)));
       return;
     }
-    const running = this.runOnMessage(entry, message, value);
+    const running = this.runOnMessage(entry, message);
     if (running) this.chain(entry, running);
   }
 
@@ -192,35 +268,36 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     });
   }
 
-  private runOnMessage(entry: HubEntry, message: SseHubMessage, value: unknown): Promise<void> | undefined {
+  private runOnMessage(entry: HubEntry, message: DeliveredMessage): Promise<void> | undefined {
     const { client, onMessage } = entry;
     if (client.closed || !onMessage) return undefined;
     let result: unknown;
     try {
-      result = onMessage(value, client);
+      result = onMessage(message.value, client);
     } catch (error) {
       this.logHookError(client, error);
       return undefined;
     }
     if (!isThenable(result)) {
-      this.sendResult(entry, message, value, result);
+      this.sendResult(entry, message, result);
       return undefined;
     }
     return Promise.resolve(result).then(
-      (resolved) => this.sendResult(entry, message, value, resolved),
+      (resolved) => this.sendResult(entry, message, resolved),
       (error: unknown) => this.logHookError(client, error),
     );
   }
 
-  private sendResult(entry: HubEntry, message: SseHubMessage, value: unknown, result: unknown): void {
+  private sendResult(entry: HubEntry, message: DeliveredMessage, result: unknown): void {
     if (result === undefined || result === null || entry.client.closed) return;
-    if (result === value) {
-      const encoded = this.encoded(message, value);
+    try {
+      // The message unchanged: the bytes everybody gets. Anything else keeps the message's
+      // id, so that the client's Last-Event-ID still moves on.
+      const encoded = result === message.value ? this.encoded(message) : encodeEvent(withId(toSseEvent(result), message)!);
       if (encoded) entry.client.write(encoded);
-      return;
+    } catch (error) {
+      this.logger.error(`onMessage for SSE client ${entry.client.id} returned a value that cannot be sent: ${(error as Error).message}`);
     }
-    const sent = entry.client.send(result);
-    if (!sent.ok) this.logger.error(`onMessage for SSE client ${entry.client.id} returned a value that cannot be sent: ${sent.error.message}`);
   }
 
   private logHookError(client: SseClient, error: unknown): void {

@@ -1,16 +1,23 @@
 import { SseHubMessage } from './sse-hub-message.interface';
+import { SseHistoryResult } from './sse-replay.type';
 
 /**
- * Carries hub messages to every instance of the application, this one included. The
- * default keeps them in the process; another transport (Redis) spreads them out.
+ * Carries hub messages to every instance of the application, this one included, and
+ * keeps the recent broadcasts for clients that reconnect. The default keeps them in
+ * the process; another transport (Redis) spreads them out.
  *
  * @publicApi
  */
 export interface SseTransport {
-  /** Sends `message` to every hub; resolves once it is on its way, rejects if it cannot be. */
+  /**
+   * Sends `message` to every hub, giving a broadcast its `id` on the way; resolves once
+   * it is on its way, rejects if it cannot be.
+   */
   publish(message: SseHubMessage): Promise<void>;
   /** Called once by the hub with the function that delivers a message to its own clients. */
   subscribe(deliver: (message: SseHubMessage) => void): void | Promise<void>;
+  /** The broadcasts after `lastEventId`, oldest first, or a gap if it is too old or unknown. */
+  history(lastEventId: string): SseHistoryResult | Promise<SseHistoryResult>;
   /** Releases connections when the application shuts down. */
   close?(): void | Promise<void>;
 }

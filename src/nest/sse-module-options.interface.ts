@@ -9,4 +9,15 @@ import { SseStreamOptions } from './sse-stream-options.interface';
 export interface SseModuleOptions extends SseStreamOptions {
   /** How hub messages reach every instance; in-process by default. */
   transport?: SseTransport;
+  /**
+   * Replay on reconnect: how many recent broadcasts the in-process transport keeps
+   * (default 1000), or `false` to replay nothing. Memory is bounded by `size` alone.
+   */
+  history?: { size?: number } | false;
+  /**
+   * On shutdown each stream gets a last `retry:` drawn between `min` and `max` ms, so that
+   * thousands of clients do not reconnect in the same millisecond (default 1000–5000);
+   * `false` sends none.
+   */
+  shutdownRetry?: { min: number; max: number } | false;
 }

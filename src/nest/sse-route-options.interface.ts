@@ -19,4 +19,9 @@ export interface SseRouteOptions<TRequest = any> extends SseStreamOptions {
   method?: RequestMethod;
   /** Channels the stream joins before its first event. */
   channels?: SseChannels<TRequest>;
+  /**
+   * `false`: no replay on this route. `{ size }`: a reconnecting client is replayed at
+   * most `size` missed events; beyond that it gets a resync, as for a gap.
+   */
+  history?: { size?: number } | false;
 }

@@ -13,4 +13,10 @@ export interface SseStreamOptions {
   retry?: number;
   /** Extra response headers for every stream (the event-stream headers themselves cannot be overridden). */
   headers?: OutgoingHttpHeaders;
+  /**
+   * The event a reconnecting client gets first when what it missed cannot be replayed
+   * (its `Last-Event-ID` is too old, unknown or not ours); data `{ "lastEventId": … }`.
+   * Default `resync`.
+   */
+  resyncEvent?: string;
 }

@@ -4,7 +4,7 @@ import { concat, lastValueFrom, Observable, Subscriber } from 'rxjs';
 import { readLastEventId, SseClient } from '../connection';
 import { SseHub } from '../hub';
 import { encodeEvent, toSseEvent } from '../wire';
-import { DEFAULT_KEEP_ALIVE, SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
+import { DEFAULT_KEEP_ALIVE, DEFAULT_RESYNC_EVENT, DEFAULT_SHUTDOWN_RETRY, SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
 import { rawHttp } from './raw-http';
 import { SseGateway } from './sse-gateway.interface';
 import { SseHandlerCall } from './sse-handler-call.interface';
@@ -45,6 +45,7 @@ export class SseInterceptor implements NestInterceptor {
         retry: route.retry ?? this.options.retry,
         headers: { ...this.options.headers, ...headers, ...route.headers },
         lastEventId: readLastEventId(req),
+        shutdownRetry: this.jitteredShutdownRetry(),
       });
       request[SSE_CLIENT] = client;
       void this.open(client, route, next, nest);
@@ -68,16 +69,22 @@ export class SseInterceptor implements NestInterceptor {
     // In the hub from here on, so that onJoin counts it and can broadcast to it (what the
     // hub sends is queued until the stream starts). Registered before the onClose hook,
     // so that the hook already sees the hub without it.
-    this.hub.register(client, gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)));
+    const replays = route.history !== false && this.options.history !== false;
+    this.hub.register(client, { onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)), replay: replays });
     client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose?.(client, reason)));
     try {
       const result = isThenable(call.result) ? await call.result : call.result;
       if (this.stopped(client)) return;
       await joinChannels(client, route.channels);
       if (this.stopped(client)) return;
+      // Before onJoin, which can then answer a gap with a snapshot.
+      if (replays) client.setReplay(await this.hub.replay(client, route.history ? route.history.size : undefined));
+      if (this.stopped(client)) return;
       const joined = gateway.onJoin ? await gateway.onJoin(client) : undefined;
       if (this.stopped(client)) return;
-      this.stream(client, joined, result, nest);
+      // The resync and onJoin's value go out first, ahead of what the hub queued meanwhile.
+      const head = this.resync(client, route) + (isStream(joined) ? '' : encodeValue(joined));
+      this.stream(client, head, joined, result, nest);
     } catch (error) {
       this.fail(client, error, nest);
     }
@@ -89,10 +96,21 @@ export class SseInterceptor implements NestInterceptor {
     return client.closed;
   }
 
-  private stream(client: SseClient, joined: unknown, result: unknown, nest: Subscriber<never>): void {
-    // onJoin's value goes out first, ahead of anything the hub queued meanwhile.
+  /** A gap is said first, before anything else the client gets. */
+  private resync(client: SseClient, route: SseRouteOptions): string {
+    if (client.replay !== 'gap') return '';
+    const event = route.resyncEvent ?? this.options.resyncEvent ?? DEFAULT_RESYNC_EVENT;
+    return encodeEvent({ event, data: JSON.stringify({ lastEventId: client.lastEventId }) });
+  }
+
+  private jitteredShutdownRetry(): number | undefined {
+    const range = this.options.shutdownRetry ?? DEFAULT_SHUTDOWN_RETRY;
+    return range ? range.min + Math.floor(Math.random() * (range.max - range.min + 1)) : undefined;
+  }
+
+  /** Subscribes to the handler's values (after onJoin's, if a stream) and starts with `head`. */
+  private stream(client: SseClient, head: string, joined: unknown, result: unknown, nest: Subscriber<never>): void {
     const joinedIsStream = isStream(joined);
-    const head = joinedIsStream ? '' : encodeValue(joined);
     // A single value (or nothing) leaves the stream open for the hub; a stream of the
     // handler's own ends it when it completes.
     const endsOnComplete = isStream(result);

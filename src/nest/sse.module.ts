@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SSE_TRANSPORT, SseHub } from '../hub';
+import { InMemoryTransport, SSE_TRANSPORT, SseHub } from '../hub';
 import { SseModuleOptions } from './sse-module-options.interface';
 import { SSE_MODULE_OPTIONS, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
@@ -19,7 +19,8 @@ import { validateStreamOptions } from './validate-options';
       inject: [SSE_MODULE_OPTIONS],
       useFactory: (options: SseModuleOptions) => {
         validateStreamOptions(options, 'SseModule.forRoot()');
-        return options.transport;
+        const { transport, history } = options;
+        return transport ?? new InMemoryTransport({ historySize: history === false ? 0 : history?.size });
       },
     },
     SseHub,

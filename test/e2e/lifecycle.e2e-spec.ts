@@ -24,6 +24,9 @@ class LifeController implements SseGateway {
   }
 }
 
+/** What each raw stream received, by socket. */
+const bodies = new WeakMap<Socket, string[]>();
+
 /** Opens `count` raw streams at once and resolves when each has its welcome event. */
 async function openMany(url: string, count: number): Promise<Socket[]> {
   const { hostname, port } = new URL(url);
@@ -35,6 +38,10 @@ async function openMany(url: string, count: number): Promise<Socket[]> {
           const req = httpRequest({ hostname, port, path: '/life/events', agent: false, headers: { accept: 'text/event-stream' } });
           req.once('error', reject);
           req.once('response', (res) => {
+            const chunks: string[] = [];
+            bodies.set(res.socket, chunks);
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => chunks.push(chunk));
             res.once('data', () => resolve(res.socket));
           });
           req.end();
@@ -89,6 +96,10 @@ describe('lifecycle: nothing left behind', () => {
     expect(closes).toHaveLength(STREAMS);
     expect(new Set(closes)).toEqual(new Set(['shutdown']));
     await Promise.all(ended);
+    // Each got a last retry drawn from 1000–5000 ms, so reconnects spread out.
+    const retries = sockets.map((socket) => Number(/retry: (\d+)\n\n$/.exec(bodies.get(socket)!.join(''))?.[1]));
+    expect(retries.every((retry) => retry >= 1000 && retry <= 5000)).toBe(true);
+    expect(new Set(retries).size).toBeGreaterThan(STREAMS / 2);
   });
 
   it('a stream opened while the app shuts down gets a 200 that ends, so EventSource retries', async () => {
@@ -98,6 +109,6 @@ describe('lifecycle: nothing left behind', () => {
     const stream = await openSseStream(t.url, '/life/events');
     await stream.closed();
     expect(stream.status).toBe(200);
-    expect(stream.received).toEqual([]);
+    expect(stream.received).toEqual([{ type: 'retry', retry: expect.any(Number) }]);
   });
 });
