@@ -12,6 +12,8 @@ export class InMemoryHistory {
   private readonly ring: Array<StoredMessage | undefined>;
   private start = 0;
   private length = 0;
+  // The id just before the oldest kept: a client that saw it has missed only what is kept.
+  private evicted: string | undefined;
 
   constructor(readonly size: number) {
     this.ring = new Array(size);
@@ -22,6 +24,7 @@ export class InMemoryHistory {
     if (this.length < this.size) {
       this.ring[(this.start + this.length++) % this.size] = message;
     } else {
+      this.evicted = this.ring[this.start]!.id;
       this.ring[this.start] = message;
       this.start = (this.start + 1) % this.size;
     }
@@ -30,10 +33,14 @@ export class InMemoryHistory {
   /** Every message after `lastEventId`, or a gap if that id is not (or no longer) here. */
   since(lastEventId: string): SseHistoryResult {
     if (!isEventId(lastEventId) || this.length === 0) return { status: 'gap' };
-    const index = this.indexOf(lastEventId);
-    if (index < 0) return { status: 'gap' };
+    let from = 0;
+    if (lastEventId !== this.evicted) {
+      const index = this.indexOf(lastEventId);
+      if (index < 0) return { status: 'gap' };
+      from = index + 1;
+    }
     const messages: SseBroadcastMessage[] = [];
-    for (let i = index + 1; i < this.length; i++) messages.push(this.at(i));
+    for (let i = from; i < this.length; i++) messages.push(this.at(i));
     return { status: 'complete', messages };
   }
 
