@@ -47,9 +47,9 @@ function assertEncodable(value: unknown): void {
   if (event) encodeEvent(event);
 }
 
-/** A broadcast's event carries the hub's id, which orders it for replay. */
+/** A broadcast's event carries the hub's id, which orders it for replay (an id of its own would break that). */
 function withId(event: SseEvent | undefined, message: SseHubMessage): SseEvent | undefined {
-  if (!event || message.type !== 'broadcast' || message.id === undefined || event.id !== undefined) return event;
+  if (!event || message.type !== 'broadcast' || message.id === undefined) return event;
   return { ...event, id: message.id };
 }
 

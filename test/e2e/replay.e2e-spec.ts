@@ -88,6 +88,9 @@ describe('replay on reconnect', () => {
     expect(two.id).toMatch(ID);
     expect(Number(two.id!.split('-')[0])).toBeGreaterThanOrEqual(Number(one.id!.split('-')[0]));
     expect(two.id).not.toBe(one.id);
+    // An id of the caller's own would break replay: the hub's replaces it.
+    await hub.broadcast({ id: 'mine', data: 'three' }, { channels: 'room:a' });
+    expect((await stream.nextEvent()).id).toMatch(ID);
     stream.close();
   });
 
