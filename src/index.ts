@@ -1,5 +1,5 @@
 export * from './wire';
-export { SseClient, SseClosedError } from './connection';
-export type { SseCloseReason, SseReplayStatus, SseSendResult } from './connection';
+export { DEFAULT_MAX_PENDING_BYTES, SseClient, SseClosedError, SseEventTooLargeError } from './connection';
+export type { SlowConsumerPolicy, SseCloseReason, SseReplayStatus, SseSendResult } from './connection';
 export * from './hub';
 export * from './nest';

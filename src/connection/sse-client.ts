@@ -1,30 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { DEFAULT_MAX_PENDING_BYTES, SseClientInit } from './sse-client-init.interface';
 import { encodeComment, encodeEvent, encodeRetry, toSseEvent } from '../wire';
+import { KeepAlive } from './keep-alive';
 import { SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
+import { SseEventTooLargeError } from './sse-event-too-large.error';
 import { SseReplayStatus } from './sse-replay-status.type';
+import { SlowConsumerPolicy } from './slow-consumer-policy.type';
 import { sseHeaders } from './sse-headers';
 import { SseSendResult } from './sse-send-result.type';
-
-/** What opens a stream: the raw Node objects and the options in force for it. */
-export interface SseClientInit<TRequest = unknown> {
-  /** The request as the framework gives it (Express `Request`, Fastify `FastifyRequest`). */
-  request: TRequest;
-  /** Node's request: Express's own, or Fastify's `request.raw`. */
-  req: IncomingMessage;
-  /** Node's response: Express's own, or Fastify's `reply.raw`. */
-  res: ServerResponse;
-  /** Milliseconds of silence before a `: keepalive` comment; `false` disables it. */
-  keepAlive: number | false;
-  /** Sent as `retry:` when the stream starts. */
-  retry?: number;
-  /** Extra response headers; the stream's own headers win. */
-  headers?: OutgoingHttpHeaders;
-  lastEventId?: string;
-  /** Sent as `retry:` before the stream ends for a shutdown: jittered, so that reconnects spread out. */
-  shutdownRetry?: number;
-}
 
 /** Told when a client joins or leaves a channel, so the hub can index it. */
 export interface SseChannelListener {
@@ -52,17 +37,23 @@ export class SseClient<TRequest = any> {
 
   private readonly res: ServerResponse;
   private readonly req: IncomingMessage;
-  private readonly keepAliveMs: number | false;
   private readonly retry: number | undefined;
   private readonly headers: OutgoingHttpHeaders | undefined;
   private readonly shutdownRetry: number | undefined;
+  private readonly maxPendingBytes: number;
+  private readonly slowConsumer: SlowConsumerPolicy;
+  private readonly resyncEvent: string;
+  private readonly maxEventBytes: number;
+  private queuedBytes = 0;
+  /** Events skipped under the `drop` policy since the socket last kept up; -1 when not dropping. */
+  private dropped = -1;
+  private lastSentId: string | undefined;
   private replayStatus: SseReplayStatus = 'none';
   private readonly joined = new Set<string>();
   private channelListener: SseChannelListener | undefined;
   private closeListeners: CloseListener[] = [];
   private queued: Array<string | Buffer> | undefined = [];
-  private keepAliveTimer: NodeJS.Timeout | undefined;
-  private lastWriteAt = 0;
+  private readonly keepAlive: KeepAlive | undefined;
   private closeReason: SseCloseReason | undefined;
   private isStarted = false;
 
@@ -70,11 +61,15 @@ export class SseClient<TRequest = any> {
     this.request = init.request;
     this.req = init.req;
     this.res = init.res;
-    this.keepAliveMs = init.keepAlive;
+    if (init.keepAlive !== false && init.keepAlive > 0) this.keepAlive = new KeepAlive(init.keepAlive, () => this.onSilence());
     this.retry = init.retry;
     this.headers = init.headers;
     this.lastEventId = init.lastEventId;
     this.shutdownRetry = init.shutdownRetry;
+    this.maxPendingBytes = init.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.slowConsumer = init.slowConsumer ?? 'close';
+    this.resyncEvent = init.resyncEvent ?? 'resync';
+    this.maxEventBytes = init.maxEventBytes ?? Infinity;
     // 'close' fires as soon as the socket goes, not at the next write.
     this.res.once('close', () => this.end('client-disconnected'));
     // A write racing a reset socket reports here; unhandled, it would crash the process.
@@ -116,7 +111,7 @@ export class SseClient<TRequest = any> {
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
     try {
       const event = toSseEvent(value);
-      if (event) this.write(encodeEvent(event));
+      if (event) this.write(this.limited(encodeEvent(event)));
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error as Error };
@@ -131,7 +126,7 @@ export class SseClient<TRequest = any> {
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
     try {
       const data = typeof dataLines === 'string' ? dataLines : dataLines.join('\n');
-      this.write(encodeEvent({ event: eventType, data, id: options.id, retry: options.retry }));
+      this.write(this.limited(encodeEvent({ event: eventType, data, id: options.id, retry: options.retry })));
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error as Error };
@@ -148,8 +143,12 @@ export class SseClient<TRequest = any> {
   /** Sends a comment, which clients ignore. */
   comment(text: string): SseSendResult {
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
-    this.write(encodeComment(text));
-    return { ok: true };
+    try {
+      this.write(this.limited(encodeComment(text)));
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: error as Error };
+    }
   }
 
   /** Receives the hub's broadcasts to `channel` from now on. */
@@ -172,16 +171,27 @@ export class SseClient<TRequest = any> {
 
   /**
    * Writes an encoded chunk as it is: the path by which the hub sends the same bytes to
-   * every recipient. Queued until `start()`. Returns `false` once closed.
+   * every recipient (`id` is the event id it carries, if any). Queued until `start()`.
+   * A client with more than `maxPendingBytes` unread is a slow consumer: it is closed, or
+   * its events are dropped until it catches up. Returns `false` when nothing was written.
    */
-  write(chunk: string | Buffer): boolean {
+  write(chunk: string | Buffer, id?: string): boolean {
     if (this.closed) return false;
     if (this.queued) {
       this.queued.push(chunk);
+      this.queuedBytes += chunk.length;
+      // A stream still being set up (a slow onJoin) must not hoard the hub's messages either.
+      if (this.queuedBytes > this.maxPendingBytes) return this.overflow();
+      if (id !== undefined) this.lastSentId = id;
       return true;
     }
-    this.lastWriteAt = Date.now();
+    if (this.dropped >= 0) return this.overflow();
+    // One chunk always goes through to an idle socket, however large.
+    const pending = this.res.writableLength;
+    if (pending > 0 && pending + chunk.length > this.maxPendingBytes) return this.overflow();
+    this.keepAlive?.touch();
     this.res.write(chunk);
+    if (id !== undefined) this.lastSentId = id;
     return true;
   }
 
@@ -202,12 +212,13 @@ export class SseClient<TRequest = any> {
    */
   end(reason: SseCloseReason): void {
     if (this.closeReason !== undefined) return;
+    // A slow consumer's queue is what it could not take: not worth flushing.
+    if (reason === 'slow-consumer') this.queued &&= [];
     if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed) this.open('');
     if (reason === 'shutdown' && this.shutdownRetry !== undefined) this.write(encodeRetry(this.shutdownRetry));
     this.closeReason = reason;
     this.queued = undefined;
-    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
-    this.keepAliveTimer = undefined;
+    this.keepAlive?.stop();
     if (this.isStarted && !this.res.writableEnded) this.res.end();
     const listeners = this.closeListeners;
     this.closeListeners = [];
@@ -225,36 +236,49 @@ export class SseClient<TRequest = any> {
     this.channelListener = listener;
   }
 
+  private limited<T extends string>(encoded: T): T {
+    const bytes = Buffer.byteLength(encoded);
+    if (bytes > this.maxEventBytes) throw new SseEventTooLargeError(bytes, this.maxEventBytes);
+    return encoded;
+  }
+
+  private overflow(): false {
+    if (this.slowConsumer === 'close' || !this.started) {
+      this.end('slow-consumer');
+      return false;
+    }
+    if (this.dropped < 0) {
+      this.dropped = 0;
+      // Socket buffers past the high-water mark always end with 'drain'; a smaller limit may not.
+      if (this.res.writableNeedDrain) this.res.once('drain', () => this.caughtUp());
+      else setImmediate(() => this.caughtUp());
+    }
+    this.dropped++;
+    return false;
+  }
+
+  private caughtUp(): void {
+    if (this.closed) return;
+    const dropped = this.dropped;
+    this.dropped = -1;
+    this.write(encodeEvent({ event: this.resyncEvent, data: JSON.stringify({ lastEventId: this.lastSentId ?? this.lastEventId ?? null, dropped }) }));
+  }
+
   private open(head: string): void {
     const queued = this.queued ?? [];
     this.queued = undefined;
+    this.queuedBytes = 0;
     this.isStarted = true;
     this.res.writeHead(200, sseHeaders(this.req.httpVersionMajor, this.headers));
     let first = this.retry === undefined ? head : encodeRetry(this.retry) + head;
     for (const chunk of queued) first += chunk.toString();
     if (first) this.write(first);
     else this.res.flushHeaders();
-    if (this.keepAliveMs !== false && this.keepAliveMs > 0) {
-      this.lastWriteAt = Date.now();
-      this.scheduleKeepAlive(this.keepAliveMs);
-    }
+    this.keepAlive?.start();
   }
 
-  // One timer per client, re-armed lazily: a write only records its time, so the
-  // broadcast path never touches a timer.
-  private scheduleKeepAlive(delay: number): void {
-    // Not unref'd: the server holds the process open anyway, and a leaked timer should show.
-    this.keepAliveTimer = setTimeout(() => this.onKeepAliveTimer(), delay);
-  }
-
-  private onKeepAliveTimer(): void {
-    if (this.closed || this.keepAliveMs === false) return;
-    const silent = Date.now() - this.lastWriteAt;
-    if (silent >= this.keepAliveMs) {
-      this.write(KEEPALIVE);
-      this.scheduleKeepAlive(this.keepAliveMs);
-    } else {
-      this.scheduleKeepAlive(this.keepAliveMs - silent);
-    }
+  private onSilence(): void {
+    // Unread keepalives are no use: a slow or dropping client gets none.
+    if (this.dropped < 0 && this.res.writableLength === 0) this.write(KEEPALIVE);
   }
 }

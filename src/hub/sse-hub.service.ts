@@ -1,10 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { SseChannelListener, SseClient, SseReplayStatus } from '../connection';
+import { SseChannelListener, SseClient, SseEventTooLargeError, SseReplayStatus } from '../connection';
 import { encodeEvent, SseEvent, toSseEvent } from '../wire';
 import { compareEventIds, isEventId } from './event-id';
 import { InMemoryTransport } from './in-memory.transport';
 import { SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { SseBroadcastMessage, SseHubMessage } from './sse-hub-message.interface';
+import { SSE_HUB_OPTIONS, SseHubOptions } from './sse-hub-options.interface';
 import { SseHistoryResult } from './sse-replay.type';
 import { SSE_TRANSPORT, SseTransport } from './sse-transport.interface';
 
@@ -42,15 +43,14 @@ function toList(value: string | readonly string[] | undefined): string[] | undef
   return typeof value === 'string' ? [value] : [...value];
 }
 
-function assertEncodable(value: unknown): void {
-  const event = toSseEvent(value);
-  if (event) encodeEvent(event);
-}
-
 /** A broadcast's event carries the hub's id, which orders it for replay (an id of its own would break that). */
 function withId(event: SseEvent | undefined, message: SseHubMessage): SseEvent | undefined {
   if (!event || message.type !== 'broadcast' || message.id === undefined) return event;
   return { ...event, id: message.id };
+}
+
+function idOf(message: SseHubMessage): string | undefined {
+  return message.type === 'broadcast' ? message.id : undefined;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -71,10 +71,12 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   // Each message is encoded once here, with its id, whoever it goes to.
   private readonly encodedByMessage = new WeakMap<SseHubMessage, Buffer>();
   private readonly transport: SseTransport;
+  private readonly maxEventBytes: number;
   private shuttingDown = false;
 
-  constructor(@Optional() @Inject(SSE_TRANSPORT) transport?: SseTransport) {
+  constructor(@Optional() @Inject(SSE_TRANSPORT) transport?: SseTransport, @Optional() @Inject(SSE_HUB_OPTIONS) options: SseHubOptions = {}) {
     this.transport = transport ?? new InMemoryTransport();
+    this.maxEventBytes = options.maxEventBytes ?? Infinity;
   }
 
   async onModuleInit(): Promise<void> {
@@ -89,10 +91,10 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   /**
    * Sends `value` to every client, or to the clients of `options.channels`, with an id
    * that orders it; it is kept for clients that reconnect. Encoded once; rejects with
-   * `SseEncodeError` (nothing sent) if it cannot be.
+   * `SseEncodeError` or `SseEventTooLargeError` (nothing sent) if it cannot be sent.
    */
   async broadcast(value: unknown, options: SseBroadcastOptions = {}): Promise<void> {
-    assertEncodable(value);
+    this.assertSendable(value);
     await this.transport.publish({ type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except) });
   }
 
@@ -101,7 +103,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
    * a reconnected client is another client.
    */
   async sendTo(clientId: string, value: unknown): Promise<void> {
-    assertEncodable(value);
+    this.assertSendable(value);
     await this.transport.publish({ type: 'send', clientId, value });
   }
 
@@ -181,6 +183,13 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     await this.transport.close?.();
   }
 
+  private assertSendable(value: unknown): void {
+    const event = toSseEvent(value);
+    if (!event) return;
+    const bytes = Buffer.byteLength(encodeEvent(event));
+    if (bytes > this.maxEventBytes) throw new SseEventTooLargeError(bytes, this.maxEventBytes);
+  }
+
   private async history(lastEventId: string): Promise<SseHistoryResult> {
     if (lastEventId.length > MAX_EVENT_ID_LENGTH || !isEventId(lastEventId)) return { status: 'gap' };
     try {
@@ -249,7 +258,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     }
     if (!entry.onMessage) {
       const encoded = this.encoded(message);
-      if (encoded) entry.client.write(encoded);
+      if (encoded) entry.client.write(encoded, idOf(message));
       return;
     }
     if (entry.pending) {
@@ -294,7 +303,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
       // The message unchanged: the bytes everybody gets. Anything else keeps the message's
       // id, so that the client's Last-Event-ID still moves on.
       const encoded = result === message.value ? this.encoded(message) : encodeEvent(withId(toSseEvent(result), message)!);
-      if (encoded) entry.client.write(encoded);
+      if (encoded) entry.client.write(encoded, idOf(message));
     } catch (error) {
       this.logger.error(`onMessage for SSE client ${entry.client.id} returned a value that cannot be sent: ${(error as Error).message}`);
     }

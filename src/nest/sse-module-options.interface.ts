@@ -20,4 +20,6 @@ export interface SseModuleOptions extends SseStreamOptions {
    * `false` sends none.
    */
   shutdownRetry?: { min: number; max: number } | false;
+  /** At most this many open streams in the whole application; past it, 503 with `Retry-After`. */
+  maxConnections?: number;
 }

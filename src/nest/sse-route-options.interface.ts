@@ -24,4 +24,9 @@ export interface SseRouteOptions<TRequest = any> extends SseStreamOptions {
    * most `size` missed events; beyond that it gets a resync, as for a gap.
    */
   history?: { size?: number } | false;
+  /**
+   * Refuse (406) a request whose `Accept` header does not allow `text/event-stream`. Off
+   * by default: browsers send it, but curl and many HTTP clients do not.
+   */
+  strictAccept?: boolean;
 }

@@ -1,4 +1,16 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import { SlowConsumerPolicy } from '../connection';
+
+/**
+ * At most `limit` open streams per `key` of the request (a user id, an IP address);
+ * a request whose key is `undefined` is not counted. Past it: 429 with `Retry-After`.
+ *
+ * @publicApi
+ */
+export interface SseConnectionsPer<TRequest = any> {
+  key: (request: TRequest) => string | undefined;
+  limit: number;
+}
 
 /**
  * What a stream is set up with; given to `SseModule.forRoot()` for every route and to
@@ -19,4 +31,12 @@ export interface SseStreamOptions {
    * Default `resync`.
    */
   resyncEvent?: string;
+  /** Bytes a client may leave unread before it counts as slow (default 1 MiB). */
+  maxPendingBytes?: number;
+  /** What happens to a slow client: `close` (default; it reconnects and replays) or `drop`. */
+  slowConsumer?: SlowConsumerPolicy;
+  /** The largest encoded event that may be sent; larger ones are refused with `SseEventTooLargeError`. */
+  maxEventBytes?: number;
+  /** At most `limit` open streams per `key` of the request; past it, 429 with `Retry-After`. */
+  maxConnectionsPer?: SseConnectionsPer;
 }

@@ -1,4 +1,4 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Inject, Injectable, Logger, NestInterceptor, NotAcceptableException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { concat, lastValueFrom, Observable, Subscriber } from 'rxjs';
 import { readLastEventId, SseClient } from '../connection';
@@ -6,6 +6,7 @@ import { SseHub } from '../hub';
 import { encodeEvent, toSseEvent } from '../wire';
 import { DEFAULT_KEEP_ALIVE, DEFAULT_RESYNC_EVENT, DEFAULT_SHUTDOWN_RETRY, SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
 import { rawHttp } from './raw-http';
+import { SseConnectionLimiter, SseLimitException } from './sse-connection-limiter';
 import { SseGateway } from './sse-gateway.interface';
 import { SseHandlerCall } from './sse-handler-call.interface';
 import { SseModuleOptions } from './sse-module-options.interface';
@@ -26,6 +27,7 @@ export class SseInterceptor implements NestInterceptor {
   constructor(
     private readonly hub: SseHub,
     private readonly reflector: Reflector,
+    private readonly limiter: SseConnectionLimiter,
     @Inject(SSE_MODULE_OPTIONS) private readonly options: SseModuleOptions,
   ) {}
 
@@ -37,6 +39,15 @@ export class SseInterceptor implements NestInterceptor {
     // Nest replies with what this Observable emits, so it never emits: the stream is the
     // response. It errors only before the first byte, for exception filters to answer.
     return new Observable<never>((nest) => {
+      let release: () => void;
+      try {
+        if (route.strictAccept) assertAcceptsEventStream(req.headers.accept);
+        release = this.limiter.acquire(request, route.maxConnectionsPer ?? this.options.maxConnectionsPer);
+      } catch (error) {
+        // Refused before any work: a plain HTTP answer (406, 429, 503) with Retry-After.
+        if (error instanceof SseLimitException) res.setHeader('retry-after', String(error.retryAfter));
+        return nest.error(error);
+      }
       const client = new SseClient({
         request,
         req,
@@ -46,7 +57,12 @@ export class SseInterceptor implements NestInterceptor {
         headers: { ...this.options.headers, ...headers, ...route.headers },
         lastEventId: readLastEventId(req),
         shutdownRetry: this.jitteredShutdownRetry(),
+        maxPendingBytes: route.maxPendingBytes ?? this.options.maxPendingBytes,
+        slowConsumer: route.slowConsumer ?? this.options.slowConsumer,
+        maxEventBytes: route.maxEventBytes ?? this.options.maxEventBytes,
+        resyncEvent: route.resyncEvent ?? this.options.resyncEvent ?? DEFAULT_RESYNC_EVENT,
       });
+      client.onClose(release);
       request[SSE_CLIENT] = client;
       void this.open(client, route, next, nest);
     });
@@ -158,6 +174,12 @@ export class SseInterceptor implements NestInterceptor {
     } catch (error) {
       report(error);
     }
+  }
+}
+
+function assertAcceptsEventStream(accept: string | undefined): void {
+  if (!accept || !/text\/event-stream|text\/\*|\*\/\*/i.test(accept)) {
+    throw new NotAcceptableException('This route only serves text/event-stream: send "Accept: text/event-stream".');
   }
 }
 

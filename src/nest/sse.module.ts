@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { InMemoryTransport, SSE_TRANSPORT, SseHub } from '../hub';
+import { InMemoryTransport, SSE_HUB_OPTIONS, SSE_TRANSPORT, SseHub, SseHubOptions } from '../hub';
+import { SseConnectionLimiter } from './sse-connection-limiter';
 import { SseModuleOptions } from './sse-module-options.interface';
 import { SSE_MODULE_OPTIONS, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
@@ -23,9 +24,15 @@ import { validateStreamOptions } from './validate-options';
         return transport ?? new InMemoryTransport({ historySize: history === false ? 0 : history?.size });
       },
     },
+    {
+      provide: SSE_HUB_OPTIONS,
+      inject: [SSE_MODULE_OPTIONS],
+      useFactory: ({ maxEventBytes }: SseModuleOptions): SseHubOptions => ({ maxEventBytes }),
+    },
     SseHub,
+    SseConnectionLimiter,
     SseInterceptor,
   ],
-  exports: [SseHub, SseInterceptor, SSE_MODULE_OPTIONS],
+  exports: [SseHub, SseConnectionLimiter, SseInterceptor, SSE_MODULE_OPTIONS],
 })
 export class SseModule extends SseConfigurableModule {}

@@ -7,7 +7,16 @@ function isCount(value: unknown): value is number {
 
 /** Refuses options that would make every stream misbehave, at start-up rather than per request. */
 export function validateStreamOptions(options: SseModuleOptions & SseRouteOptions, where: string): void {
-  const { keepAlive, retry, history, shutdownRetry, resyncEvent } = options;
+  const { keepAlive, retry, history, shutdownRetry, resyncEvent, maxPendingBytes, slowConsumer, maxEventBytes, maxConnections, maxConnectionsPer } = options;
+  for (const [name, value] of Object.entries({ maxPendingBytes, maxEventBytes, maxConnections })) {
+    if (value !== undefined && !(isCount(value) && value > 0)) throw new TypeError(`${where}: ${name} must be a positive integer, got ${String(value)}.`);
+  }
+  if (slowConsumer !== undefined && slowConsumer !== 'close' && slowConsumer !== 'drop') {
+    throw new TypeError(`${where}: slowConsumer must be 'close' or 'drop', got ${JSON.stringify(slowConsumer)}.`);
+  }
+  if (maxConnectionsPer !== undefined && !(typeof maxConnectionsPer.key === 'function' && isCount(maxConnectionsPer.limit) && maxConnectionsPer.limit > 0)) {
+    throw new TypeError(`${where}: maxConnectionsPer must be { key: (request) => string | undefined, limit: positive integer }.`);
+  }
   if (keepAlive !== undefined && keepAlive !== false && !(typeof keepAlive === 'number' && Number.isFinite(keepAlive) && keepAlive > 0)) {
     throw new TypeError(`${where}: keepAlive must be a positive number of milliseconds or false, got ${String(keepAlive)}.`);
   }

@@ -1,0 +1,32 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { SlowConsumerPolicy } from './slow-consumer-policy.type';
+
+/** What opens a stream: the raw Node objects and the options in force for it. */
+export interface SseClientInit<TRequest = unknown> {
+  /** The request as the framework gives it (Express `Request`, Fastify `FastifyRequest`). */
+  request: TRequest;
+  /** Node's request: Express's own, or Fastify's `request.raw`. */
+  req: IncomingMessage;
+  /** Node's response: Express's own, or Fastify's `reply.raw`. */
+  res: ServerResponse;
+  /** Milliseconds of silence before a `: keepalive` comment; `false` disables it. */
+  keepAlive: number | false;
+  /** Sent as `retry:` when the stream starts. */
+  retry?: number;
+  /** Extra response headers; the stream's own headers win. */
+  headers?: OutgoingHttpHeaders;
+  lastEventId?: string;
+  /** Sent as `retry:` before the stream ends for a shutdown: jittered, so that reconnects spread out. */
+  shutdownRetry?: number;
+  /** Bytes written but not yet taken by the socket before the client counts as slow (default 1 MiB). */
+  maxPendingBytes?: number;
+  /** What to do with a slow client (default `close`). */
+  slowConsumer?: SlowConsumerPolicy;
+  /** The `drop` policy's notice once the client catches up (default `resync`). */
+  resyncEvent?: string;
+  /** The largest encoded event `send`, `sendEvent` and `comment` accept (default: no limit). */
+  maxEventBytes?: number;
+}
+
+/** Default bound on bytes a client may leave unread: past it, it is a slow consumer. */
+export const DEFAULT_MAX_PENDING_BYTES = 1024 * 1024;

@@ -1,0 +1,61 @@
+import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { SseModuleOptions } from './sse-module-options.interface';
+import { SseConnectionsPer } from './sse-stream-options.interface';
+import { SSE_MODULE_OPTIONS } from './sse.module-definition';
+
+/** Seconds a refused client is told to wait (`Retry-After`). */
+export const LIMIT_RETRY_AFTER_SECONDS = 5;
+
+/** A refusal for the exception filters: the status, and when to come back. */
+export class SseLimitException extends HttpException {
+  constructor(
+    status: HttpStatus.SERVICE_UNAVAILABLE | HttpStatus.TOO_MANY_REQUESTS,
+    message: string,
+    readonly retryAfter = LIMIT_RETRY_AFTER_SECONDS,
+  ) {
+    super(message, status);
+  }
+}
+
+/**
+ * Counts open streams, in all (`maxConnections`) and per key of the request
+ * (`maxConnectionsPer`, one count per configuration, so a route's limit is its own),
+ * and refuses a stream past a limit before any work is done for it.
+ */
+@Injectable()
+export class SseConnectionLimiter {
+  private open = 0;
+  private readonly perKey = new WeakMap<SseConnectionsPer, Map<string, number>>();
+
+  constructor(@Inject(SSE_MODULE_OPTIONS) private readonly options: SseModuleOptions) {}
+
+  /** Counts one stream in, and returns how to count it out; throws `SseLimitException` past a limit. */
+  acquire(request: unknown, per: SseConnectionsPer | undefined = this.options.maxConnectionsPer): () => void {
+    const max = this.options.maxConnections;
+    if (max !== undefined && this.open >= max) {
+      throw new SseLimitException(HttpStatus.SERVICE_UNAVAILABLE, `This server has reached its limit of ${max} event streams; retry later.`);
+    }
+    const key = per?.key(request);
+    let counts: Map<string, number> | undefined;
+    if (per && key !== undefined) {
+      counts = this.perKey.get(per) ?? new Map();
+      this.perKey.set(per, counts);
+      if ((counts.get(key) ?? 0) >= per.limit) {
+        throw new SseLimitException(HttpStatus.TOO_MANY_REQUESTS, `Too many event streams for this client (limit ${per.limit}); close one or retry later.`);
+      }
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    this.open++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.open--;
+      if (counts && key !== undefined) {
+        const left = counts.get(key)! - 1;
+        if (left === 0) counts.delete(key);
+        else counts.set(key, left);
+      }
+    };
+  }
+}
