@@ -101,6 +101,11 @@ export class SseClient<TRequest = any> {
     this.replayStatus = status;
   }
 
+  /** Bytes written to this client that its socket has not taken yet (queued ones before the start). */
+  get pendingBytes(): number {
+    return this.queued ? this.queuedBytes : this.res.writableLength;
+  }
+
   /** `true` once the response headers have been written. */
   get started(): boolean {
     return this.isStarted;

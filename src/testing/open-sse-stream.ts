@@ -43,6 +43,8 @@ export async function openSseStream(target: INestApplication | string, path = ''
   const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
   if (body !== undefined && typeof options.body !== 'string') headers['content-type'] ??= 'application/json';
+  // Node does not frame the body of a GET by itself: without a length it would read as the next request.
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
 
   return new Promise((resolve, reject) => {
     // A connection of its own, so that close() can reset it without touching others.

@@ -112,6 +112,16 @@ export class SseTestStream {
     }
   }
 
+  /** Stops reading, as a slow client would: the server's writes back up behind TCP. */
+  pause(): void {
+    this.response.pause();
+  }
+
+  /** Reads again after `pause()`. */
+  resume(): void {
+    this.response.resume();
+  }
+
   /** Drops the connection at once (TCP reset: no TIME_WAIT left behind). */
   close(): void {
     const socket = this.response.socket;
