@@ -39,7 +39,8 @@ export class SseClient<TRequest = any> {
   private readonly req: IncomingMessage;
   private readonly retry: number | undefined;
   private readonly headers: OutgoingHttpHeaders | undefined;
-  private readonly shutdownRetry: number | undefined;
+  /** The `retry:` field sent on shutdown, encoded up front: shutdown ends thousands at once. */
+  private readonly shutdownChunk: string | undefined;
   private readonly maxPendingBytes: number;
   private readonly slowConsumer: SlowConsumerPolicy;
   private readonly resyncEvent: string;
@@ -65,7 +66,7 @@ export class SseClient<TRequest = any> {
     this.retry = init.retry;
     this.headers = init.headers;
     this.lastEventId = init.lastEventId;
-    this.shutdownRetry = init.shutdownRetry;
+    this.shutdownChunk = init.shutdownRetry === undefined ? undefined : encodeRetry(init.shutdownRetry);
     this.maxPendingBytes = init.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.slowConsumer = init.slowConsumer ?? 'close';
     this.resyncEvent = init.resyncEvent ?? 'resync';
@@ -220,11 +221,11 @@ export class SseClient<TRequest = any> {
     // A slow consumer's queue is what it could not take: not worth flushing.
     if (reason === 'slow-consumer') this.queued &&= [];
     if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed) this.open('');
-    if (reason === 'shutdown' && this.shutdownRetry !== undefined) this.write(encodeRetry(this.shutdownRetry));
     this.closeReason = reason;
     this.queued = undefined;
     this.keepAlive?.stop();
-    if (this.isStarted && !this.res.writableEnded) this.res.end();
+    // The shutdown retry goes out with the last chunk: one write, not two, times thousands.
+    if (this.isStarted && !this.res.writableEnded) this.res.end(reason === 'shutdown' ? this.shutdownChunk : undefined);
     const listeners = this.closeListeners;
     this.closeListeners = [];
     for (const listener of listeners) listener(reason);

@@ -174,9 +174,10 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   }
 
   beforeApplicationShutdown(): void {
-    // Before the HTTP server closes: it waits for every open response to end.
+    // Before the HTTP server closes. It does not wait for a client that stopped reading:
+    // server.close() drops every connection that is not receiving a request.
     this.shuttingDown = true;
-    for (const { client } of [...this.entries.values()]) client.end('shutdown');
+    for (const client of Array.from(this.entries.values(), (entry) => entry.client)) client.end('shutdown');
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -15,6 +15,9 @@ class LifeController implements SseGateway {
     return undefined;
   }
 
+  @SseRoute('stuck', { maxPendingBytes: 512 * 1024 * 1024, keepAlive: false })
+  stuck() {}
+
   onJoin(client: SseClient) {
     return { event: 'welcome', data: client.id };
   }
@@ -100,6 +103,27 @@ describe('lifecycle: nothing left behind', () => {
     const retries = sockets.map((socket) => Number(/retry: (\d+)\n\n$/.exec(bodies.get(socket)!.join(''))?.[1]));
     expect(retries.every((retry) => retry >= 1000 && retry <= 5000)).toBe(true);
     expect(new Set(retries).size).toBeGreaterThan(STREAMS / 2);
+  });
+
+  it('app.close() does not wait for a client that stopped reading', async () => {
+    t = await startApp({ controllers: [LifeController] });
+    const hub = t.app.get(SseHub);
+    // Never a slow consumer here: the stuck client keeps unread bytes queued in the server.
+    const stuck = await openSseStream(t.url, '/life/stuck', { timeout: 20_000 });
+    await stuck.nextEvent();
+    stuck.pause();
+    const client = hub.clients().find((c) => c.request.url === '/life/stuck')!;
+    // Past the socket buffers (a few MB on loopback), bytes pile up in the server.
+    for (let n = 0; client.pendingBytes < 1024 * 1024; n++) {
+      await hub.broadcast({ n, padding: 'z'.repeat(60_000) });
+      if (n % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const started = performance.now();
+    await t.app.close();
+    const took = performance.now() - started;
+    // server.close() drops a connection that is not receiving a request, unflushed bytes and all.
+    expect(took).toBeLessThan(1000);
+    stuck.close();
   });
 
   it('a stream opened while the app shuts down gets a 200 that ends, so EventSource retries', async () => {
