@@ -117,6 +117,21 @@ describe('faults: no crash, no unhandled rejection, exactly one onClose, right c
     expect(hub.count()).toBe(0);
   });
 
+  it('a stream still in onJoin does not hoard broadcasts: past maxPendingBytes it ends as a slow consumer', async () => {
+    const opening = openSseStream(t.url, '/faults/join/onjoin');
+    await gate.entered;
+    // Over the default 1 MiB, queued for a client that has not started yet.
+    for (let n = 0; n < 12; n++) await hub.broadcast({ n, padding: 'q'.repeat(100_000) }, { channels: 'faults' });
+    expect(closes).toEqual([['/faults/join/onjoin', 'slow-consumer']]);
+    gate.open();
+    const stream = await opening;
+    await stream.closed();
+    // A 200 that ends at once (EventSource reconnects and replays), without the hoard.
+    expect(stream.status).toBe(200);
+    expect(stream.received).toEqual([]);
+    expect(hub.count()).toBe(0);
+  });
+
   it('an onJoin that never resolves holds nothing once its client disconnects', async () => {
     const socket = await rawRequest('/faults/join/never');
     while (hub.count() === 0) await nextTurn();
