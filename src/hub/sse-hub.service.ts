@@ -221,7 +221,9 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
         return;
       }
       const recipients = message.type === 'send' ? this.entryOf(message.clientId) : this.recipients(message.channels, message.except);
-      for (const entry of recipients) this.deliverTo(entry, message);
+      // Looked up once per message, not once per recipient.
+      const encoded = this.encoded(message);
+      for (const entry of recipients) this.deliverTo(entry, message, encoded);
     } catch (error) {
       // Only a message from another instance can fail to encode here (ours were checked).
       this.logger.error(`A hub message could not be delivered: ${(error as Error).message}`);
@@ -252,13 +254,12 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     return message.channels === undefined || message.channels.some((channel) => entry.client.channels.has(channel));
   }
 
-  private deliverTo(entry: HubEntry, message: DeliveredMessage): void {
+  private deliverTo(entry: HubEntry, message: DeliveredMessage, encoded = this.encoded(message)): void {
     if (entry.held) {
       entry.held.push(message);
       return;
     }
     if (!entry.onMessage) {
-      const encoded = this.encoded(message);
       if (encoded) entry.client.write(encoded, idOf(message));
       return;
     }

@@ -60,7 +60,7 @@ export class SseInterceptor implements NestInterceptor {
         maxPendingBytes: route.maxPendingBytes ?? this.options.maxPendingBytes,
         slowConsumer: route.slowConsumer ?? this.options.slowConsumer,
         maxEventBytes: route.maxEventBytes ?? this.options.maxEventBytes,
-        resyncEvent: route.resyncEvent ?? this.options.resyncEvent ?? DEFAULT_RESYNC_EVENT,
+        resyncEvent: this.resyncEvent(route),
       });
       client.onClose(release);
       request[SSE_CLIENT] = client;
@@ -115,8 +115,11 @@ export class SseInterceptor implements NestInterceptor {
   /** A gap is said first, before anything else the client gets. */
   private resync(client: SseClient, route: SseRouteOptions): string {
     if (client.replay !== 'gap') return '';
-    const event = route.resyncEvent ?? this.options.resyncEvent ?? DEFAULT_RESYNC_EVENT;
-    return encodeEvent({ event, data: JSON.stringify({ lastEventId: client.lastEventId }) });
+    return encodeEvent({ event: this.resyncEvent(route), data: JSON.stringify({ lastEventId: client.lastEventId }) });
+  }
+
+  private resyncEvent(route: SseRouteOptions): string {
+    return route.resyncEvent ?? this.options.resyncEvent ?? DEFAULT_RESYNC_EVENT;
   }
 
   private jitteredShutdownRetry(): number | undefined {
