@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { DEFAULT_MAX_PENDING_BYTES, SseClientInit } from './sse-client-init.interface';
 import { encodeComment, encodeEvent, encodeRetry, toSseEvent } from '../wire';
+import { Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { KeepAlive } from './keep-alive';
 import { SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
@@ -28,7 +29,7 @@ const KEEPALIVE = Buffer.from(encodeComment('keepalive'));
  *
  * @publicApi
  */
-export class SseClient<TRequest = any> {
+export class SseClient<TRequest = any> implements Flushable {
   /** Random and unguessable: safe to hand to the browser and use with `SseHub.sendTo`. */
   readonly id: string = randomUUID();
   readonly request: TRequest;
@@ -46,6 +47,9 @@ export class SseClient<TRequest = any> {
   private readonly resyncEvent: string;
   private readonly maxEventBytes: number;
   private queuedBytes = 0;
+  /** Chunks written in this turn, sent together by `flush()`. */
+  private batch: Array<string | Buffer> | undefined;
+  private batchBytes = 0;
   /** Events skipped under the `drop` policy since the socket last kept up; -1 when not dropping. */
   private dropped = -1;
   private lastSentId: string | undefined;
@@ -104,7 +108,7 @@ export class SseClient<TRequest = any> {
 
   /** Bytes written to this client that its socket has not taken yet (queued ones before the start). */
   get pendingBytes(): number {
-    return this.queued ? this.queuedBytes : this.res.writableLength;
+    return this.queued ? this.queuedBytes : this.res.writableLength + this.batchBytes;
   }
 
   /** `true` once the response headers have been written. */
@@ -193,12 +197,27 @@ export class SseClient<TRequest = any> {
     }
     if (this.dropped >= 0) return this.overflow();
     // One chunk always goes through to an idle socket, however large.
-    const pending = this.res.writableLength;
+    const pending = this.res.writableLength + this.batchBytes;
     if (pending > 0 && pending + chunk.length > this.maxPendingBytes) return this.overflow();
-    this.keepAlive?.touch();
-    this.res.write(chunk);
+    if (this.batch) this.batch.push(chunk);
+    else {
+      this.batch = [chunk];
+      scheduleFlush(this);
+    }
+    this.batchBytes += chunk.length;
     if (id !== undefined) this.lastSentId = id;
     return true;
+  }
+
+  /** Sends what this turn wrote as one write, not one per event. */
+  flush(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
+    this.batchBytes = 0;
+    if (this.res.destroyed) return;
+    this.keepAlive?.touch();
+    this.res.write(batch.length === 1 ? batch[0] : joinBatch(batch));
   }
 
   /**
@@ -224,6 +243,8 @@ export class SseClient<TRequest = any> {
     this.closeReason = reason;
     this.queued = undefined;
     this.keepAlive?.stop();
+    // What this turn wrote goes out before the end (a vanished client's is dropped with its socket).
+    this.flush();
     // The shutdown retry goes out with the last chunk: one write, not two, times thousands.
     if (this.isStarted && !this.res.writableEnded) this.res.end(reason === 'shutdown' ? this.shutdownChunk : undefined);
     const listeners = this.closeListeners;
@@ -255,6 +276,8 @@ export class SseClient<TRequest = any> {
     }
     if (this.dropped < 0) {
       this.dropped = 0;
+      // In the socket's buffers, batched bytes count for 'drain'.
+      this.flush();
       // Socket buffers past the high-water mark always end with 'drain'; a smaller limit may not.
       if (this.res.writableNeedDrain) this.res.once('drain', () => this.caughtUp());
       else setImmediate(() => this.caughtUp());
@@ -285,6 +308,6 @@ export class SseClient<TRequest = any> {
 
   private onSilence(): void {
     // Unread keepalives are no use: a slow or dropping client gets none.
-    if (this.dropped < 0 && this.res.writableLength === 0) this.write(KEEPALIVE);
+    if (this.dropped < 0 && this.pendingBytes === 0) this.write(KEEPALIVE);
   }
 }
