@@ -1,0 +1,273 @@
+// Turns the samples into medians, ratios to `raw`, a text table (console), a Markdown
+// table (latest.md), the raw data (latest.json) and a small hand-written SVG (chart.svg).
+const fs = require('node:fs');
+const path = require('node:path');
+const { median } = require('./lib/stats');
+
+const COLORS = { raw: '#6b7280', 'nest-raw': '#7c3aed', hub: '#2563eb', 'nest-sse': '#dc2626', 'better-sse': '#16a34a', 'sse-channel': '#d97706' };
+
+function ratio(value, base) {
+  return typeof value === 'number' && typeof base === 'number' && base !== 0 ? value / base : null;
+}
+
+/** Medians across rounds per server, and each median divided by raw's. */
+function summarize(samples, servers, memoryPoints) {
+  const medians = {};
+  for (const name of servers) {
+    const completeBursts = samples.burst[name].filter((s) => s.complete);
+    const completeSingles = samples.single[name].filter((s) => s.complete);
+    const memory = {};
+    for (const n of memoryPoints) memory[n] = median(samples.memory[name][n].filter((s) => s.complete).map((s) => s.bytesPerStream));
+    medians[name] = {
+      burstDeliveriesPerSec: median(completeBursts.map((s) => s.deliveriesPerSec)),
+      burstServerLoopMs: median(completeBursts.map((s) => s.serverLoopMs)),
+      burstServerCpuMs: median(completeBursts.map((s) => s.serverCpuMs)),
+      burstClientCpuMs: median(completeBursts.map((s) => s.clientCpuMs)),
+      singleLastP50Ms: median(completeSingles.map((s) => s.lastP50Ms)),
+      singleLastP99Ms: median(completeSingles.map((s) => s.lastP99Ms)),
+      singleFirstP50Ms: median(completeSingles.map((s) => s.firstP50Ms)),
+      singleFirstP99Ms: median(completeSingles.map((s) => s.firstP99Ms)),
+      singleDeliveriesPerSec: median(completeSingles.map((s) => s.deliveriesPerSec)),
+      memoryBytesPerStream: memory,
+    };
+  }
+  const ratios = {};
+  const base = medians.raw;
+  if (base) {
+    for (const name of servers) {
+      const m = medians[name];
+      const memory = {};
+      for (const n of memoryPoints) memory[n] = ratio(m.memoryBytesPerStream[n], base.memoryBytesPerStream[n]);
+      ratios[name] = {
+        // Higher is better for rates, lower for latency and memory: each is server ÷ raw.
+        burstDeliveriesPerSec: ratio(m.burstDeliveriesPerSec, base.burstDeliveriesPerSec),
+        singleLastP50Ms: ratio(m.singleLastP50Ms, base.singleLastP50Ms),
+        singleLastP99Ms: ratio(m.singleLastP99Ms, base.singleLastP99Ms),
+        singleDeliveriesPerSec: ratio(m.singleDeliveriesPerSec, base.singleDeliveriesPerSec),
+        memoryBytesPerStream: memory,
+      };
+    }
+  }
+  return { medians, ratios };
+}
+
+function num(n, digits = 0) {
+  if (n === null || n === undefined || Number.isNaN(n)) return 'n/a';
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function times(r) {
+  return r === null || r === undefined ? 'n/a' : `${num(r, 2)}×`;
+}
+
+/** The tables as rows of cells: one for burst and single, one for memory. */
+function tables(results) {
+  const { medians, ratios, config } = results;
+  const servers = Object.keys(medians);
+  const points = config.memoryPoints;
+  const speed = [
+    [
+      'server',
+      `burst deliveries/s`,
+      '÷ raw',
+      'single: last client p50 (ms)',
+      'p99 (ms)',
+      'p50 ÷ raw',
+      'p99 ÷ raw',
+      'first client p50 (ms)',
+      'single deliveries/s',
+      '÷ raw',
+    ],
+  ];
+  for (const name of servers) {
+    const m = medians[name];
+    const r = ratios[name] ?? {};
+    speed.push([
+      name,
+      num(m.burstDeliveriesPerSec),
+      times(r.burstDeliveriesPerSec),
+      num(m.singleLastP50Ms, 2),
+      num(m.singleLastP99Ms, 2),
+      times(r.singleLastP50Ms),
+      times(r.singleLastP99Ms),
+      num(m.singleFirstP50Ms, 2),
+      num(m.singleDeliveriesPerSec),
+      times(r.singleDeliveriesPerSec),
+    ]);
+  }
+  const memory = [['server', ...points.map((n) => `RSS/stream @${num(n)} (KiB)`), ...points.map((n) => `÷ raw @${num(n)}`)]];
+  for (const name of servers) {
+    const m = medians[name].memoryBytesPerStream;
+    const r = ratios[name]?.memoryBytesPerStream ?? {};
+    memory.push([name, ...points.map((n) => num(m[n] === null ? null : m[n] / 1024, 2)), ...points.map((n) => times(r[n]))]);
+  }
+  return { speed, memory };
+}
+
+function textTable(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n');
+}
+
+function markdownTable(rows) {
+  const [head, ...body] = rows;
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...body.map(line)].join('\n');
+}
+
+function header(results) {
+  const { machine, config, durationMs } = results;
+  return (
+    `${config.clients} clients; medians of ${config.rounds} round(s) (burst: ${config.burstSize} broadcasts back to back; ` +
+    `single: ${config.singles} broadcasts, latency from send to the last client) and ${config.memoryRounds} memory round(s). ` +
+    `${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, ${machine.platform}, ${machine.date}; wall time ${num(durationMs / 1000, 1)} s.`
+  );
+}
+
+function printSummary(results, log) {
+  const { speed, memory } = tables(results);
+  log(`\n${header(results)}\n`);
+  log(textTable(speed));
+  log('');
+  log(textTable(memory));
+}
+
+function markdown(results) {
+  const { speed, memory } = tables(results);
+  const source = results.source?.commit ? `Library at ${results.source.commit.slice(0, 12)}${results.source.uncommittedSrcChanges?.length ? ` plus uncommitted changes to ${results.source.uncommittedSrcChanges.map((l) => l.slice(3)).join(', ')}` : ''}.` : '';
+  return [
+    '# SSE fan-out benchmark',
+    '',
+    `${header(results)} ${source}`,
+    '',
+    '## Throughput and latency',
+    '',
+    markdownTable(speed),
+    '',
+    'Ratios are the server\'s median divided by `raw`\'s: above 1 is better for deliveries/s, below 1 is better for latency and memory.',
+    '',
+    '## Memory',
+    '',
+    markdownTable(memory),
+    '',
+    '![chart](chart.svg)',
+    '',
+    ...(results.failures.length ? ['## Failures', '', ...results.failures.map((f) => `- ${f}`), ''] : []),
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------- the chart
+
+function escapeXml(text) {
+  return String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
+}
+
+/** A round axis maximum: 1, 2 or 5 times a power of ten, at least `value`. */
+function niceMax(value) {
+  if (!(value > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  for (const step of [1, 2, 5, 10]) if (step * power >= value) return step * power;
+  return 10 * power;
+}
+
+function shortNumber(n) {
+  if (n >= 1e6) return `${num(n / 1e6, n % 1e6 ? 1 : 0)}M`;
+  if (n >= 1e3) return `${num(n / 1e3, n % 1e3 ? 1 : 0)}k`;
+  return num(n, n % 1 ? 1 : 0);
+}
+
+function svgChart(results) {
+  const { medians, config } = results;
+  const servers = Object.keys(medians);
+  const W = 920;
+  const H = 380;
+  const panel = { top: 50, bottom: 300, width: 360 };
+  const left1 = 80;
+  const left2 = 540;
+  const out = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">SSE fan-out: ${escapeXml(servers.join(', '))}</text>`);
+
+  // Panel 1: burst deliveries/s per server, as bars.
+  const rates = servers.map((name) => medians[name].burstDeliveriesPerSec ?? 0);
+  const maxRate = niceMax(Math.max(...rates));
+  const plotH = panel.bottom - panel.top;
+  out.push(`<text x="${left1 + panel.width / 2}" y="40" text-anchor="middle" font-weight="bold">Burst: deliveries/s (${num(config.clients)} clients, ${config.burstSize} broadcasts)</text>`);
+  for (let i = 0; i <= 4; i++) {
+    const v = (maxRate * i) / 4;
+    const y = panel.bottom - (plotH * i) / 4;
+    out.push(`<line x1="${left1}" x2="${left1 + panel.width}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
+    out.push(`<text x="${left1 - 6}" y="${y + 4}" text-anchor="end">${shortNumber(v)}</text>`);
+  }
+  const slot = panel.width / servers.length;
+  servers.forEach((name, i) => {
+    const h = (plotH * rates[i]) / maxRate;
+    const x = left1 + i * slot + slot * 0.15;
+    out.push(`<rect x="${x.toFixed(1)}" y="${(panel.bottom - h).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[name] ?? '#000'}"><title>${escapeXml(name)}: ${num(rates[i])} deliveries/s</title></rect>`);
+    out.push(`<text x="${(x + slot * 0.35).toFixed(1)}" y="${(panel.bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${shortNumber(rates[i])}</text>`);
+    out.push(`<text x="${(x + slot * 0.35).toFixed(1)}" y="${panel.bottom + 16}" text-anchor="middle" font-size="11">${escapeXml(name)}</text>`);
+  });
+  out.push(`<line x1="${left1}" x2="${left1}" y1="${panel.top}" y2="${panel.bottom}" stroke="#111"/>`);
+  out.push(`<line x1="${left1}" x2="${left1 + panel.width}" y1="${panel.bottom}" y2="${panel.bottom}" stroke="#111"/>`);
+  out.push(`<text transform="translate(${left1 - 58} ${(panel.top + panel.bottom) / 2}) rotate(-90)" text-anchor="middle">deliveries per second</text>`);
+  out.push(`<text x="${left1 + panel.width / 2}" y="${panel.bottom + 34}" text-anchor="middle">server</text>`);
+
+  // Panel 2: RSS per stream against the number of clients, a line per server.
+  const points = config.memoryPoints;
+  const kib = (name, n) => {
+    const b = medians[name].memoryBytesPerStream[n];
+    return typeof b === 'number' ? b / 1024 : null;
+  };
+  const allKib = servers.flatMap((name) => points.map((n) => kib(name, n))).filter((v) => v !== null);
+  const maxKib = niceMax(Math.max(0, ...allKib));
+  const minKib = Math.min(0, ...allKib);
+  const maxClients = Math.max(...points, 1);
+  const xOf = (n) => left2 + (points.length === 1 ? panel.width / 2 : (panel.width * n) / maxClients);
+  const yOf = (v) => panel.bottom - (plotH * (v - minKib)) / (maxKib - minKib);
+  out.push(`<text x="${left2 + panel.width / 2}" y="40" text-anchor="middle" font-weight="bold">Memory: RSS per open stream</text>`);
+  for (let i = 0; i <= 4; i++) {
+    const v = minKib + ((maxKib - minKib) * i) / 4;
+    const y = yOf(v);
+    out.push(`<line x1="${left2}" x2="${left2 + panel.width}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
+    out.push(`<text x="${left2 - 6}" y="${y + 4}" text-anchor="end">${num(v, v % 1 ? 1 : 0)}</text>`);
+  }
+  for (const n of points) out.push(`<text x="${xOf(n).toFixed(1)}" y="${panel.bottom + 16}" text-anchor="middle">${shortNumber(n)}</text>`);
+  for (const name of servers) {
+    const coords = points.map((n) => [n, kib(name, n)]).filter(([, v]) => v !== null);
+    if (coords.length > 1) out.push(`<polyline fill="none" stroke="${COLORS[name] ?? '#000'}" stroke-width="2" points="${coords.map(([n, v]) => `${xOf(n).toFixed(1)},${yOf(v).toFixed(1)}`).join(' ')}"/>`);
+    for (const [n, v] of coords) out.push(`<circle cx="${xOf(n).toFixed(1)}" cy="${yOf(v).toFixed(1)}" r="3" fill="${COLORS[name] ?? '#000'}"><title>${escapeXml(name)} @ ${n}: ${num(v, 2)} KiB</title></circle>`);
+  }
+  out.push(`<line x1="${left2}" x2="${left2}" y1="${panel.top}" y2="${panel.bottom}" stroke="#111"/>`);
+  out.push(`<line x1="${left2}" x2="${left2 + panel.width}" y1="${panel.bottom}" y2="${panel.bottom}" stroke="#111"/>`);
+  out.push(`<text transform="translate(${left2 - 48} ${(panel.top + panel.bottom) / 2}) rotate(-90)" text-anchor="middle">KiB of RSS per stream</text>`);
+  out.push(`<text x="${left2 + panel.width / 2}" y="${panel.bottom + 34}" text-anchor="middle">open streams (clients)</text>`);
+
+  // Legend: one color per server, for both panels.
+  const legendY = H - 14;
+  const itemW = W / servers.length;
+  servers.forEach((name, i) => {
+    const x = i * itemW + itemW / 2 - 40;
+    out.push(`<rect x="${x.toFixed(1)}" y="${legendY - 10}" width="12" height="12" fill="${COLORS[name] ?? '#000'}"/>`);
+    out.push(`<text x="${(x + 18).toFixed(1)}" y="${legendY}">${escapeXml(name)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+/** Writes latest.json, latest.md and chart.svg into `dir`; returns their paths. */
+function writeResults(dir, results) {
+  fs.mkdirSync(dir, { recursive: true });
+  const files = {
+    'latest.json': JSON.stringify(results, null, 2) + '\n',
+    'latest.md': markdown(results),
+    'chart.svg': svgChart(results),
+  };
+  return Object.entries(files).map(([name, text]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  });
+}
+
+module.exports = { summarize, printSummary, writeResults };

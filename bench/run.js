@@ -1,0 +1,382 @@
+// Fan-out benchmark: the same SSE broadcasts through five servers, each in a process of
+// its own, measured by one client process. Run: npm run bench (builds dist/ first).
+//
+//   burst   N clients, 20 broadcasts back to back        → deliveries/s
+//   single  N clients, 50 broadcasts ~20 ms apart         → send → last client latency p50/p99
+//   memory  RSS per open stream at 1k, 5k, 10k, 15k clients (a fresh server per round)
+//
+// Environment: BENCH_QUICK=1 (200 clients, 1 round, memory at 200: a CI smoke run),
+// BENCH_CLIENTS, BENCH_ROUNDS, BENCH_MEMORY_ROUNDS, BENCH_MEMORY_POINTS (e.g. "1000,5000"),
+// BENCH_SERVERS (e.g. "raw,hub"; the control "nest-raw" runs only when named),
+// BENCH_RESULTS_DIR (default bench/results),
+// BENCH_SERVER_EXEC_ARGV (extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execSync } = require('node:child_process');
+const { spawn } = require('./lib/ipc');
+const { now, sleep } = require('./lib/clock');
+const { padFor } = require('./lib/event');
+const { percentile } = require('./lib/stats');
+const { summarize, printSummary, writeResults } = require('./report');
+
+const ROOT = path.join(__dirname, '..');
+const DEFAULT_SERVERS = ['raw', 'hub', 'nest-sse', 'better-sse', 'sse-channel'];
+// Controls that only run when named in BENCH_SERVERS.
+const KNOWN_SERVERS = [...DEFAULT_SERVERS, 'nest-raw'];
+
+function intFromEnv(name, fallback) {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function listFromEnv(name, fallback) {
+  const value = process.env[name];
+  return value ? value.split(',').map((item) => item.trim()).filter(Boolean) : fallback;
+}
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const config = {
+  quick: QUICK,
+  clients: intFromEnv('BENCH_CLIENTS', QUICK ? 200 : 10_000),
+  rounds: intFromEnv('BENCH_ROUNDS', QUICK ? 1 : 5),
+  memoryRounds: intFromEnv('BENCH_MEMORY_ROUNDS', QUICK ? 1 : 3),
+  memoryPoints: listFromEnv('BENCH_MEMORY_POINTS', QUICK ? ['200'] : ['1000', '5000', '10000', '15000']).map((n) => {
+    if (!/^[1-9][0-9]*$/.test(n)) throw new Error(`BENCH_MEMORY_POINTS must be positive integers, got "${n}"`);
+    return Number(n);
+  }),
+  servers: listFromEnv('BENCH_SERVERS', DEFAULT_SERVERS),
+  burstSize: 20,
+  singles: 50,
+  singleGapMs: 20,
+  eventBytes: 100,
+  resultsDir: path.resolve(process.env.BENCH_RESULTS_DIR || path.join(__dirname, 'results')),
+};
+
+/** The soft limit on open files, inherited by every child: sockets count against it. */
+function openFilesLimit() {
+  try {
+    const limit = execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim();
+    return limit === 'unlimited' ? Infinity : Number(limit);
+  } catch {
+    return NaN;
+  }
+}
+
+// Room for what a process holds besides its sockets (stdio, IPC, the listener, libuv, epoll).
+const FD_HEADROOM = 200;
+
+function fmt(n, digits = 0) {
+  if (n === null || n === undefined || Number.isNaN(n)) return 'n/a';
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function log(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+// ---------------------------------------------------------------- processes
+
+let client;
+let seq = 1;
+const payload = { pad: padFor(config.eventBytes) };
+
+async function startServer(name) {
+  // --expose-gc: the rss command collects garbage first, so RSS is what is really held.
+  const extra = (process.env.BENCH_SERVER_EXEC_ARGV || '').split(' ').filter(Boolean);
+  const server = spawn(path.join(__dirname, 'servers', `${name}.js`), { execArgv: ['--expose-gc', ...extra], name });
+  const { port } = await server.ready;
+  server.url = `http://127.0.0.1:${port}/events`;
+  return server;
+}
+
+/** Waits until the server itself counts `n` open streams (opened, or gone after a drop). */
+async function waitForCount(server, n, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { count } = await server.ask('count');
+    if (count === n) return;
+    if (Date.now() > deadline) throw new Error(`${server.name} counts ${count} open streams, expected ${n}`);
+    await sleep(20);
+  }
+}
+
+async function openStreams(server, n) {
+  const { open, contentType } = await client.ask('open', { url: server.url, count: n }, 300_000);
+  if (open !== n) throw new Error(`client holds ${open} streams, expected ${n}`);
+  if (!/^text\/event-stream/.test(contentType ?? '')) throw new Error(`${server.name} answered with content-type ${contentType}`);
+  await waitForCount(server, n);
+}
+
+async function dropStreams(server) {
+  await client.ask('drop');
+  await waitForCount(server, 0);
+}
+
+/**
+ * `count` broadcasts to the `n` open streams, timed by the client: resolves with what the
+ * client saw per event (t, first and last arrival, copies) and the CPU both sides used.
+ */
+async function broadcast(server, n, count) {
+  const from = seq;
+  seq += count;
+  const timeoutMs = 30_000 + n * count * 0.05;
+  await client.ask('arm', { from, to: from + count - 1, expected: n * count });
+  const serverCpu = await server.ask('cpu');
+  const sent = await server.ask('broadcast', { count, seq: from, payload }, timeoutMs);
+  const got = await client.ask('collect', { timeoutMs }, timeoutMs + 10_000);
+  const serverCpuAfter = await server.ask('cpu');
+  const firstSend = Math.min(...got.t.filter(Number.isFinite));
+  const lastArrival = Math.max(...got.last.filter(Number.isFinite));
+  return {
+    complete: got.complete,
+    received: got.received,
+    expected: got.expected,
+    firstSend,
+    lastArrival,
+    t: got.t,
+    first: got.first,
+    last: got.last,
+    // How long the server's synchronous broadcast loop (and, for the hub, its promises) took.
+    serverLoopMs: sent.at - firstSend,
+    serverCpuMs: serverCpuAfter.cpuMs - serverCpu.cpuMs,
+    clientCpuMs: got.cpuMs,
+  };
+}
+
+/** One stream, one event: the server answers on /events and delivers what it is told to. */
+async function checkServes(server) {
+  await openStreams(server, 1);
+  const result = await broadcast(server, 1, 1);
+  if (!result.complete) throw new Error(`${server.name} did not deliver a broadcast to one client`);
+  await dropStreams(server);
+}
+
+// ---------------------------------------------------------------- modes
+
+async function burst(server, n) {
+  const r = await broadcast(server, n, config.burstSize);
+  const seconds = (r.lastArrival - r.firstSend) / 1000;
+  return {
+    complete: r.complete,
+    received: r.received,
+    expected: r.expected,
+    deliveriesPerSec: r.complete ? r.received / seconds : null,
+    spanMs: r.lastArrival - r.firstSend,
+    serverLoopMs: r.serverLoopMs,
+    serverCpuMs: r.serverCpuMs,
+    clientCpuMs: r.clientCpuMs,
+  };
+}
+
+async function single(server, n) {
+  const first = [];
+  const last = [];
+  const rates = [];
+  let incomplete = 0;
+  for (let i = 0; i < config.singles; i++) {
+    const r = await broadcast(server, n, 1);
+    if (!r.complete) incomplete++;
+    else {
+      first.push(r.first[0] - r.t[0]);
+      last.push(r.last[0] - r.t[0]);
+      rates.push(n / ((r.last[0] - r.t[0]) / 1000));
+    }
+    // The next broadcast leaves ~20 ms after this one was fully delivered: no overlap.
+    await sleep(config.singleGapMs);
+  }
+  return {
+    complete: incomplete === 0,
+    incomplete,
+    lastP50Ms: percentile(last, 50),
+    lastP99Ms: percentile(last, 99),
+    firstP50Ms: percentile(first, 50),
+    firstP99Ms: percentile(first, 99),
+    deliveriesPerSec: percentile(rates, 50),
+    latenciesMs: { first, last },
+  };
+}
+
+/**
+ * RSS per stream at each point, in one fresh server process: streams are only ever added
+ * (1k, then 4k more for 5k, ...), so RSS, which rarely shrinks, is never left over from a
+ * larger earlier point. Calls `report` after each point.
+ */
+async function memorySeries(server, points, report) {
+  // Warm up first (code loaded, JIT, pools), so that the baseline holds all but the streams.
+  const warm = Math.min(100, points[0]);
+  await openStreams(server, warm);
+  await broadcast(server, warm, 1);
+  await dropStreams(server);
+  const empty = await server.ask('rss');
+  let open = 0;
+  for (const n of points) {
+    await client.ask('open', { url: server.url, count: n - open }, 300_000);
+    open = n;
+    await waitForCount(server, n);
+    // Every stream has carried one event, as it would in use.
+    const r = await broadcast(server, n, 1);
+    const full = await server.ask('rss');
+    report(n, {
+      complete: r.complete,
+      clients: n,
+      rssEmpty: empty.rss,
+      rssOpen: full.rss,
+      heapEmpty: empty.heapUsed,
+      heapOpen: full.heapUsed,
+      bytesPerStream: (full.rss - empty.rss) / n,
+    });
+  }
+  await dropStreams(server);
+}
+
+// ---------------------------------------------------------------- the run
+
+/** Each round starts with a different server, so that drift over the run hits all alike. */
+function order(round) {
+  const servers = config.servers;
+  const k = round % servers.length;
+  return [...servers.slice(k), ...servers.slice(0, k)];
+}
+
+async function main() {
+  const started = now();
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
+    console.error('dist/index.js is missing: run `npm run build` first (npm run bench does).');
+    process.exit(2);
+  }
+  for (const name of config.servers) if (!KNOWN_SERVERS.includes(name)) throw new Error(`unknown server ${name}`);
+
+  const limit = openFilesLimit();
+  const memoryPoints = [...new Set(config.memoryPoints)].sort((a, b) => a - b).filter((n) => {
+    // Both the server and the client hold one socket per stream.
+    const fits = !(n + FD_HEADROOM > limit);
+    if (!fits) log(`memory point ${n} skipped: open-file limit is ${limit}, a process needs ${n + FD_HEADROOM}`);
+    return fits;
+  });
+  if (config.clients + FD_HEADROOM > limit) throw new Error(`BENCH_CLIENTS=${config.clients} does not fit the open-file limit ${limit}`);
+
+  const samples = { burst: {}, single: {}, memory: {} };
+  for (const name of config.servers) {
+    samples.burst[name] = [];
+    samples.single[name] = [];
+    samples.memory[name] = {};
+    for (const n of memoryPoints) samples.memory[name][n] = [];
+  }
+  const failures = [];
+
+  log(`SSE fan-out benchmark: ${config.servers.join(', ')}`);
+  log(`${config.clients} clients, ${config.rounds} round(s) of burst (${config.burstSize} broadcasts) and single (${config.singles} broadcasts); ` + `memory at ${memoryPoints.join(', ')} clients, ${config.memoryRounds} round(s); ${os.cpus().length} CPUs, Node ${process.version}, open-file limit ${limit}`);
+
+  client = spawn(path.join(__dirname, 'client.js'), { name: 'client' });
+  await client.ready;
+
+  try {
+    for (let round = 0; round < config.rounds; round++) {
+      for (const name of order(round)) {
+        const tag = `[round ${round + 1}/${config.rounds}] ${name.padEnd(11)}`;
+        let server;
+        try {
+          server = await startServer(name);
+          await checkServes(server);
+          const opening = now();
+          await openStreams(server, config.clients);
+          log(`${tag} open  : ${fmt(config.clients)} streams in ${fmt((now() - opening) / 1000, 1)} s`);
+          // Unrecorded: the first burst pays for JIT and lazily grown buffers.
+          await burst(server, config.clients);
+
+          const b = await burst(server, config.clients);
+          samples.burst[name].push({ round: round + 1, clients: config.clients, ...b });
+          if (!b.complete) failures.push(`${tag} burst: ${b.received}/${b.expected} events arrived`);
+          log(`${tag} burst : ${fmt(b.deliveriesPerSec)} deliveries/s (${fmt(b.spanMs, 1)} ms for ${fmt(b.received)} events; server loop ${fmt(b.serverLoopMs, 1)} ms, CPU server ${fmt(b.serverCpuMs)} ms / client ${fmt(b.clientCpuMs)} ms)`);
+
+          const s = await single(server, config.clients);
+          samples.single[name].push({ round: round + 1, clients: config.clients, ...s });
+          if (!s.complete) failures.push(`${tag} single: ${s.incomplete} of ${config.singles} broadcasts not fully delivered`);
+          log(`${tag} single: last client p50 ${fmt(s.lastP50Ms, 2)} ms, p99 ${fmt(s.lastP99Ms, 2)} ms; first client p50 ${fmt(s.firstP50Ms, 2)} ms; ${fmt(s.deliveriesPerSec)} deliveries/s`);
+
+          await dropStreams(server);
+        } catch (error) {
+          failures.push(`${tag}: ${error.message}`);
+          log(`${tag} FAILED: ${error.stack}`);
+          await client.ask('drop').catch(() => {});
+        } finally {
+          await server?.stop();
+        }
+      }
+    }
+
+    for (let round = 0; round < config.memoryRounds && memoryPoints.length; round++) {
+      for (const name of order(round)) {
+        const tag = `[memory ${round + 1}/${config.memoryRounds}] ${name.padEnd(11)}`;
+        let server;
+        try {
+          // A fresh process per server and round: the baseline is a server that never held streams.
+          server = await startServer(name);
+          await checkServes(server);
+          await memorySeries(server, memoryPoints, (n, m) => {
+            samples.memory[name][n].push({ round: round + 1, ...m });
+            if (!m.complete) failures.push(`${tag} ${n} clients: the broadcast was not fully delivered`);
+            log(`${tag} ${String(n).padStart(6)} streams: ${fmt(m.bytesPerStream / 1024, 2)} KiB RSS per stream (RSS ${fmt(m.rssEmpty / 1048576, 1)} → ${fmt(m.rssOpen / 1048576, 1)} MiB)`);
+          });
+        } catch (error) {
+          failures.push(`${tag}: ${error.message}`);
+          log(`${tag} FAILED: ${error.stack}`);
+          await client.ask('drop').catch(() => {});
+        } finally {
+          await server?.stop();
+        }
+      }
+    }
+  } finally {
+    await client.stop();
+  }
+
+  const durationMs = now() - started;
+  const results = {
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      totalMemory: os.totalmem(),
+      openFilesLimit: limit,
+      date: new Date().toISOString(),
+    },
+    source: sourceState(),
+    config: { ...config, memoryPoints, resultsDir: undefined },
+    durationMs,
+    failures,
+    samples,
+    ...summarize(samples, config.servers, memoryPoints),
+  };
+  const files = writeResults(config.resultsDir, results);
+  printSummary(results, log);
+  log(`\nwall time ${fmt(durationMs / 1000, 1)} s; results in ${files.join(', ')}`);
+  if (failures.length) {
+    log(`\n${failures.length} measurement(s) failed:\n  ${failures.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+}
+
+/** Which library code was measured: the commit, and the source files changed since. */
+function sourceState() {
+  try {
+    const commit = execSync('git rev-parse HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execSync('git status --porcelain -- src', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter(Boolean);
+    return { commit, uncommittedSrcChanges: dirty };
+  } catch {
+    return { commit: null, uncommittedSrcChanges: null };
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+  client?.stop();
+});

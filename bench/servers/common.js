@@ -1,0 +1,64 @@
+// What every server process shares: it starts its server on a loopback port, says
+// { ready, port } to the orchestrator, then answers the same IPC commands whatever the
+// library behind it, so that the only difference between runs is that library.
+//
+//   { cmd: 'count' }                      → { count }        open streams, as the server sees them
+//   { cmd: 'broadcast', count, seq, payload } → { done, at }  `count` broadcasts back to back, in one turn
+//   { cmd: 'rss' }                        → { rss, heapUsed } after a full GC (forked with --expose-gc)
+//   { cmd: 'cpu' }                        → { cpuMs }        CPU time used so far (user + system)
+const { serve } = require('../lib/ipc');
+const { now } = require('../lib/clock');
+const { makeEvent } = require('../lib/event');
+
+/**
+ * `start()` resolves with `{ port, count(), broadcast(event) }`; `broadcast` may return a
+ * Promise (the hub's does), which is awaited only after every broadcast has been made.
+ */
+function runServer(start) {
+  serve({
+    count: () => ({ count: server.count() }),
+    async broadcast({ count, seq, payload }) {
+      const pending = [];
+      // Back to back, without awaiting: this is the burst the clients are timing.
+      for (let i = 0; i < count; i++) {
+        const result = server.broadcast(makeEvent(seq + i, payload.pad));
+        if (result && typeof result.then === 'function') pending.push(result);
+      }
+      if (pending.length) await Promise.all(pending);
+      return { done: true, at: now() };
+    },
+    cpu() {
+      const { user, system } = process.cpuUsage();
+      return { cpuMs: (user + system) / 1000 };
+    },
+    rss() {
+      // Twice: the first pass may only finalize what the second can then free.
+      global.gc?.();
+      global.gc?.();
+      const { rss, heapUsed } = process.memoryUsage();
+      return { rss, heapUsed, gc: typeof global.gc === 'function' };
+    },
+  });
+  let server;
+  start().then(
+    (started) => {
+      server = started;
+      process.send({ ready: true, port: started.port, pid: process.pid });
+    },
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
+
+/** Listens on an ephemeral loopback port; resolves with the port. */
+function listen(httpServer) {
+  return new Promise((resolve, reject) => {
+    httpServer.once('error', reject);
+    // A backlog as large as a batch of connections: the client opens 500 at once.
+    httpServer.listen(0, '127.0.0.1', 1024, () => resolve(httpServer.address().port));
+  });
+}
+
+module.exports = { runServer, listen };

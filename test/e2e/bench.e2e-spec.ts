@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const SERVERS = ['raw', 'hub', 'nest-sse', 'better-sse', 'sse-channel'];
+
+interface BenchMedians {
+  burstDeliveriesPerSec: number | null;
+  singleLastP50Ms: number | null;
+  singleLastP99Ms: number | null;
+  singleFirstP50Ms: number | null;
+  singleFirstP99Ms: number | null;
+  memoryBytesPerStream: Record<string, number | null>;
+}
+
+interface BenchResults {
+  machine: { cpus: number; node: string; date: string };
+  failures: string[];
+  config: { memoryPoints: number[] };
+  medians: Record<string, BenchMedians>;
+}
+
+/** Runs the benchmark as CI would, with its output kept for the failure message. */
+function runBench(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'run.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('fan-out benchmark (BENCH_QUICK=1)', () => {
+  let resultsDir: string;
+
+  beforeAll(() => {
+    resultsDir = mkdtempSync(join(tmpdir(), 'sse-bench-'));
+  });
+
+  afterAll(() => {
+    rmSync(resultsDir, { recursive: true, force: true });
+  });
+
+  it('measures every server in every mode and writes its results elsewhere than bench/results', async () => {
+    if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
+      throw new Error('dist/index.js is missing: the benchmark runs the built library. Run `npm run build` first (`npm test` does).');
+    }
+    // Only the quick settings: a BENCH_* variable from the shell must not make CI run the full benchmark.
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BENCH_')));
+    const { code, output } = await runBench({ ...env, BENCH_QUICK: '1', BENCH_RESULTS_DIR: resultsDir });
+    expect({ code, output: code === 0 ? 'ok' : output }).toEqual({ code: 0, output: 'ok' });
+
+    const file = join(resultsDir, 'latest.json');
+    expect(existsSync(file)).toBe(true);
+    expect(existsSync(join(resultsDir, 'latest.md'))).toBe(true);
+    expect(existsSync(join(resultsDir, 'chart.svg'))).toBe(true);
+    const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+    expect(results.failures).toEqual([]);
+    expect(results.machine.cpus).toBeGreaterThan(0);
+    expect(Object.keys(results.medians).sort()).toEqual([...SERVERS].sort());
+    expect(results.config.memoryPoints.length).toBeGreaterThan(0);
+    for (const server of SERVERS) {
+      const medians = results.medians[server];
+      // Named, so that a failure says which server.
+      expect({ server, burst: medians.burstDeliveriesPerSec! > 0 }).toEqual({ server, burst: true });
+      for (const latency of [medians.singleLastP50Ms, medians.singleLastP99Ms, medians.singleFirstP50Ms, medians.singleFirstP99Ms]) {
+        expect({ server, latency: latency! > 0 }).toEqual({ server, latency: true });
+      }
+      for (const point of results.config.memoryPoints) {
+        expect({ server, point, memory: Number.isFinite(medians.memoryBytesPerStream[point]) }).toEqual({ server, point, memory: true });
+      }
+    }
+  }, 120_000);
+});
