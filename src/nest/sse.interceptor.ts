@@ -31,14 +31,16 @@ export class SseInterceptor implements NestInterceptor {
     @Inject(SSE_MODULE_OPTIONS) private readonly options: SseModuleOptions,
   ) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<never> {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<undefined> {
     const http = context.switchToHttp();
     const request = http.getRequest();
+    const response = http.getResponse();
     const route: SseRouteOptions = this.reflector.get(SSE_ROUTE_OPTIONS, context.getHandler()) ?? {};
-    const { req, res, headers } = rawHttp(request, http.getResponse());
-    // Nest replies with what this Observable emits, so it never emits: the stream is the
-    // response. It errors only before the first byte, for exception filters to answer.
-    return new Observable<never>((nest) => {
+    const { req, res, headers } = rawHttp(request, response);
+    // The stream is the response (the route takes `@Res()`, so Nest writes none). This
+    // Observable errors only before the first byte, for exception filters to answer, and
+    // completes once the stream has started, so Nest's pipeline need not outlive setup.
+    return new Observable<undefined>((nest) => {
       let release: () => void;
       try {
         if (route.strictAccept) assertAcceptsEventStream(req.headers.accept);
@@ -63,19 +65,23 @@ export class SseInterceptor implements NestInterceptor {
         resyncEvent: this.resyncEvent(route),
       });
       client.onClose(release);
-      request[SSE_CLIENT] = client;
-      void this.open(client, route, next, nest);
+      request[SSE_CLIENT] = response[SSE_CLIENT] = client;
+      void this.open(client, response, route, next, nest);
     });
   }
 
-  private async open(client: SseClient, route: SseRouteOptions, next: CallHandler, nest: Subscriber<never>): Promise<void> {
+  private async open(client: SseClient, response: any, route: SseRouteOptions, next: CallHandler, nest: Subscriber<undefined>): Promise<void> {
     // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
-    if (this.hub.closing) return client.end('shutdown');
+    if (this.hub.closing) {
+      client.end('shutdown');
+      return this.handOver(nest);
+    }
     let call: SseHandlerCall;
     try {
       const emitted = await lastValueFrom(next.handle(), { defaultValue: undefined });
       // No call recorded: an inner interceptor answered without running the handler.
-      call = client.request[SSE_HANDLER_CALL] ?? { gateway: {}, result: emitted };
+      call = response[SSE_HANDLER_CALL] ?? { gateway: {}, result: emitted };
+      response[SSE_HANDLER_CALL] = undefined;
     } catch (error) {
       // Pipes refused or the handler threw: Nest answers, and no hook has run yet.
       client.end('error');
@@ -90,20 +96,27 @@ export class SseInterceptor implements NestInterceptor {
     client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose?.(client, reason)));
     try {
       const result = isThenable(call.result) ? await call.result : call.result;
-      if (this.stopped(client)) return;
+      if (this.stopped(client)) return this.handOver(nest);
       await joinChannels(client, route.channels);
-      if (this.stopped(client)) return;
+      if (this.stopped(client)) return this.handOver(nest);
       // Before onJoin, which can then answer a gap with a snapshot.
       if (replays) client.setReplay(await this.hub.replay(client, route.history ? route.history.size : undefined));
-      if (this.stopped(client)) return;
+      if (this.stopped(client)) return this.handOver(nest);
       const joined = gateway.onJoin ? await gateway.onJoin(client) : undefined;
-      if (this.stopped(client)) return;
+      if (this.stopped(client)) return this.handOver(nest);
       // The resync and onJoin's value go out first, ahead of what the hub queued meanwhile.
       const head = this.resync(client, route) + (isStream(joined) ? '' : encodeValue(joined));
       this.stream(client, head, joined, result, nest);
+      if (client.started) this.handOver(nest);
     } catch (error) {
       this.fail(client, error, nest);
     }
+  }
+
+  /** The response is ours from here on: Nest's pipeline may finish (it replies nothing, the route has `@Res()`). */
+  private handOver(nest: Subscriber<undefined>): void {
+    nest.next(undefined);
+    nest.complete();
   }
 
   /** Whether setup must stop: the client is gone, or the app began to shut down meanwhile. */
@@ -128,7 +141,7 @@ export class SseInterceptor implements NestInterceptor {
   }
 
   /** Subscribes to the handler's values (after onJoin's, if a stream) and starts with `head`. */
-  private stream(client: SseClient, head: string, joined: unknown, result: unknown, nest: Subscriber<never>): void {
+  private stream(client: SseClient, head: string, joined: unknown, result: unknown, nest: Subscriber<undefined>): void {
     const joinedIsStream = isStream(joined);
     // A single value (or nothing) leaves the stream open for the hub; a stream of the
     // handler's own ends it when it completes.
@@ -156,7 +169,7 @@ export class SseInterceptor implements NestInterceptor {
   }
 
   /** Before the first byte: an HTTP error through Nest. After: one `event: error`, logged. */
-  private fail(client: SseClient, error: unknown, nest: Subscriber<never>): void {
+  private fail(client: SseClient, error: unknown, nest: Subscriber<undefined>): void {
     if (client.closed) return;
     if (!client.started) {
       client.end('error');

@@ -1,4 +1,4 @@
-import { Req } from '@nestjs/common';
+import { Res } from '@nestjs/common';
 import { PARAMTYPES_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { SSE_CLIENT, SSE_HANDLER_CALL } from './constants';
 import { SseHandlerCall } from './sse-handler-call.interface';
@@ -18,20 +18,22 @@ function nextFreeIndex(target: object, key: string | symbol, handler: Handler): 
  * to itself: the moment guards and pipes have passed and the handler ran (so that any
  * failure up to then is still an HTTP status), and what it returned as it is (a
  * Promise is awaited before the stream opens, so it can still refuse with 404; an
- * Observable is subscribed only once). The request reaches the wrapper through one
- * extra `@Req()` argument past the declared ones; the handler itself never sees it, and
- * a direct call (a unit test) runs the handler unchanged.
+ * Observable is subscribed only once). The response reaches the wrapper through one
+ * extra `@Res()` argument past the declared ones; the handler itself never sees it, and
+ * a direct call (a unit test) runs the handler unchanged. `@Res()` also tells Nest that
+ * the route answers by itself, so the interceptor can let Nest's pipeline finish (and be
+ * collected) as soon as the stream has started, instead of holding it for its lifetime.
  */
 export function wrapSseHandler(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<any>): void {
   const handler = descriptor.value as Handler;
-  const requestIndex = nextFreeIndex(target, key, handler);
-  Req()(target, key, requestIndex);
+  const responseIndex = nextFreeIndex(target, key, handler);
+  Res()(target, key, responseIndex);
 
   const wrapped = function (this: object, ...args: unknown[]): unknown {
-    const request = args[requestIndex] as Record<symbol, unknown> | undefined;
-    if (!request?.[SSE_CLIENT]) return handler.apply(this, args);
-    const call: SseHandlerCall = { gateway: this, result: handler.apply(this, args.slice(0, requestIndex)) };
-    request[SSE_HANDLER_CALL] = call;
+    const response = args[responseIndex] as Record<symbol, unknown> | undefined;
+    if (!response?.[SSE_CLIENT]) return handler.apply(this, args);
+    const call: SseHandlerCall = { gateway: this, result: handler.apply(this, args.slice(0, responseIndex)) };
+    response[SSE_HANDLER_CALL] = call;
     return undefined;
   };
   Object.defineProperty(wrapped, 'name', { value: handler.name });
