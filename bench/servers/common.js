@@ -61,4 +61,42 @@ function listen(httpServer) {
   });
 }
 
-module.exports = { runServer, listen };
+/** Opens an event stream on a plain response and keeps it in `open` until it closes. */
+function acceptStream(res, open) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  // Headers go out now, so the client sees the stream open before the first event.
+  res.flushHeaders();
+  open.add(res);
+  res.once('close', () => open.delete(res));
+}
+
+/** One broadcast as raw http does it best: framed once, the same Buffer written to every response. */
+function writeToAll(open, event) {
+  const frame = Buffer.from(`data: ${JSON.stringify(event)}\n\n`);
+  for (const res of open) res.write(frame);
+}
+
+/**
+ * A Nest app on Express (logger off) with one controller at '' whose method `events`
+ * carries `decorators` (and parameter decorators `params`, by position), listening on
+ * loopback. Plain JS applies decorators by hand: Reflect.decorate returns the final
+ * descriptor, which must be defined back, since @SseRoute() wraps the handler.
+ */
+async function startNest({ events, decorators, params = [], imports = [] }) {
+  require('reflect-metadata');
+  const { NestFactory } = require('@nestjs/core');
+  const { Controller, Module } = require('@nestjs/common');
+  class EventsController {}
+  EventsController.prototype.events = events;
+  params.forEach((param, index) => param(EventsController.prototype, 'events', index));
+  const descriptor = Reflect.decorate(decorators, EventsController.prototype, 'events', Object.getOwnPropertyDescriptor(EventsController.prototype, 'events'));
+  Object.defineProperty(EventsController.prototype, 'events', descriptor);
+  Controller('')(EventsController);
+  class AppModule {}
+  Module({ imports, controllers: [EventsController] })(AppModule);
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.init();
+  return { app, server: app.getHttpServer() };
+}
+
+module.exports = { runServer, listen, acceptStream, writeToAll, startNest };

@@ -1,8 +1,8 @@
 /** Route metadata: the `SseRouteOptions` given to `@SseRoute()`. */
 export const SSE_ROUTE_OPTIONS = 'nestjs-sse-hub:route-options';
-/** Request property: the `SseClient` of this request, for `@ConnectedClient()`. */
+/** Request and response property: the `SseClient` of this request, for `@ConnectedClient()` and the handler wrapper. */
 export const SSE_CLIENT = Symbol('nestjs-sse-hub:client');
-/** Request property: what the handler returned and on which controller, for the interceptor. */
+/** Response property: what the handler returned and on which controller, for the interceptor. */
 export const SSE_HANDLER_CALL = Symbol('nestjs-sse-hub:handler-call');
 /** Default milliseconds of silence before a keepalive comment. */
 export const DEFAULT_KEEP_ALIVE = 15_000;
