@@ -7,7 +7,7 @@
 //
 // Environment: BENCH_QUICK=1 (200 clients, 1 round, memory at 200: a CI smoke run),
 // BENCH_CLIENTS, BENCH_ROUNDS, BENCH_MEMORY_ROUNDS, BENCH_MEMORY_POINTS (e.g. "1000,5000"),
-// BENCH_SERVERS (e.g. "raw,hub"; the control "nest-raw" runs only when named),
+// BENCH_SERVERS (e.g. "raw,hub"; the controls "nest-raw" and "raw-close" run only when named),
 // BENCH_RESULTS_DIR (default bench/results),
 // BENCH_SERVER_EXEC_ARGV (extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 const fs = require('node:fs');
@@ -23,7 +23,7 @@ const { summarize, printSummary, writeResults } = require('./report');
 const ROOT = path.join(__dirname, '..');
 const DEFAULT_SERVERS = ['raw', 'hub', 'nest-sse', 'better-sse', 'sse-channel'];
 // Controls that only run when named in BENCH_SERVERS.
-const KNOWN_SERVERS = [...DEFAULT_SERVERS, 'nest-raw'];
+const KNOWN_SERVERS = [...DEFAULT_SERVERS, 'nest-raw', 'raw-close'];
 
 function intFromEnv(name, fallback) {
   const value = process.env[name];

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Controller, Header, MessageEvent, RequestMethod, Body } from '@nestjs/common';
 import { interval, map, Observable, of, take } from 'rxjs';
 import { SseHub, SseRoute } from 'nestjs-sse-hub';
@@ -106,6 +107,23 @@ describe('@SseRoute: what a handler returns becomes the stream', () => {
     });
     expect(stream.received).toEqual([]);
     stream.close();
+  });
+
+  it('on HTTP/1.1 sends the events as they are, not chunked, and ends the connection with the stream', async () => {
+    // Read off the socket: an HTTP client would hide the framing.
+    const { port } = new URL(t.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.write('GET /routes/sync-observable HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // 'end' is the server's FIN: the body is delimited by the connection's close.
+    await new Promise((resolve) => socket.once('end', resolve));
+    socket.destroy();
+    const [head, body] = Buffer.concat(chunks).toString().split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(head.toLowerCase()).not.toContain('transfer-encoding');
+    expect(head.toLowerCase()).not.toContain('content-length');
+    expect(body).toBe('data: a\n\ndata: b\n\n');
   });
 
   it('streams an Observable and ends when it completes', async () => {
