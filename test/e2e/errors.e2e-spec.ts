@@ -1,4 +1,5 @@
 import { ArgumentsHost, CanActivate, Catch, Controller, ExceptionFilter, ForbiddenException, HttpStatus, Injectable, NotFoundException, Param, ParseIntPipe, UnauthorizedException, UseFilters, UseGuards } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { concat, defer, map, of, Subject, throwError, timer } from 'rxjs';
 import { ConnectedClient, SseClient, SseCloseReason, SseGateway, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
@@ -14,9 +15,13 @@ class DenyGuard implements CanActivate {
 class TeapotError extends Error {}
 
 @Catch(TeapotError)
+@Injectable()
 class TeapotFilter implements ExceptionFilter {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  // Through the adapter, as Nest's docs write platform-neutral filters (Express or Fastify).
   catch(_error: TeapotError, host: ArgumentsHost) {
-    host.switchToHttp().getResponse().status(HttpStatus.I_AM_A_TEAPOT).json({ teapot: true });
+    this.adapterHost.httpAdapter.reply(host.switchToHttp().getResponse(), { teapot: true }, HttpStatus.I_AM_A_TEAPOT);
   }
 }
 

@@ -1,5 +1,6 @@
 import { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SseModule, SseModuleOptions } from 'nestjs-sse-hub';
 import { baseUrlOf } from 'nestjs-sse-hub/testing';
 import { CaptureLogger } from './capture-logger';
@@ -10,6 +11,15 @@ export interface TestApp {
   logger: CaptureLogger;
 }
 
+export type Platform = 'express' | 'fastify';
+
+/** The HTTP platform this run of the suite is on (jest.config.js runs the e2e suite once per platform). */
+export function platform(): Platform {
+  const name = process.env.SSE_PLATFORM ?? 'express';
+  if (name !== 'express' && name !== 'fastify') throw new Error(`SSE_PLATFORM must be express or fastify, got "${name}"`);
+  return name;
+}
+
 /** A real Nest app on a free loopback port, with SseModule and a logger the test can read. */
 export async function startApp(metadata: ModuleMetadata, options: SseModuleOptions = {}): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
@@ -17,7 +27,7 @@ export async function startApp(metadata: ModuleMetadata, options: SseModuleOptio
     imports: [SseModule.forRoot(options), ...(metadata.imports ?? [])],
   }).compile();
   const logger = new CaptureLogger();
-  const app = moduleRef.createNestApplication({ logger });
+  const app = platform() === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger }) : moduleRef.createNestApplication({ logger });
   await app.listen(0, '127.0.0.1');
   return { app, url: await baseUrlOf(app), logger };
 }
