@@ -26,7 +26,7 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'], testRegex: '\\.spec\\.ts$' },
-    e2eOn('express'),
+    e2eOn('express', ['http2\\.e2e-spec']),
     // The benchmark's smoke run starts its own servers: once is enough.
     e2eOn('fastify', ['bench\\.e2e-spec']),
   ],

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { DEFAULT_MAX_PENDING_BYTES, SseClientInit } from './sse-client-init.interface';
 import { encodeComment, encodeEvent, encodeRetry, toSseEvent } from '../wire';
@@ -266,16 +267,20 @@ export class SseClient<TRequest = any> implements Flushable {
    */
   end(reason: SseCloseReason): void {
     if (this.closeReason !== undefined) return;
+    const wasStarted = this.isStarted;
     // A slow consumer's queue is what it could not take: not worth flushing.
     if (reason === 'slow-consumer') this.queued &&= [];
     if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed) this.open('');
     this.closeReason = reason;
     this.queued = undefined;
     this.keepAlive?.stop();
-    // What this turn wrote goes out before the end (a vanished client's is dropped with its socket).
-    this.flush();
-    // The shutdown retry goes out with the last chunk: one write, not two, times thousands.
-    if (this.isStarted && !this.res.writableEnded) this.res.end(reason === 'shutdown' ? this.shutdownChunk : undefined);
+    if (reason === 'slow-consumer' && wasStarted) this.cutOff();
+    else {
+      // What this turn wrote goes out before the end (a vanished client's is dropped with its socket).
+      this.flush();
+      // The shutdown retry goes out with the last chunk: one write, not two, times thousands.
+      if (this.isStarted && !this.res.writableEnded) this.res.end(reason === 'shutdown' ? this.shutdownChunk : undefined);
+    }
     const listeners = this.closeListeners;
     this.closeListeners = [];
     for (const listener of listeners) listener(reason);
@@ -296,6 +301,18 @@ export class SseClient<TRequest = any> implements Flushable {
     const bytes = Buffer.byteLength(encoded);
     if (bytes > this.maxEventBytes) throw new SseEventTooLargeError(bytes, this.maxEventBytes);
     return encoded;
+  }
+
+  /**
+   * Drops a slow consumer's connection with what it has not read: ending it gracefully
+   * would wait for a reader that does not read, holding its buffers (and, on HTTP/2,
+   * the stream) until a timeout. HTTP/1.1 gets a reset, HTTP/2 an RST_STREAM.
+   */
+  private cutOff(): void {
+    this.batch = undefined;
+    this.batchBytes = 0;
+    if (this.sink instanceof Socket) this.sink.resetAndDestroy();
+    else this.res.destroy();
   }
 
   private overflow(): false {

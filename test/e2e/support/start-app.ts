@@ -1,4 +1,5 @@
 import { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { AbstractHttpAdapter } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SseModule, SseModuleOptions } from 'nestjs-sse-hub';
@@ -21,13 +22,14 @@ export function platform(): Platform {
 }
 
 /** A real Nest app on a free loopback port, with SseModule and a logger the test can read. */
-export async function startApp(metadata: ModuleMetadata, options: SseModuleOptions = {}): Promise<TestApp> {
+export async function startApp(metadata: ModuleMetadata, options: SseModuleOptions = {}, adapter?: AbstractHttpAdapter): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     ...metadata,
     imports: [SseModule.forRoot(options), ...(metadata.imports ?? [])],
   }).compile();
   const logger = new CaptureLogger();
-  const app = platform() === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger }) : moduleRef.createNestApplication({ logger });
+  adapter ??= platform() === 'fastify' ? new FastifyAdapter() : undefined;
+  const app = adapter ? moduleRef.createNestApplication(adapter, { logger }) : moduleRef.createNestApplication({ logger });
   await app.listen(0, '127.0.0.1');
   return { app, url: await baseUrlOf(app), logger };
 }

@@ -1,0 +1,154 @@
+import { Controller, Param } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders } from 'node:http2';
+import { createParser, EventSourceMessage } from 'eventsource-parser';
+import { ConnectedClient, SseClient, SseCloseReason, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { startApp, TestApp } from './support/start-app';
+
+// HTTP/2 is Fastify's (Express has none): this file runs in the Fastify project only.
+const closes: Array<[string, SseCloseReason]> = [];
+
+@Controller('h2')
+class Http2Controller implements SseGateway {
+  @SseRoute('bounded', { channels: ['bounded'], maxPendingBytes: 64 * 1024, keepAlive: false })
+  bounded() {}
+
+  onClose(client: SseClient, reason: SseCloseReason) {
+    closes.push([client.id, reason]);
+  }
+
+  @SseRoute('rooms/:room', { channels: (req) => [req.params.room], retry: 1500 })
+  room(@Param('room') room: string, @ConnectedClient() client: SseClient) {
+    return { event: 'welcome', data: { room, client: client.id } };
+  }
+}
+
+/** One event stream on an HTTP/2 session, parsed with eventsource-parser. */
+function openStream(session: ClientHttp2Session, path: string): Promise<{ headers: IncomingHttpHeaders; events: EventSourceMessage[]; next: () => Promise<EventSourceMessage>; stream: ClientHttp2Stream }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path, accept: 'text/event-stream' });
+    const events: EventSourceMessage[] = [];
+    let waiting: ((event: EventSourceMessage) => void) | undefined;
+    const parser = createParser({
+      onEvent: (event) => {
+        if (waiting) {
+          const resolveNext = waiting;
+          waiting = undefined;
+          resolveNext(event);
+        } else events.push(event);
+      },
+    });
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => parser.feed(text));
+    stream.once('error', reject);
+    stream.once('response', (headers) =>
+      resolve({
+        headers,
+        events,
+        stream,
+        next: () => (events.length ? Promise.resolve(events.shift()!) : new Promise((resolveNext) => (waiting = resolveNext))),
+      }),
+    );
+  });
+}
+
+describe('HTTP/2 (Fastify, h2c on loopback)', () => {
+  let t: TestApp;
+  let session: ClientHttp2Session;
+  beforeAll(async () => {
+    t = await startApp({ controllers: [Http2Controller] }, {}, new FastifyAdapter({ http2: true }));
+    session = connect(t.url);
+    // A browser's connection window (Chrome's is 15 MiB), not Node's 64 KiB: with the latter
+    // one paused stream's unread bytes would stall every stream of the session, client-side.
+    await new Promise((resolve) => session.once('connect', resolve));
+    session.setLocalWindowSize(16 * 1024 * 1024);
+  });
+  afterAll(async () => {
+    session.destroy();
+    await t.app.close();
+  });
+  afterEach(() => expect(t.logger.errors()).toEqual([]));
+
+  it('streams with the event-stream headers and no Connection header', async () => {
+    const { headers, next, stream } = await openStream(session, '/h2/rooms/a');
+    expect(headers[':status']).toBe(200);
+    expect(headers['content-type']).toBe('text/event-stream');
+    expect(headers['cache-control']).toBe('no-cache, no-transform');
+    expect(headers.connection).toBeUndefined();
+    expect(await next()).toMatchObject({ event: 'welcome', data: expect.stringContaining('"room":"a"') });
+    stream.close(constants.NGHTTP2_CANCEL);
+  });
+
+  it('carries many streams on one connection, each with its own channels, and closing one leaves the others open', async () => {
+    const hub = t.app.get(SseHub);
+    const rooms = ['a', 'b', 'a', 'c', 'b'];
+    const streams = await Promise.all(rooms.map((room) => openStream(session, `/h2/rooms/${room}`)));
+    for (const s of streams) expect((await s.next()).event).toBe('welcome');
+    expect(hub.count()).toBe(rooms.length);
+    // Everything on one TCP connection.
+    const sockets = new Set(streams.map((s) => s.stream.session?.socket));
+    expect(sockets.size).toBe(1);
+
+    await hub.broadcast({ event: 'news', data: 'for a' }, { channels: 'a' });
+    await hub.broadcast({ event: 'news', data: 'for all' });
+    for (const [i, s] of streams.entries()) {
+      const expected = rooms[i] === 'a' ? ['for a', 'for all'] : ['for all'];
+      for (const data of expected) expect(await s.next()).toMatchObject({ event: 'news', data });
+    }
+
+    // A stream reset by the client leaves the hub; its neighbours on the connection stay.
+    streams[0].stream.close(constants.NGHTTP2_CANCEL);
+    while (hub.count() > rooms.length - 1) await new Promise((resolve) => setImmediate(resolve));
+    await hub.broadcast({ event: 'news', data: 'after one left' }, { channels: 'a' });
+    expect(await streams[2].next()).toMatchObject({ data: 'after one left' });
+    for (const s of streams.slice(1)) s.stream.close(constants.NGHTTP2_CANCEL);
+  });
+
+  it('closes a stream that stops reading as a slow consumer, while its neighbour on the same connection gets everything', async () => {
+    const hub = t.app.get(SseHub);
+    const [slow, fast] = await Promise.all([openStream(session, '/h2/bounded'), openStream(session, '/h2/bounded')]);
+    while (hub.count('bounded') < 2) await new Promise((resolve) => setImmediate(resolve));
+    const [slowId, fastId] = [...hub.clients('bounded')].map((client) => client.id);
+    // The client stops reading one stream: HTTP/2 flow control then holds its bytes on the server.
+    slow.stream.pause();
+    const payload = 'x'.repeat(1000);
+    let sent = 0;
+    while (!closes.some(([, reason]) => reason === 'slow-consumer') && sent < 5000) {
+      await hub.broadcast({ event: 'fill', data: { n: sent++, payload } }, { channels: 'bounded' });
+      if (sent % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(closes.filter(([, reason]) => reason === 'slow-consumer').map(([id]) => id)).toHaveLength(1);
+    // Reset by the server (a paused Node stream only says 'close' once its buffer is read).
+    const slowEnded = new Promise((resolve) => slow.stream.once('close', resolve));
+    slow.stream.resume();
+    await slowEnded;
+    // The one that kept reading got every event, in order.
+    const received: number[] = [];
+    while (received.length < sent) received.push(JSON.parse((await fast.next()).data).n);
+    expect(received).toEqual(Array.from({ length: sent }, (_, n) => n));
+    expect(hub.count('bounded')).toBe(1);
+    expect([slowId, fastId]).toContain(closes.find(([, reason]) => reason === 'slow-consumer')![0]);
+    fast.stream.close(constants.NGHTTP2_CANCEL);
+  });
+
+  it('ends every stream on shutdown with the jittered retry, over HTTP/2 too', async () => {
+    const app = await startApp({ controllers: [Http2Controller] }, {}, new FastifyAdapter({ http2: true }));
+    const own = connect(app.url);
+    try {
+      const { next, stream } = await openStream(own, '/h2/rooms/z');
+      expect((await next()).event).toBe('welcome');
+      const ended = new Promise((resolve) => stream.once('end', resolve));
+      const chunks: string[] = [];
+      stream.on('data', (text: string) => chunks.push(text));
+      // The server waits for the session to go (Fastify's own business): the stream must not.
+      const closing = app.app.close();
+      await ended;
+      expect(chunks.join('')).toMatch(/^retry: \d+\n\n$/);
+      own.close();
+      await closing;
+      expect(app.logger.errors()).toEqual([]);
+    } finally {
+      own.destroy();
+    }
+  });
+});
