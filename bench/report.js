@@ -4,7 +4,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { median } = require('./lib/stats');
 
-const COLORS = { raw: '#6b7280', 'nest-raw': '#7c3aed', hub: '#2563eb', 'nest-sse': '#dc2626', 'better-sse': '#16a34a', 'sse-channel': '#d97706' };
+const COLORS = { raw: '#6b7280', 'raw-close': '#9ca3af', 'nest-raw': '#7c3aed', hub: '#2563eb', 'hub-fastify': '#0891b2', 'nest-sse': '#dc2626', 'better-sse': '#16a34a', 'sse-channel': '#d97706' };
 
 function ratio(value, base) {
   return typeof value === 'number' && typeof base === 'number' && base !== 0 ? value / base : null;

@@ -21,7 +21,7 @@ const { percentile } = require('./lib/stats');
 const { summarize, printSummary, writeResults } = require('./report');
 
 const ROOT = path.join(__dirname, '..');
-const DEFAULT_SERVERS = ['raw', 'hub', 'nest-sse', 'better-sse', 'sse-channel'];
+const DEFAULT_SERVERS = ['raw', 'hub', 'hub-fastify', 'nest-sse', 'better-sse', 'sse-channel'];
 // Controls that only run when named in BENCH_SERVERS.
 const KNOWN_SERVERS = [...DEFAULT_SERVERS, 'nest-raw', 'raw-close'];
 

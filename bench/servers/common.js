@@ -77,12 +77,12 @@ function writeToAll(open, event) {
 }
 
 /**
- * A Nest app on Express (logger off) with one controller at '' whose method `events`
- * carries `decorators` (and parameter decorators `params`, by position), listening on
- * loopback. Plain JS applies decorators by hand: Reflect.decorate returns the final
+ * A Nest app (logger off) on Express, or on Fastify with `platform: 'fastify'`, with one
+ * controller at '' whose method `events` carries `decorators` (and parameter decorators
+ * `params`, by position), listening on loopback. Plain JS applies decorators by hand: Reflect.decorate returns the final
  * descriptor, which must be defined back, since @SseRoute() wraps the handler.
  */
-async function startNest({ events, decorators, params = [], imports = [] }) {
+async function startNest({ events, decorators, params = [], imports = [], platform = 'express' }) {
   require('reflect-metadata');
   const { NestFactory } = require('@nestjs/core');
   const { Controller, Module } = require('@nestjs/common');
@@ -94,8 +94,11 @@ async function startNest({ events, decorators, params = [], imports = [] }) {
   Controller('')(EventsController);
   class AppModule {}
   Module({ imports, controllers: [EventsController] })(AppModule);
-  const app = await NestFactory.create(AppModule, { logger: false });
+  const adapter = platform === 'fastify' ? new (require('@nestjs/platform-fastify').FastifyAdapter)() : undefined;
+  const app = adapter ? await NestFactory.create(AppModule, adapter, { logger: false }) : await NestFactory.create(AppModule, { logger: false });
   await app.init();
+  // Fastify serves nothing until it is ready (app.listen would do it; the caller listens itself).
+  if (adapter) await adapter.getInstance().ready();
   return { app, server: app.getHttpServer() };
 }
 

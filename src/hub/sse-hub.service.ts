@@ -134,8 +134,8 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     const entry: HubEntry = { client, onMessage: registration.onMessage, pending: undefined, held };
     this.entries.set(client.id, entry);
     for (const channel of client.channels) this.index(entry, channel);
+    // Told of the close through the listener: no closure per client.
     client.setChannelListener(this);
-    client.onClose(() => this.unregister(entry));
   }
 
   /**
@@ -171,6 +171,12 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   channelLeft(client: SseClient, channel: string): void {
     const entry = this.entries.get(client.id);
     if (entry) this.unindex(entry, channel);
+  }
+
+  /** The client has closed: out of the registry before its close listeners (`onClose`) run. */
+  clientClosed(client: SseClient): void {
+    const entry = this.entries.get(client.id);
+    if (entry?.client === client) this.unregister(entry);
   }
 
   beforeApplicationShutdown(): void {
@@ -329,7 +335,6 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   }
 
   private unregister(entry: HubEntry): void {
-    if (this.entries.get(entry.client.id) !== entry) return;
     this.entries.delete(entry.client.id);
     for (const channel of entry.client.channels) this.unindex(entry, channel);
     entry.client.setChannelListener(undefined);

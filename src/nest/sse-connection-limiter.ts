@@ -29,7 +29,12 @@ export class SseConnectionLimiter {
 
   constructor(@Inject(SSE_MODULE_OPTIONS) private readonly options: SseModuleOptions) {}
 
-  /** Counts one stream in, and returns how to count it out; throws `SseLimitException` past a limit. */
+  /** Counts out a stream without a per-key limit (the interceptor calls it once, on close). */
+  private readonly releaseOne = (): void => {
+    this.open--;
+  };
+
+  /** Counts one stream in, and returns how to count it out (call it once); throws `SseLimitException` past a limit. */
   acquire(request: unknown, per: SseConnectionsPer | undefined = this.options.maxConnectionsPer): () => void {
     const max = this.options.maxConnections;
     if (max !== undefined && this.open >= max) {
@@ -46,6 +51,8 @@ export class SseConnectionLimiter {
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     this.open++;
+    // Most streams have no per-key limit: one shared function, not a closure each.
+    if (!counts) return this.releaseOne;
     let released = false;
     return () => {
       if (released) return;

@@ -1,6 +1,7 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, Logger, NestInterceptor, NotAcceptableException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { concat, lastValueFrom, Observable, Subscriber } from 'rxjs';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { concat, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
 import { readLastEventId, SseClient } from '../connection';
 import { SseHub } from '../hub';
 import { encodeEvent, toSseEvent } from '../wire';
@@ -56,7 +57,7 @@ export class SseInterceptor implements NestInterceptor {
         res,
         keepAlive: route.keepAlive ?? this.options.keepAlive ?? DEFAULT_KEEP_ALIVE,
         retry: route.retry ?? this.options.retry,
-        headers: { ...this.options.headers, ...headers, ...route.headers },
+        headers: mergeHeaders(this.options.headers, headers, route.headers),
         lastEventId: readLastEventId(req),
         shutdownRetry: this.jitteredShutdownRetry(),
         maxPendingBytes: route.maxPendingBytes ?? this.options.maxPendingBytes,
@@ -93,7 +94,7 @@ export class SseInterceptor implements NestInterceptor {
     // so that the hook already sees the hub without it.
     const replays = route.history !== false && this.options.history !== false;
     this.hub.register(client, { onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)), replay: replays });
-    client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose?.(client, reason)));
+    if (gateway.onClose) client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose!(client, reason)));
     try {
       const result = isThenable(call.result) ? await call.result : call.result;
       if (this.stopped(client)) return this.handOver(nest);
@@ -106,8 +107,13 @@ export class SseInterceptor implements NestInterceptor {
       if (this.stopped(client)) return this.handOver(nest);
       // The resync and onJoin's value go out first, ahead of what the hub queued meanwhile.
       const head = this.resync(client, route) + (isStream(joined) ? '' : encodeValue(joined));
-      this.stream(client, head, joined, result, nest);
-      if (client.started) this.handOver(nest);
+      const pipeline: NestPipeline = { nest };
+      this.stream(client, head, joined, result, pipeline);
+      if (client.started) {
+        // The subscription outlives setup: it must not hold on to Nest's pipeline.
+        pipeline.nest = undefined;
+        this.handOver(nest);
+      }
     } catch (error) {
       this.fail(client, error, nest);
     }
@@ -141,7 +147,7 @@ export class SseInterceptor implements NestInterceptor {
   }
 
   /** Subscribes to the handler's values (after onJoin's, if a stream) and starts with `head`. */
-  private stream(client: SseClient, head: string, joined: unknown, result: unknown, nest: Subscriber<undefined>): void {
+  private stream(client: SseClient, head: string, joined: unknown, result: unknown, pipeline: NestPipeline): void {
     const joinedIsStream = isStream(joined);
     // A single value (or nothing) leaves the stream open for the hub; a stream of the
     // handler's own ends it when it completes.
@@ -153,9 +159,9 @@ export class SseInterceptor implements NestInterceptor {
     const subscription = source.subscribe({
       next: (value) => {
         const sent = client.send(value);
-        if (!sent.ok && !client.closed) this.fail(client, sent.error, nest);
+        if (!sent.ok && !client.closed) this.fail(client, sent.error, pipeline.nest);
       },
-      error: (error: unknown) => this.fail(client, error, nest),
+      error: (error: unknown) => this.fail(client, error, pipeline.nest),
       complete: () => {
         if (!endsOnComplete) return;
         // Completed before the headers: end right after them, so the head is not lost.
@@ -163,15 +169,16 @@ export class SseInterceptor implements NestInterceptor {
         else completedEarly = true;
       },
     });
-    client.onClose(() => subscription.unsubscribe());
+    // Nothing to stop when the source is already done (a handler that returned nothing).
+    if (!subscription.closed) client.onClose(unsubscriber(subscription));
     client.start(head);
     if (completedEarly) client.end('completed');
   }
 
   /** Before the first byte: an HTTP error through Nest. After: one `event: error`, logged. */
-  private fail(client: SseClient, error: unknown, nest: Subscriber<undefined>): void {
+  private fail(client: SseClient, error: unknown, nest: Subscriber<undefined> | undefined): void {
     if (client.closed) return;
-    if (!client.started) {
+    if (!client.started && nest) {
       client.end('error');
       nest.error(error);
       return;
@@ -197,6 +204,23 @@ function assertAcceptsEventStream(accept: string | undefined): void {
   if (!accept || !/text\/event-stream|text\/\*|\*\/\*/i.test(accept)) {
     throw new NotAcceptableException('This route only serves text/event-stream: send "Accept: text/event-stream".');
   }
+}
+
+/** Nest's subscriber while setup may still answer with an HTTP error; cleared once the stream has started. */
+interface NestPipeline {
+  nest: Subscriber<undefined> | undefined;
+}
+
+/** Made outside the closures of `stream()`, which V8 would otherwise keep alive with it. */
+function unsubscriber(subscription: Subscription): () => void {
+  return () => subscription.unsubscribe();
+}
+
+/** The stream's extra headers, or nothing when there are none (most streams). */
+function mergeHeaders(...sources: Array<OutgoingHttpHeaders | undefined>): OutgoingHttpHeaders | undefined {
+  let merged: OutgoingHttpHeaders | undefined;
+  for (const source of sources) if (source && Object.keys(source).length > 0) merged = { ...merged, ...source };
+  return merged;
 }
 
 function encodeValue(value: unknown): string {
