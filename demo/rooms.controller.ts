@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Param, Post } from '@nestjs/common';
-import { SseClient, SseCloseReason, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
 
 /** The part of the (Express) request this controller reads. */
 interface RoomRequest {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { SlowConsumerPolicy } from './slow-consumer-policy.type';
+import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
 
 /** What opens a stream: the raw Node objects and the options in force for it. */
 export interface SseClientInit<TRequest = unknown> {

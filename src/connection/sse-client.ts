@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import { DEFAULT_MAX_PENDING_BYTES, SseClientInit } from './sse-client-init.interface';
+import { DEFAULT_MAX_PENDING_BYTES, type SseClientInit } from './sse-client-init.interface';
 import { assertRetry, encodeComment, encodeEvent, encodeRetry, toSseEvent } from '../wire';
-import { Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
+import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { KeepAlive } from './keep-alive';
-import { SseCloseReason } from './sse-close-reason.type';
+import { type SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
 import { SseEventTooLargeError } from './sse-event-too-large.error';
-import { SseReplayStatus } from './sse-replay-status.type';
-import { SlowConsumerPolicy } from './slow-consumer-policy.type';
+import { type SseReplayStatus } from './sse-replay-status.type';
+import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
 import { sseHeaders } from './sse-headers';
-import { SseSendResult } from './sse-send-result.type';
+import { type SseSendResult } from './sse-send-result.type';
 
 /** Told when a client joins or leaves a channel, and when it closes, so the hub can index it. */
 export interface SseChannelListener {

@@ -1,6 +1,6 @@
 import { compareEventIds, isEventId } from './event-id';
-import { SseBroadcastMessage } from './sse-hub-message.interface';
-import { SseHistoryResult } from './sse-replay.type';
+import { type SseBroadcastMessage } from './sse-hub-message.interface';
+import { type SseHistoryResult } from './sse-replay.type';
 
 type StoredMessage = SseBroadcastMessage & { id: string };
 

@@ -1,8 +1,8 @@
 import { EventIdGenerator } from './event-id';
 import { InMemoryHistory } from './in-memory-history';
-import { SseHubMessage } from './sse-hub-message.interface';
-import { SseHistoryResult } from './sse-replay.type';
-import { SseTransport } from './sse-transport.interface';
+import { type SseHubMessage } from './sse-hub-message.interface';
+import { type SseHistoryResult } from './sse-replay.type';
+import { type SseTransport } from './sse-transport.interface';
 
 /** How many broadcasts the in-process history keeps by default. */
 export const DEFAULT_HISTORY_SIZE = 1000;

@@ -1,13 +1,13 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { SseChannelListener, SseClient, SseEventTooLargeError, SseReplayStatus } from '../connection';
-import { encodeEvent, SseEvent, toSseEvent } from '../wire';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
+import { type SseChannelListener, SseClient, SseEventTooLargeError, type SseReplayStatus } from '../connection';
+import { encodeEvent, type SseEvent, toSseEvent } from '../wire';
 import { compareEventIds, isEventId } from './event-id';
 import { InMemoryTransport } from './in-memory.transport';
-import { SseBroadcastOptions } from './sse-broadcast-options.interface';
-import { SseBroadcastMessage, SseHubMessage } from './sse-hub-message.interface';
-import { SSE_HUB_OPTIONS, SseHubOptions } from './sse-hub-options.interface';
-import { SseHistoryResult } from './sse-replay.type';
-import { SSE_TRANSPORT, SseTransport } from './sse-transport.interface';
+import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
+import { type SseBroadcastMessage, type SseHubMessage } from './sse-hub-message.interface';
+import { SSE_HUB_OPTIONS, type SseHubOptions } from './sse-hub-options.interface';
+import { type SseHistoryResult } from './sse-replay.type';
+import { SSE_TRANSPORT, type SseTransport } from './sse-transport.interface';
 
 /**
  * Turns a hub message into what one client is sent: the message itself (sent as the

@@ -1,5 +1,5 @@
-import { SseHubMessage } from './sse-hub-message.interface';
-import { SseHistoryResult } from './sse-replay.type';
+import { type SseHubMessage } from './sse-hub-message.interface';
+import { type SseHistoryResult } from './sse-replay.type';
 
 /**
  * Carries hub messages to every instance of the application, this one included, and

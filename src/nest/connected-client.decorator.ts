@@ -1,5 +1,5 @@
-import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { SseClient } from '../connection';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { type SseClient } from '../connection';
 import { SSE_CLIENT } from './constants';
 
 /**

@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
-import { SseModuleOptions } from './sse-module-options.interface';
-import { SseConnectionsPer } from './sse-stream-options.interface';
+import { type SseModuleOptions } from './sse-module-options.interface';
+import { type SseConnectionsPer } from './sse-stream-options.interface';
 import { SSE_MODULE_OPTIONS } from './sse.module-definition';
 
 /** Seconds a refused client is told to wait (`Retry-After`). */

@@ -1,4 +1,4 @@
-import { SseClient, SseCloseReason } from '../connection';
+import { type SseClient, type SseCloseReason } from '../connection';
 
 /**
  * Lifecycle hooks of the streams of a controller's `@SseRoute()` methods; implement any

@@ -1,5 +1,5 @@
-import { SseTransport } from '../hub';
-import { SseStreamOptions } from './sse-stream-options.interface';
+import { type SseTransport } from '../hub';
+import { type SseStreamOptions } from './sse-stream-options.interface';
 
 /**
  * Options of `SseModule.forRoot()`.

@@ -1,5 +1,5 @@
-import { RequestMethod } from '@nestjs/common';
-import { SseStreamOptions } from './sse-stream-options.interface';
+import { type RequestMethod } from '@nestjs/common';
+import { type SseStreamOptions } from './sse-stream-options.interface';
 
 /**
  * The channels a stream joins when it opens: a list, or a function of the request

@@ -1,6 +1,6 @@
 import { RequestMapping, RequestMethod, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { SSE_ROUTE_OPTIONS } from './constants';
-import { SseRouteOptions } from './sse-route-options.interface';
+import { type SseRouteOptions } from './sse-route-options.interface';
 import { SseInterceptor } from './sse.interceptor';
 import { validateStreamOptions } from './validate-options';
 import { wrapSseHandler } from './wrap-sse-handler';

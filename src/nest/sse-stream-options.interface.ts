@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { SlowConsumerPolicy } from '../connection';
+import { type SlowConsumerPolicy } from '../connection';
 
 /**
  * At most `limit` open streams per `key` of the request (a user id, an IP address);

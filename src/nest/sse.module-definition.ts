@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import { SseModuleOptions } from './sse-module-options.interface';
+import { type SseModuleOptions } from './sse-module-options.interface';
 
 export const {
   ConfigurableModuleClass: SseConfigurableModule,

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { InMemoryTransport, SSE_HUB_OPTIONS, SSE_TRANSPORT, SseHub, SseHubOptions } from '../hub';
+import { InMemoryTransport, SSE_HUB_OPTIONS, SSE_TRANSPORT, SseHub, type SseHubOptions } from '../hub';
 import { SseConnectionLimiter } from './sse-connection-limiter';
-import { SseModuleOptions } from './sse-module-options.interface';
+import { type SseModuleOptions } from './sse-module-options.interface';
 import { SSE_MODULE_OPTIONS, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
 import { validateStreamOptions } from './validate-options';

@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import { SseEvent } from '../wire';
+import { type SseEvent } from '../wire';
 
 /**
  * The one `event: error` a stream sends when it fails after it started: an

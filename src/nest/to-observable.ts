@@ -1,4 +1,4 @@
-import { EMPTY, from, isObservable, Observable, of } from 'rxjs';
+import { EMPTY, from, isObservable, type Observable, of } from 'rxjs';
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';

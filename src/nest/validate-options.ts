@@ -1,5 +1,5 @@
-import { SseModuleOptions } from './sse-module-options.interface';
-import { SseRouteOptions } from './sse-route-options.interface';
+import { type SseModuleOptions } from './sse-module-options.interface';
+import { type SseRouteOptions } from './sse-route-options.interface';
 
 function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;

@@ -1,7 +1,7 @@
 import { Res } from '@nestjs/common';
 import { PARAMTYPES_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { SSE_CLIENT, SSE_HANDLER_CALL } from './constants';
-import { SseHandlerCall } from './sse-handler-call.interface';
+import { type SseHandlerCall } from './sse-handler-call.interface';
 
 type Handler = (...args: unknown[]) => unknown;
 

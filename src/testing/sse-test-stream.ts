@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { createParser } from 'eventsource-parser';
-import { SseTestEvent, SseTestMessage } from './sse-test-message.type';
+import { type SseTestEvent, type SseTestMessage } from './sse-test-message.type';
 
 /**
  * One stream opened by `openSseStream`, read with a real parser (`eventsource-parser`).

@@ -1,5 +1,5 @@
 import { SseEncodeError } from './sse-encode.error';
-import { SseEvent } from './sse-event.interface';
+import { type SseEvent } from './sse-event.interface';
 
 // The only line terminators of the event stream format; U+2028 and friends are plain text.
 const LINE_BREAK = /\r\n|\r|\n/;

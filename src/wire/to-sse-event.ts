@@ -1,5 +1,5 @@
 import { SseEncodeError } from './sse-encode.error';
-import { SseEvent } from './sse-event.interface';
+import { type SseEvent } from './sse-event.interface';
 
 // `type` is the field name of NestJS's `MessageEvent`, so `@Sse()` handlers work unchanged.
 const EVENT_KEYS = new Set(['event', 'type', 'data', 'id', 'retry', 'comment']);

@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { finalize, interval } from 'rxjs';
 import { ConnectedClient, SseClient, SseClosedError, SseEncodeError, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 const clients: SseClient[] = [];
 const finalized: string[] = [];

@@ -1,8 +1,10 @@
+// Imported, not global: the suite also runs as ES modules (NestJS 12), where `jest` is not injected.
+import { jest } from '@jest/globals';
 import { Controller } from '@nestjs/common';
 import { Socket } from 'node:net';
 import { encodeEvent, SseClient, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream, SseTestStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 @Controller('co')
 class CoalescingController {

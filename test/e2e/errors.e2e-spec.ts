@@ -1,9 +1,9 @@
-import { ArgumentsHost, CanActivate, Catch, Controller, ExceptionFilter, ForbiddenException, HttpStatus, Injectable, NotFoundException, Param, ParseIntPipe, UnauthorizedException, UseFilters, UseGuards } from '@nestjs/common';
+import { type ArgumentsHost, type CanActivate, Catch, Controller, type ExceptionFilter, ForbiddenException, HttpStatus, Injectable, NotFoundException, Param, ParseIntPipe, UnauthorizedException, UseFilters, UseGuards } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { concat, defer, map, of, Subject, throwError, timer } from 'rxjs';
-import { ConnectedClient, SseClient, SseCloseReason, SseGateway, SseRoute } from 'nestjs-sse-hub';
+import { ConnectedClient, SseClient, type SseCloseReason, type SseGateway, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 @Injectable()
 class DenyGuard implements CanActivate {

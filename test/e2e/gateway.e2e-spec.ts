@@ -1,8 +1,8 @@
 import { Controller, Param } from '@nestjs/common';
 import { delay, of, Subject } from 'rxjs';
-import { SseClient, SseCloseReason, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 interface ChatMessage {
   to?: string;

@@ -1,9 +1,9 @@
 import { Controller, Param } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders } from 'node:http2';
-import { createParser, EventSourceMessage } from 'eventsource-parser';
-import { ConnectedClient, SseClient, SseCloseReason, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
-import { startApp, TestApp } from './support/start-app';
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants, type IncomingHttpHeaders } from 'node:http2';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { ConnectedClient, SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { startApp, type TestApp } from './support/start-app';
 
 // HTTP/2 is Fastify's (Express has none): this file runs in the Fastify project only.
 const closes: Array<[string, SseCloseReason]> = [];

@@ -1,7 +1,9 @@
+// Imported, not global: the suite also runs as ES modules (NestJS 12), where `jest` is not injected.
+import { jest } from '@jest/globals';
 import { Controller, Injectable, Module, Param, Post, Body } from '@nestjs/common';
 import { ConnectedClient, SseClient, SseEncodeError, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream, SseTestStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 @Controller('hub')
 class HubController {

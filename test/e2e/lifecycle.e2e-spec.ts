@@ -1,9 +1,9 @@
 import { Controller } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { SseClient, SseCloseReason, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 const STREAMS = 1000;
 const closes: SseCloseReason[] = [];

@@ -1,8 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ConnectedClient, SseClient, SseCloseReason, SseEventTooLargeError, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { ConnectedClient, SseClient, type SseCloseReason, SseEventTooLargeError, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 const closes = new Map<string, SseCloseReason>();
 const MAX_PENDING = 256 * 1024;

@@ -1,9 +1,9 @@
-import { CallHandler, Controller, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { type CallHandler, Controller, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { finalize } from 'rxjs';
 import { SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 const finished: string[] = [];
 

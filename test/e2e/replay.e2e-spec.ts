@@ -2,9 +2,9 @@ import { Controller } from '@nestjs/common';
 import { connect } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
-import { SseClient, SseGateway, SseHub, SseReplayStatus, SseRoute } from 'nestjs-sse-hub';
-import { openSseStream, SseTestEvent } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { SseClient, type SseGateway, SseHub, type SseReplayStatus, SseRoute } from 'nestjs-sse-hub';
+import { openSseStream, type SseTestEvent } from 'nestjs-sse-hub/testing';
+import { startApp, type TestApp } from './support/start-app';
 
 const HISTORY = 2000;
 const joins: SseReplayStatus[] = [];

@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
-import { Controller, Header, MessageEvent, RequestMethod, Body } from '@nestjs/common';
+import { Controller, Header, type MessageEvent, RequestMethod, Body } from '@nestjs/common';
 import { interval, map, Observable, of, take } from 'rxjs';
 import { SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
-import { startApp, TestApp } from './support/start-app';
+import { startApp, type TestApp } from './support/start-app';
 
 @Controller('routes')
 class RoutesController {

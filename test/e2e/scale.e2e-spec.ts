@@ -2,8 +2,8 @@ import { Controller } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { SseClient, SseCloseReason, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
-import { startApp, TestApp } from './support/start-app';
+import { SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { startApp, type TestApp } from './support/start-app';
 import { StreamClients } from './support/stream-clients';
 
 setFlagsFromString('--expose-gc');

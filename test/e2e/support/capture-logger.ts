@@ -1,4 +1,4 @@
-import { ConsoleLogger, LoggerService } from '@nestjs/common';
+import { ConsoleLogger, type LoggerService } from '@nestjs/common';
 
 /** A logger that keeps every line, so tests can assert what the app logged (and did not). */
 export class CaptureLogger implements LoggerService {

@@ -1,8 +1,8 @@
-import { INestApplication, ModuleMetadata } from '@nestjs/common';
-import { AbstractHttpAdapter } from '@nestjs/core';
+import { type INestApplication, type ModuleMetadata } from '@nestjs/common';
+import { type AbstractHttpAdapter } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { SseModule, SseModuleOptions } from 'nestjs-sse-hub';
+import { SseModule, type SseModuleOptions } from 'nestjs-sse-hub';
 import { baseUrlOf } from 'nestjs-sse-hub/testing';
 import { CaptureLogger } from './capture-logger';
 

@@ -1,9 +1,10 @@
-import { ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
+import { type ChildProcess, fork } from 'node:child_process';
+import { resolve } from 'node:path';
 
 /** Drives `stream-clients.child.js`, a process of SSE clients, one command at a time. */
 export class StreamClients {
-  private readonly child: ChildProcess = fork(join(__dirname, 'stream-clients.child.js'), { stdio: 'inherit' });
+  // From the repository root (where npm runs the tests): there is no __dirname under ES modules.
+  private readonly child: ChildProcess = fork(resolve('test/e2e/support/stream-clients.child.js'), { stdio: 'inherit' });
 
   private command<T>(message: Record<string, unknown>): Promise<T> {
     return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { InMemoryTransport, SseHubMessage } from '../../../src/hub';
+import { InMemoryTransport, type SseHubMessage } from '../../../src/hub';
 
 describe('InMemoryTransport history', () => {
   function publishAll(transport: InMemoryTransport, count: number): string[] {

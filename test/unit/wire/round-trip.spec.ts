@@ -1,4 +1,4 @@
-import { createParser, EventSourceMessage } from 'eventsource-parser';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import fc from 'fast-check';
 import { encodeComment, encodeEvent } from '../../../src/wire';
 
