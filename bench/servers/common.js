@@ -6,6 +6,7 @@
 //   { cmd: 'broadcast', count, seq, payload } → { done, at }  `count` broadcasts back to back, in one turn
 //   { cmd: 'rss' }                        → { rss, heapUsed } after a full GC (forked with --expose-gc)
 //   { cmd: 'cpu' }                        → { cpuMs }        CPU time used so far (user + system)
+const http = require('node:http');
 const { serve } = require('../lib/ipc');
 const { now } = require('../lib/clock');
 const { makeEvent } = require('../lib/event');
@@ -70,6 +71,25 @@ function acceptStream(res, open) {
   res.once('close', () => open.delete(res));
 }
 
+/**
+ * Raw Node `http`: every request to /events becomes a stream kept in `open`. With
+ * `closeDelimited`, the body goes without chunked framing (Node drops it when both
+ * length headers are removed), the way this library sends HTTP/1.1 streams.
+ */
+function rawServer(open, { closeDelimited = false } = {}) {
+  return http.createServer((req, res) => {
+    if (req.url !== '/events') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (closeDelimited) {
+      res.removeHeader('transfer-encoding');
+      res.removeHeader('content-length');
+    }
+    acceptStream(res, open);
+  });
+}
+
 /** One broadcast as raw http does it best: framed once, the same Buffer written to every response. */
 function writeToAll(open, event) {
   const frame = Buffer.from(`data: ${JSON.stringify(event)}\n\n`);
@@ -102,4 +122,4 @@ async function startNest({ events, decorators, params = [], imports = [], platfo
   return { app, server: app.getHttpServer() };
 }
 
-module.exports = { runServer, listen, acceptStream, writeToAll, startNest };
+module.exports = { runServer, listen, acceptStream, rawServer, writeToAll, startNest };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const SERVERS = ['raw', 'hub', 'nest-sse', 'better-sse', 'sse-channel'];
+const SERVERS = ['raw', 'hub', 'hub-fastify', 'nest-sse', 'better-sse', 'sse-channel'];
 
 interface BenchMedians {
   burstDeliveriesPerSec: number | null;
