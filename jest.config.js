@@ -1,7 +1,14 @@
 /**
- * Unit tests (pure, milliseconds) once, and the e2e suite (real Nest apps on loopback
- * ports) once per HTTP platform: the same files, with SSE_PLATFORM set per project.
+ * Unit tests (pure, milliseconds) once; the e2e suite (real Nest apps on loopback ports)
+ * once per HTTP platform under NestJS 11 (CommonJS, the root install), and again under
+ * NestJS 12, which is ES modules only: those runs compile the same files to ES modules and
+ * resolve packages from test/nest12 first (installed by `npm test`). SSE_PLATFORM is set
+ * per project by a setup file.
  */
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const NEST12 = 'test/nest12/node_modules';
 const shared = {
   testEnvironment: 'node',
   rootDir: '.',
@@ -12,22 +19,40 @@ const shared = {
   },
 };
 
-const e2eOn = (platform, ignore = []) => ({
+const e2e = (nest, platform, ignore = []) => ({
   ...shared,
-  displayName: `e2e ${platform}`,
+  displayName: `e2e nest${nest} ${platform}`,
   roots: ['<rootDir>/test/e2e'],
   testRegex: '\\.e2e-spec\\.ts$',
   setupFiles: [`<rootDir>/test/e2e/support/platform.${platform}.js`],
   testPathIgnorePatterns: ['/node_modules/', ...ignore],
+  ...(nest === 12 && {
+    transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'test/nest12/tsconfig.json', useESM: true }] },
+    extensionsToTreatAsEsm: ['.ts'],
+    // Absolute, so searched first from every file: one NestJS 12 (and one rxjs) for all.
+    moduleDirectories: [join(__dirname, NEST12), 'node_modules'],
+  }),
 });
+
+// Run once: the benchmark's smoke run and the ES-module app start their own processes;
+// HTTP/2 is Fastify's.
+const ONCE = ['bench\\.e2e-spec', 'esm-app\\.e2e-spec'];
+const HTTP2 = 'http2\\.e2e-spec';
+
+const projects = [
+  { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'], testRegex: '\\.spec\\.ts$' },
+  e2e(11, 'express', [HTTP2]),
+  e2e(11, 'fastify', ONCE),
+];
+if (existsSync(join(__dirname, NEST12, '@nestjs', 'core'))) {
+  projects.push(e2e(12, 'express', [...ONCE, HTTP2]), e2e(12, 'fastify', ONCE));
+} else {
+  // `npm test` installs it; a bare `jest` run says what it leaves out.
+  console.warn(`\n⚠ ${NEST12} is not installed: the NestJS 12 runs are left out (npm test installs it).\n`);
+}
 
 module.exports = {
   testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
-  projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'], testRegex: '\\.spec\\.ts$' },
-    e2eOn('express', ['http2\\.e2e-spec']),
-    // The benchmark's smoke run starts its own servers: once is enough.
-    e2eOn('fastify', ['bench\\.e2e-spec']),
-  ],
+  projects,
 };
