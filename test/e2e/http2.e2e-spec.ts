@@ -56,7 +56,7 @@ describe('HTTP/2 (Fastify, h2c on loopback)', () => {
   let t: TestApp;
   let session: ClientHttp2Session;
   beforeAll(async () => {
-    t = await startApp({ controllers: [Http2Controller] }, {}, new FastifyAdapter({ http2: true }));
+    t = await startApp({ controllers: [Http2Controller] }, {}, { adapter: new FastifyAdapter({ http2: true }) });
     session = connect(t.url);
     // A browser's connection window (Chrome's is 15 MiB), not Node's 64 KiB: with the latter
     // one paused stream's unread bytes would stall every stream of the session, client-side.
@@ -132,7 +132,7 @@ describe('HTTP/2 (Fastify, h2c on loopback)', () => {
   });
 
   it('ends every stream on shutdown with the jittered retry, over HTTP/2 too', async () => {
-    const app = await startApp({ controllers: [Http2Controller] }, {}, new FastifyAdapter({ http2: true }));
+    const app = await startApp({ controllers: [Http2Controller] }, {}, { adapter: new FastifyAdapter({ http2: true }) });
     const own = connect(app.url);
     try {
       const { next, stream } = await openStream(own, '/h2/rooms/z');

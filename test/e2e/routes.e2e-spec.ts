@@ -217,3 +217,22 @@ describe('@SseRoute: what a handler returns becomes the stream', () => {
     await stream.closed();
   });
 });
+
+describe('@SseRoute: headers the app sets before the stream', () => {
+  let t: TestApp;
+  beforeAll(async () => (t = await startApp({ controllers: [RoutesController] }, {}, { configure: (app) => app.enableCors({ origin: 'https://app.example', credentials: true }) })));
+  afterAll(() => t.app.close());
+
+  it('keeps the CORS headers of app.enableCors() on the event stream', async () => {
+    const stream = await openSseStream(t.url, '/routes/value', { headers: { origin: 'https://app.example' } });
+    expect(stream.status).toBe(200);
+    expect(stream.headers).toMatchObject({
+      'access-control-allow-origin': 'https://app.example',
+      'access-control-allow-credentials': 'true',
+      'content-type': 'text/event-stream',
+    });
+    expect((await stream.nextEvent()).data).toBe('just one');
+    stream.close();
+    expect(t.logger.errors()).toEqual([]);
+  });
+});

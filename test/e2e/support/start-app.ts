@@ -22,7 +22,14 @@ export function platform(): Platform {
 }
 
 /** A real Nest app on a free loopback port, with SseModule and a logger the test can read. */
-export async function startApp(metadata: ModuleMetadata, options: SseModuleOptions = {}, adapter?: AbstractHttpAdapter): Promise<TestApp> {
+export interface StartAppOptions {
+  /** The HTTP adapter, instead of the one of this run's platform (e.g. Fastify with HTTP/2). */
+  adapter?: AbstractHttpAdapter;
+  /** Called before `listen`, as `main.ts` would (CORS, global pipes...). */
+  configure?: (app: INestApplication) => void;
+}
+
+export async function startApp(metadata: ModuleMetadata, options: SseModuleOptions = {}, { adapter, configure }: StartAppOptions = {}): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     ...metadata,
     imports: [SseModule.forRoot(options), ...(metadata.imports ?? [])],
@@ -30,6 +37,7 @@ export async function startApp(metadata: ModuleMetadata, options: SseModuleOptio
   const logger = new CaptureLogger();
   adapter ??= platform() === 'fastify' ? new FastifyAdapter() : undefined;
   const app = adapter ? moduleRef.createNestApplication(adapter, { logger }) : moduleRef.createNestApplication({ logger });
+  configure?.(app);
   await app.listen(0, '127.0.0.1');
   return { app, url: await baseUrlOf(app), logger };
 }
