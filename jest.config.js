@@ -16,6 +16,7 @@ const shared = {
   moduleNameMapper: {
     '^nestjs-sse-hub$': '<rootDir>/src/index.ts',
     '^nestjs-sse-hub/testing$': '<rootDir>/src/testing/index.ts',
+    '^nestjs-sse-hub/redis$': '<rootDir>/src/redis/index.ts',
   },
 };
 
@@ -36,7 +37,7 @@ const e2e = (nest, platform, ignore = []) => ({
 
 // Run once: the benchmark's smoke run and the ES-module app start their own processes;
 // HTTP/2 is Fastify's.
-const ONCE = ['bench\\.e2e-spec', 'esm-app\\.e2e-spec'];
+const ONCE = ['bench\\.e2e-spec', 'esm-app\\.e2e-spec', 'redis\\.e2e-spec'];
 const HTTP2 = 'http2\\.e2e-spec';
 
 const projects = [

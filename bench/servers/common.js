@@ -122,4 +122,12 @@ async function startNest({ events, decorators, params = [], imports = [], platfo
   return { app, server: app.getHttpServer() };
 }
 
-module.exports = { runServer, listen, acceptStream, rawServer, writeToAll, startNest };
+/** With BENCH_REDIS_URL (bench/redis.js), the hub servers share one Redis stream. */
+function transportFromEnv() {
+  const url = process.env.BENCH_REDIS_URL;
+  if (!url) return {};
+  const { RedisStreamsTransport } = require('../../dist/redis');
+  return { transport: new RedisStreamsTransport({ url, stream: process.env.BENCH_REDIS_STREAM || 'nestjs-sse-hub-bench' }) };
+}
+
+module.exports = { runServer, listen, acceptStream, rawServer, writeToAll, startNest, transportFromEnv };

@@ -1,13 +1,13 @@
 // This library on Fastify: the same Nest app as `hub` (one @SseRoute('events') that
 // returns nothing, SseHub.broadcast(value) per event), on @nestjs/platform-fastify.
 const { SseModule, SseRoute, SseHub } = require('../../dist');
-const { runServer, listen, startNest } = require('./common');
+const { runServer, listen, startNest, transportFromEnv } = require('./common');
 
 runServer(async () => {
   const { app, server } = await startNest({
     events: () => undefined,
     decorators: [SseRoute('events', { keepAlive: false })],
-    imports: [SseModule.forRoot({})],
+    imports: [SseModule.forRoot(transportFromEnv())],
     platform: 'fastify',
   });
   const hub = app.get(SseHub);

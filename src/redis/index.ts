@@ -1,0 +1,3 @@
+export * from './redis-streams-transport-options.interface';
+export * from './redis-streams.transport';
+export * from './sse-transport-unavailable.error';

@@ -1,0 +1,291 @@
+import { Controller } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createClient } from 'redis';
+import { InMemoryTransport, type SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute, type SseTransport } from 'nestjs-sse-hub';
+import { READER_NAME, RedisStreamsTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
+import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
+import { CuttableProxy, findRedisServer, RedisServer } from './support/redis-server';
+import { startApp, type TestApp } from './support/start-app';
+
+const closes: SseCloseReason[] = [];
+
+@Controller('r')
+class RoomsController implements SseGateway {
+  @SseRoute(':room/events', { channels: (req) => [req.params.room], keepAlive: false })
+  events() {}
+
+  // First on the stream, ahead of anything replayed: the client's id, for sendTo.
+  onJoin(client: SseClient) {
+    return { event: 'hello', data: client.id };
+  }
+
+  onClose(_client: SseClient, reason: SseCloseReason) {
+    closes.push(reason);
+  }
+}
+
+interface Instance extends TestApp {
+  hub: SseHub;
+  transport: SseTransport;
+}
+
+async function instance(transport: SseTransport, { waitForRedis = true } = {}): Promise<Instance> {
+  const app = await startApp({ controllers: [RoomsController] }, { transport });
+  if (waitForRedis && transport instanceof RedisStreamsTransport) await transport.ready();
+  return { ...app, hub: app.app.get(SseHub), transport };
+}
+
+/** Opens a stream and reads its hello: the client's id. */
+async function join(on: Instance, room: string, headers: Record<string, string> = {}): Promise<{ stream: SseTestStream; id: string }> {
+  const stream = await openSseStream(on.url, `/r/${room}/events`, { headers, timeout: 15_000 });
+  const hello = await stream.nextEvent();
+  if (hello.event !== 'hello') throw new Error(`expected hello, got ${hello.event}`);
+  return { stream, id: hello.data };
+}
+
+/** Broadcasts until it is taken (Redis may be reconnecting). */
+async function broadcastSurely(hub: SseHub, value: unknown, channels: string): Promise<void> {
+  for (;;) {
+    try {
+      return await hub.broadcast(value, { channels });
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/** Events of a stream up to (not including) the one whose data is `marker`. */
+async function until(stream: SseTestStream, marker: string): Promise<string[]> {
+  const seen: string[] = [];
+  for (;;) {
+    const event = await stream.nextEvent();
+    if (event.data === marker) return seen;
+    seen.push(event.data);
+  }
+}
+
+/** Kills the transports' blocking readers (by connection name), and only them. */
+async function killReaders(admin: { sendCommand(args: string[]): Promise<unknown> }): Promise<void> {
+  const list = String(await admin.sendCommand(['CLIENT', 'LIST']));
+  const readers = list.split('\n').filter((line) => line.includes(`name=${READER_NAME} `));
+  expect(readers.length).toBeGreaterThan(0);
+  for (const line of readers) await admin.sendCommand(['CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]]);
+}
+
+const redisServer = findRedisServer();
+const CAN_RUN = redisServer !== undefined;
+if (!CAN_RUN) {
+  if (process.env.CI) throw new Error('redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
+  console.warn('\n⚠ redis-server is not installed: the Redis transport tests are skipped (npm test installs it).\n');
+}
+
+(CAN_RUN ? describe : describe.skip)('RedisStreamsTransport: many instances on one real Redis', () => {
+  let redis: RedisServer;
+  const running: Instance[] = [];
+  const start = async (transport: SseTransport, options?: { waitForRedis: boolean }) => {
+    const started = await instance(transport, options);
+    running.push(started);
+    return started;
+  };
+  const stream = () => `sse-test-${randomUUID()}`;
+
+  beforeAll(async () => (redis = await RedisServer.start(redisServer)));
+  afterAll(() => redis?.stop());
+  afterEach(async () => {
+    for (const app of running.splice(0)) await app.app.close();
+    closes.length = 0;
+  });
+
+  it('delivers broadcasts, channels, sendTo and close across instances, each entry once per client', async () => {
+    const key = stream();
+    const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: redis.url, stream: key })), start(new RedisStreamsTransport({ url: redis.url, stream: key }))]);
+    const onA = await join(a, 'red');
+    const onB = await join(b, 'red');
+    const blueOnB = await join(b, 'blue');
+
+    await a.hub.broadcast({ event: 'news', data: 'for red' }, { channels: 'red' });
+    await b.hub.broadcast({ event: 'news', data: 'for all' });
+    expect((await onA.stream.take(2)).map((event) => event.data)).toEqual(['for red', 'for all']);
+    expect((await onB.stream.take(2)).map((event) => event.data)).toEqual(['for red', 'for all']);
+    expect((await blueOnB.stream.nextEvent()).data).toBe('for all');
+
+    // From A to a client connected to B, then closed from A.
+    await a.hub.sendTo(onB.id, { event: 'direct', data: 'just you' });
+    expect(await onB.stream.nextEvent()).toMatchObject({ event: 'direct', data: 'just you', id: undefined });
+    await a.hub.close(onB.id);
+    await onB.stream.closed();
+    while (b.hub.count('red') > 0) await nextTurn();
+    expect(closes).toContain('server-closed');
+    // Ids are the stream's: one order across instances.
+    const [first] = (await createClient({ url: redis.url }).connect().then(async (c) => [await c.sendCommand(['XLEN', key]), await c.close()])) as [number];
+    expect(first).toBe(4);
+    for (const s of [onA, blueOnB]) s.stream.close();
+  });
+
+  it('works with a client the app made itself, which it leaves open on shutdown', async () => {
+    const key = stream();
+    const own = createClient({ url: redis.url });
+    const a = await start(new RedisStreamsTransport({ client: own, stream: key }));
+    const b = await start(new RedisStreamsTransport({ url: redis.url, stream: key }));
+    const onB = await join(b, 'red');
+    await a.hub.broadcast({ event: 'news', data: 'through your client' }, { channels: 'red' });
+    expect((await onB.stream.nextEvent()).data).toBe('through your client');
+    onB.stream.close();
+    await a.app.close();
+    running.splice(running.indexOf(a), 1);
+    // Still the app's: connected here, and left open for it to use and close.
+    expect(own.isOpen).toBe(true);
+    await own.close();
+  });
+
+  it('the in-process transport does not reach another instance (the control: nothing process-global fakes the distribution)', async () => {
+    const [a, b] = await Promise.all([start(new InMemoryTransport()), start(new InMemoryTransport())]);
+    const onB = await join(b, 'red');
+    await a.hub.broadcast({ event: 'news', data: 'from A' }, { channels: 'red' });
+    await b.hub.broadcast({ event: 'news', data: 'from B' }, { channels: 'red' });
+    // B's own broadcast comes first and alone: A's never arrives.
+    expect((await onB.stream.nextEvent()).data).toBe('from B');
+    await a.hub.broadcast({ event: 'news', data: 'from A again' }, { channels: 'red' });
+    await b.hub.broadcast({ event: 'news', data: 'marker' }, { channels: 'red' });
+    expect((await onB.stream.nextEvent()).data).toBe('marker');
+    onB.stream.close();
+  });
+
+  it('replays from Redis on whichever instance a client reconnects to, with no gap and no duplicate while broadcasts race', async () => {
+    const key = stream();
+    const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: redis.url, stream: key })), start(new RedisStreamsTransport({ url: redis.url, stream: key }))]);
+    const reference = await join(a, 'x');
+    const TOTAL = 300;
+    const broadcasting = (async () => {
+      for (let n = 0; n < TOTAL; n++) {
+        await (n % 2 ? a : b).hub.broadcast({ event: 'n', data: String(n) }, { channels: 'x' });
+        if (n % 5 === 0) await nextTurn();
+      }
+    })();
+    // A client that hops between the instances, reconnecting with the last id it saw.
+    const hopped: Array<{ id?: string; data: string }> = [];
+    let lastId: string | undefined;
+    for (let hop = 0; hop < 8; hop++) {
+      const on = hop % 2 ? b : a;
+      const { stream } = await join(on, 'x', lastId ? { 'last-event-id': lastId } : {});
+      for (const event of await stream.take(20)) {
+        hopped.push({ id: event.id, data: event.data });
+        lastId = event.id;
+      }
+      stream.close();
+    }
+    await broadcasting;
+    const expected = (await reference.stream.take(TOTAL)).map((event) => ({ id: event.id, data: event.data }));
+    expect(expected.map((event) => event.data)).toEqual(Array.from({ length: TOTAL }, (_, n) => String(n)));
+    // The hopper's events are exactly the reference's, from where it first joined, in order.
+    const startAt = expected.findIndex((event) => event.id === hopped[0].id);
+    expect(hopped).toEqual(expected.slice(startAt, startAt + hopped.length));
+    reference.stream.close();
+  });
+
+  it('says resync for an id trimmed from the stream or unknown to it', async () => {
+    const key = stream();
+    const a = await start(new RedisStreamsTransport({ url: redis.url, stream: key, maxLen: 10 }));
+    const first = await join(a, 'x');
+    for (let n = 0; n < 500; n++) await a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'x' });
+    const oldest = (await first.stream.nextEvent()).id!;
+    first.stream.close();
+    for (const lastId of [oldest, '1-0']) {
+      const back = await openSseStream(a.url, '/r/x/events', { headers: { 'last-event-id': lastId } });
+      expect(await back.nextEvent()).toMatchObject({ event: 'resync', data: JSON.stringify({ lastEventId: lastId }) });
+      back.close();
+    }
+  });
+
+  it.each([
+    ['CLIENT KILL', 'kill'],
+    ['a TCP proxy cutting every connection', 'cut'],
+  ])('after %s while broadcasts run, every client has every event exactly once, in order', async (_how, how) => {
+    const key = stream();
+    const proxy = await CuttableProxy.start(redis.port);
+    const admin = await createClient({ url: redis.url }).connect();
+    try {
+      const url = how === 'cut' ? proxy.url : redis.url;
+      const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url, stream: key })), start(new RedisStreamsTransport({ url, stream: key }))]);
+      const clients = [await join(a, 'x'), await join(b, 'x'), await join(b, 'x')];
+      const sent: string[] = [];
+      const failed: string[] = [];
+      const cutsAt = new Set([50, 100]);
+      // Until 150 broadcasts were taken, cutting at 50 and 100; bounded in attempts.
+      for (let n = 0; sent.length < 150 && n < 5000; n++) {
+        if (cutsAt.delete(sent.length)) {
+          // First only the readers, while publishing goes on: they must resume from their cursor.
+          if (how === 'kill' && sent.length === 50) await killReaders(admin);
+          else if (how === 'kill') await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal']);
+          else expect(proxy.cut()).toBeGreaterThan(0);
+        }
+        const value = String(n);
+        const taken = await (n % 2 ? a : b).hub.broadcast({ event: 'n', data: value }, { channels: 'x' }).then(
+          () => true,
+          (error: unknown) => {
+            expect(error).toBeInstanceOf(SseTransportUnavailableError);
+            return false;
+          },
+        );
+        (taken ? sent : failed).push(value);
+        // Refused: Redis is reconnecting (50 ms, then longer); give it a moment rather than spin.
+        if (!taken) await new Promise((resolve) => setTimeout(resolve, 10));
+        else if (n % 10 === 0) await nextTurn();
+      }
+      await broadcastSurely(a.hub, { event: 'n', data: 'end' }, 'x');
+      expect(sent).toHaveLength(150);
+      expect(cutsAt.size).toBe(0);
+      for (const client of clients) {
+        const got = await until(client.stream, 'end');
+        // Exactly once and in order; every broadcast that resolved is there.
+        expect(new Set(got).size).toBe(got.length);
+        expect(got.map(Number)).toEqual([...got.map(Number)].sort((x, y) => x - y));
+        expect(got.filter((value) => !failed.includes(value))).toEqual(sent);
+        client.stream.close();
+      }
+      console.log(`${how}: ${sent.length} broadcasts taken, ${failed.length} refused while Redis was away; all delivered once`);
+    } finally {
+      await admin.close();
+      await proxy.close();
+    }
+  });
+
+  it('after Redis restarts empty, live events flow again and a reconnecting client gets resync, not silence', async () => {
+    const key = stream();
+    const a = await start(new RedisStreamsTransport({ url: redis.url, stream: key }));
+    const live = await join(a, 'x');
+    await a.hub.broadcast({ event: 'n', data: 'before' }, { channels: 'x' });
+    const before = await live.stream.nextEvent();
+    await redis.restart();
+    await broadcastSurely(a.hub, { event: 'n', data: 'after' }, 'x');
+    expect((await live.stream.nextEvent()).data).toBe('after');
+    const back = await openSseStream(a.url, '/r/x/events', { headers: { 'last-event-id': before.id! } });
+    expect((await back.nextEvent()).event).toBe('resync');
+    back.close();
+    live.stream.close();
+  });
+
+  it('starts without Redis, says why, refuses broadcasts meanwhile, and works once Redis is there', async () => {
+    const later = await RedisServer.start(redisServer);
+    await later.stop();
+    try {
+      const transport = new RedisStreamsTransport({ url: later.url, stream: stream() });
+      const a = await start(transport, { waitForRedis: false }).catch((error) => {
+        throw new Error(`the app must start without Redis: ${error}`);
+      });
+      const client = await join(a, 'x');
+      await expect(a.hub.broadcast({ event: 'n', data: 'lost' }, { channels: 'x' })).rejects.toThrow(SseTransportUnavailableError);
+      await expect(a.hub.broadcast('x')).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:\d+ is not reachable .*Retry once Redis is back/);
+      expect(a.logger.errors().join('\n')).toMatch(/Redis (publisher|reader) connection to redis:\/\/127\.0\.0\.1:\d+ failed .*retrying/);
+      await later.restart();
+      await transport.ready();
+      await broadcastSurely(a.hub, { event: 'n', data: 'found' }, 'x');
+      // What was refused was not sent later either.
+      expect((await client.stream.nextEvent()).data).toBe('found');
+      client.stream.close();
+    } finally {
+      await later.stop();
+    }
+  }, 60_000);
+});
