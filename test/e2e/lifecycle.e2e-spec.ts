@@ -86,8 +86,9 @@ describe('lifecycle: nothing left behind', () => {
     expect(timers()).toBeLessThanOrEqual(before);
   });
 
-  it(`app.close() with ${STREAMS} open streams returns in well under a second, each onClose seeing "shutdown"`, async () => {
+  it(`app.close() with ${STREAMS} open streams returns without waiting on clients, each onClose seeing "shutdown"`, async () => {
     t = await startApp({ controllers: [LifeController] });
+    t.app.getHttpServer().keepAliveTimeout = 60_000;
     closes.length = 0;
     const sockets = await openMany(t.url, STREAMS);
     const ended = sockets.map((socket) => new Promise((resolve) => socket.once('close', resolve)));
@@ -95,7 +96,9 @@ describe('lifecycle: nothing left behind', () => {
     await t.app.close();
     const took = performance.now() - started;
     console.log(`app.close() with ${STREAMS} open streams took ${took.toFixed(0)} ms`);
-    expect(took).toBeLessThan(1000);
+    // Timing is the benchmark's to judge: this bound only proves that nothing waited for the
+    // clients (which never hang up) or for the keep-alive timeout, set to a minute.
+    expect(took).toBeLessThan(30_000);
     expect(closes).toHaveLength(STREAMS);
     expect(new Set(closes)).toEqual(new Set(['shutdown']));
     await Promise.all(ended);
@@ -107,6 +110,7 @@ describe('lifecycle: nothing left behind', () => {
 
   it('app.close() does not wait for a client that stopped reading', async () => {
     t = await startApp({ controllers: [LifeController] });
+    t.app.getHttpServer().keepAliveTimeout = 60_000;
     const hub = t.app.get(SseHub);
     // Never a slow consumer here: the stuck client keeps unread bytes queued in the server.
     const stuck = await openSseStream(t.url, '/life/stuck', { timeout: 20_000 });
@@ -121,8 +125,9 @@ describe('lifecycle: nothing left behind', () => {
     const started = performance.now();
     await t.app.close();
     const took = performance.now() - started;
-    // server.close() drops a connection that is not receiving a request, unflushed bytes and all.
-    expect(took).toBeLessThan(1000);
+    // server.close() drops a connection that is not receiving a request, unflushed bytes and
+    // all; waiting for the stuck reader instead would never end.
+    expect(took).toBeLessThan(30_000);
     stuck.close();
   });
 

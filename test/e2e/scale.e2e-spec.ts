@@ -97,6 +97,7 @@ describe('at scale', () => {
   it('app.close() with 10,000 open streams ends them all without waiting on clients, each with a jittered retry and onClose("shutdown")', async () => {
     const STREAMS = 10_000;
     t = await startApp({ controllers: [ScaleController] });
+    t.app.getHttpServer().keepAliveTimeout = 60_000;
     closes.length = 0;
     const clients = new StreamClients();
     try {
@@ -108,9 +109,10 @@ describe('at scale', () => {
       const took = performance.now() - started;
       const { ended, retries } = await collected;
       console.log(`shutdown: app.close() with ${STREAMS} open streams took ${took.toFixed(0)} ms`);
-      // Timing is the benchmark's to judge (this machine is shared); the bound here only
-      // proves that nothing waits for clients to hang up or for keep-alive timeouts (5 s).
-      expect(took).toBeLessThan(3000);
+      // Timing is the benchmark's to judge (this machine is shared, and this test may run
+      // beside another 10,000-stream one); the bound only proves that nothing waited for
+      // the clients (which never hang up) or for the keep-alive timeout, set to a minute.
+      expect(took).toBeLessThan(30_000);
       expect(ended).toBe(STREAMS);
       expect(closes).toHaveLength(STREAMS);
       expect(new Set(closes)).toEqual(new Set(['shutdown']));
