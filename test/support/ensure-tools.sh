@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the tests drive for real and npm cannot provide: redis-server, from
-# Debian's packages, when it is missing and this is root. Without it, CI fails here with
-# the reason; a local run goes on and the Redis tests skip with a visible warning.
+# Installs what the tests drive for real and npm cannot provide, from Debian's packages,
+# when it is missing and this is root: redis-server (the Redis transport) and chromium
+# (the browser tests, driven by playwright-core; no browser download). Without them, CI
+# fails here with the reason; a local run goes on and those tests skip with a warning.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
