@@ -17,6 +17,7 @@ const shared = {
     '^nestjs-sse-hub$': '<rootDir>/src/index.ts',
     '^nestjs-sse-hub/testing$': '<rootDir>/src/testing/index.ts',
     '^nestjs-sse-hub/redis$': '<rootDir>/src/redis/index.ts',
+    '^nestjs-sse-hub/datastar$': '<rootDir>/src/datastar/index.ts',
   },
 };
 
