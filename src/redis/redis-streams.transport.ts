@@ -172,7 +172,8 @@ export class RedisStreamsTransport implements SseTransport {
     client.on('error', (error: Error) => {
       if (down || this.closing) return;
       down = true;
-      this.logger.error(`Redis ${role} connection to ${this.where} failed (${error.message}); retrying. Broadcasts fail until it is back.`);
+      const meanwhile = role === 'reader' ? 'No hub message reaches this instance' : 'Broadcasts are refused';
+      this.logger.error(`Redis ${role} connection to ${this.where} failed (${error.message}); retrying. ${meanwhile} until it is back.`);
     });
     client.on('ready', () => {
       if (!down) return;
