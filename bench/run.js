@@ -155,6 +155,25 @@ async function checkServes(server) {
   await dropStreams(server);
 }
 
+/**
+ * Starts `name` in a process of its own, checks it serves, runs `measure(server)` and
+ * stops it; a failure is recorded under `tag` and the run goes on with the next server.
+ */
+async function withServer(name, tag, failures, measure) {
+  let server;
+  try {
+    server = await startServer(name);
+    await checkServes(server);
+    await measure(server);
+  } catch (error) {
+    failures.push(`${tag}: ${error.message}`);
+    log(`${tag} FAILED: ${error.stack}`);
+    await client.ask('drop').catch(() => {});
+  } finally {
+    await server?.stop();
+  }
+}
+
 // ---------------------------------------------------------------- modes
 
 async function burst(server, n) {
@@ -278,10 +297,7 @@ async function main() {
     for (let round = 0; round < config.rounds; round++) {
       for (const name of order(round)) {
         const tag = `[round ${round + 1}/${config.rounds}] ${name.padEnd(11)}`;
-        let server;
-        try {
-          server = await startServer(name);
-          await checkServes(server);
+        await withServer(name, tag, failures, async (server) => {
           const opening = now();
           await openStreams(server, config.clients);
           log(`${tag} open  : ${fmt(config.clients)} streams in ${fmt((now() - opening) / 1000, 1)} s`);
@@ -299,36 +315,21 @@ async function main() {
           log(`${tag} single: last client p50 ${fmt(s.lastP50Ms, 2)} ms, p99 ${fmt(s.lastP99Ms, 2)} ms; first client p50 ${fmt(s.firstP50Ms, 2)} ms; ${fmt(s.deliveriesPerSec)} deliveries/s`);
 
           await dropStreams(server);
-        } catch (error) {
-          failures.push(`${tag}: ${error.message}`);
-          log(`${tag} FAILED: ${error.stack}`);
-          await client.ask('drop').catch(() => {});
-        } finally {
-          await server?.stop();
-        }
+        });
       }
     }
 
     for (let round = 0; round < config.memoryRounds && memoryPoints.length; round++) {
       for (const name of order(round)) {
         const tag = `[memory ${round + 1}/${config.memoryRounds}] ${name.padEnd(11)}`;
-        let server;
-        try {
-          // A fresh process per server and round: the baseline is a server that never held streams.
-          server = await startServer(name);
-          await checkServes(server);
+        // A fresh process per server and round: the baseline is a server that never held streams.
+        await withServer(name, tag, failures, async (server) => {
           await memorySeries(server, memoryPoints, (n, m) => {
             samples.memory[name][n].push({ round: round + 1, ...m });
             if (!m.complete) failures.push(`${tag} ${n} clients: the broadcast was not fully delivered`);
             log(`${tag} ${String(n).padStart(6)} streams: ${fmt(m.bytesPerStream / 1024, 2)} KiB RSS per stream (RSS ${fmt(m.rssEmpty / 1048576, 1)} → ${fmt(m.rssOpen / 1048576, 1)} MiB)`);
           });
-        } catch (error) {
-          failures.push(`${tag}: ${error.message}`);
-          log(`${tag} FAILED: ${error.stack}`);
-          await client.ask('drop').catch(() => {});
-        } finally {
-          await server?.stop();
-        }
+        });
       }
     }
   } finally {
