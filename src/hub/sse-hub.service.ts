@@ -33,6 +33,12 @@ interface HubEntry {
   pending: Promise<void> | undefined;
   /** Live messages held back while the client is replayed what it missed. */
   held: DeliveredMessage[] | undefined;
+  /**
+   * The last broadcast replayed, until a later one arrives live. A transport's live
+   * feed can trail its history (a Redis reader behind the XRANGE that replayed), so
+   * broadcasts up to it may still come in live: the client has them already.
+   */
+  replayedUpTo: string | undefined;
 }
 
 // Longer ids are not ours: answered with a gap without asking the transport.
@@ -131,7 +137,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   register(client: SseClient, registration: SseRegistration = {}): void {
     if (client.closed) return;
     const held = registration.replay !== false && client.lastEventId !== undefined ? [] : undefined;
-    const entry: HubEntry = { client, onMessage: registration.onMessage, pending: undefined, held };
+    const entry: HubEntry = { client, onMessage: registration.onMessage, pending: undefined, held, replayedUpTo: undefined };
     this.entries.set(client.id, entry);
     for (const channel of client.channels) this.index(entry, channel);
     // Told of the close through the listener: no closure per client.
@@ -154,12 +160,12 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     entry.held = undefined;
     const missed = history.status === 'complete' ? history.messages.filter((message) => this.reaches(entry, message)) : [];
     const complete = history.status === 'complete' && missed.length <= limit;
-    if (complete) for (const message of missed) this.deliverTo(entry, message);
-    // Whatever the history held is not sent twice, when it was also held back live.
-    const seen = complete ? (history.messages.at(-1)?.id ?? lastEventId) : undefined;
-    for (const message of held) {
-      if (seen === undefined || message.type !== 'broadcast' || !message.id || compareEventIds(message.id, seen) > 0) this.deliverTo(entry, message);
+    if (complete) {
+      for (const message of missed) this.deliverTo(entry, message);
+      // Whatever the history held is not sent twice, whether it was held back live or comes in later.
+      entry.replayedUpTo = history.messages.at(-1)?.id ?? lastEventId;
     }
+    for (const message of held) this.deliverTo(entry, message);
     return complete ? 'complete' : 'gap';
   }
 
@@ -264,6 +270,11 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     if (entry.held) {
       entry.held.push(message);
       return;
+    }
+    if (entry.replayedUpTo !== undefined && message.type === 'broadcast' && message.id !== undefined) {
+      if (compareEventIds(message.id, entry.replayedUpTo) <= 0) return;
+      // Transports deliver in order: everything from here on is new.
+      entry.replayedUpTo = undefined;
     }
     if (!entry.onMessage) {
       if (encoded) entry.client.write(encoded, idOf(message));

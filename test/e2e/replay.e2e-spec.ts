@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { connect } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
-import { SseClient, type SseGateway, SseHub, type SseReplayStatus, SseRoute } from 'nestjs-sse-hub';
+import { InMemoryTransport, SseClient, type SseGateway, SseHub, type SseHubMessage, type SseReplayStatus, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './support/start-app';
 
@@ -287,5 +287,53 @@ describe('replay on reconnect', () => {
     }
     expect(reconnects).toBeGreaterThan(5);
     expect(got).toEqual(Array.from({ length: TOTAL }, (_, n) => n));
+  });
+});
+
+/**
+ * A transport whose live feed trails its history, as a Redis reader can trail the XRANGE
+ * another connection just ran: `publish` stores at once, delivery waits for `flush()`.
+ */
+class TrailingTransport extends InMemoryTransport {
+  private readonly late: SseHubMessage[] = [];
+  private deliverNow: ((message: SseHubMessage) => void) | undefined;
+
+  override subscribe(deliver: (message: SseHubMessage) => void): void {
+    this.deliverNow = deliver;
+    super.subscribe((message) => this.late.push(message));
+  }
+
+  flush(): void {
+    for (const message of this.late.splice(0)) this.deliverNow!(message);
+  }
+}
+
+describe('replay when the live feed trails the history', () => {
+  const transport = new TrailingTransport();
+  let t: TestApp;
+  let hub: SseHub;
+  beforeAll(async () => {
+    t = await startApp({ controllers: [ReplayController] }, { transport });
+    hub = t.app.get(SseHub);
+  });
+  afterAll(() => t.app.close());
+  afterEach(() => expect(t.logger.errors()).toEqual([]));
+
+  it('does not send again live what the replay already sent', async () => {
+    const first = await openSseStream(t.url, '/replay/rooms/a');
+    await hub.broadcast('seen', { channels: 'room:a' });
+    transport.flush();
+    const [seen] = await first.take(1);
+    first.close();
+    // Stored, so replayed from history, but not yet delivered live on this instance.
+    for (const value of ['m1', 'm2', 'm3']) await hub.broadcast(value, { channels: 'room:a' });
+    const back = await openSseStream(t.url, '/replay/rooms/a', { headers: { 'last-event-id': seen.id! } });
+    expect(dataOf(await back.take(3))).toEqual(['m1', 'm2', 'm3']);
+    // The live feed catches up, then moves on.
+    transport.flush();
+    await hub.broadcast('m4', { channels: 'room:a' });
+    transport.flush();
+    expect(dataOf(await back.take(1))).toEqual(['m4']);
+    back.close();
   });
 });
