@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { DEFAULT_MAX_PENDING_BYTES, type SseClientInit } from './sse-client-init.interface';
 import { assertRetry, encodeComment, encodeEvent, encodeRetry, toSseEvent } from '../wire';
 import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
-import { KeepAlive } from './keep-alive';
+import { type KeepAliveStream, KeepAliveTicker } from './keep-alive';
 import { type SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
 import { SseEventTooLargeError } from './sse-event-too-large.error';
@@ -72,7 +72,7 @@ function closeDelimited(res: ServerResponse): void {
  *
  * @publicApi
  */
-export class SseClient<TRequest = any> implements Flushable {
+export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
   /** Random and unguessable: safe to hand to the browser and use with `SseHub.sendTo`. */
   readonly id: string = flatUuid();
   readonly request: TRequest;
@@ -111,7 +111,9 @@ export class SseClient<TRequest = any> implements Flushable {
   private channelListener: SseChannelListener | undefined;
   private closeListeners: CloseListener[] | undefined;
   private queued: Array<string | Buffer> | undefined = [];
-  private readonly keepAlive: KeepAlive | undefined;
+  private readonly keepAlive: KeepAliveTicker | undefined;
+  /** @internal The keepalive ticker's count at this stream's last write. */
+  keepAliveTick = 0;
   private closeReason: SseCloseReason | undefined;
   private isStarted = false;
 
@@ -120,7 +122,7 @@ export class SseClient<TRequest = any> implements Flushable {
     this.req = init.req;
     this.res = init.res;
     this.sink = init.res;
-    if (init.keepAlive !== false && init.keepAlive > 0) this.keepAlive = new KeepAlive(init.keepAlive, () => this.onSilence());
+    if (init.keepAlive !== false && init.keepAlive > 0) this.keepAlive = KeepAliveTicker.every(init.keepAlive);
     this.retry = init.retry;
     this.headers = init.headers;
     this.lastEventId = init.lastEventId;
@@ -274,7 +276,7 @@ export class SseClient<TRequest = any> implements Flushable {
     this.batch = undefined;
     this.batchBytes = 0;
     if (this.sink.destroyed) return;
-    this.keepAlive?.touch();
+    this.keepAlive?.touch(this);
     this.sink.write(batch.length === 1 ? batch[0] : joinBatch(batch));
   }
 
@@ -301,7 +303,7 @@ export class SseClient<TRequest = any> implements Flushable {
     if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed) this.open('');
     this.closeReason = reason;
     this.queued = undefined;
-    this.keepAlive?.stop();
+    this.keepAlive?.delete(this);
     if (reason === 'slow-consumer' && wasStarted) this.cutOff();
     else {
       // What this turn wrote goes out before the end (a vanished client's is dropped with its socket).
@@ -385,10 +387,11 @@ export class SseClient<TRequest = any> implements Flushable {
     let first = this.retry === undefined ? head : encodeRetry(this.retry) + head;
     for (const chunk of queued) first += chunk.toString();
     if (first) this.write(first);
-    this.keepAlive?.start();
+    this.keepAlive?.add(this);
   }
 
-  private onSilence(): void {
+  /** @internal Called by the keepalive ticker after `keepAlive` ms without a write. */
+  onSilence(): void {
     // Unread keepalives are no use: a slow or dropping client gets none.
     if (this.dropped < 0 && this.pendingBytes === 0) this.write(KEEPALIVE);
   }

@@ -189,13 +189,33 @@ describe('@SseRoute: what a handler returns becomes the stream', () => {
   });
 
   it('sends a keepalive comment after each keepAlive ms of silence, and none when disabled', async () => {
+    const opened = Date.now();
     const stream = await openSseStream(t.url, '/routes/keepalive');
     const quiet = await openSseStream(t.url, '/routes/no-keepalive');
     expect(await stream.nextComment()).toBe('keepalive');
+    const first = Date.now();
     expect(await stream.nextComment()).toBe('keepalive');
+    // Never before the interval (timers only ever fire late; 2 ms for clock rounding).
+    expect(first - opened).toBeGreaterThanOrEqual(38);
+    expect(Date.now() - first).toBeGreaterThanOrEqual(38);
     expect(quiet.received).toEqual([]);
     stream.close();
     quiet.close();
+  });
+
+  it('keeps every stream of an interval on one timer, not one each', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    async function timersAdded(path: string) {
+      const before = timers();
+      const streams = await Promise.all(Array.from({ length: 200 }, () => openSseStream(t.url, path)));
+      const added = timers() - before;
+      for (const stream of streams) stream.close();
+      await Promise.all(streams.map((stream) => stream.closed()));
+      return added;
+    }
+    // Other tests' timers come and go meanwhile: a few either way, where a timer each would be 200.
+    const withoutKeepAlive = await timersAdded('/routes/no-keepalive');
+    expect((await timersAdded('/routes/keepalive')) - withoutKeepAlive).toBeLessThan(10);
   });
 
   it('keeps headers from the module, the route and @Header(), under the stream headers', async () => {
