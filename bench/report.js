@@ -18,6 +18,8 @@ function summarize(samples, servers, memoryPoints) {
     const completeSingles = samples.single[name].filter((s) => s.complete);
     const memory = {};
     for (const n of memoryPoints) memory[n] = median(samples.memory[name][n].filter((s) => s.complete).map((s) => s.bytesPerStream));
+    // Where RSS goes, at the largest point: the objects kept (heap used), and what V8 holds for them (heap total).
+    const largest = (samples.memory[name][memoryPoints.at(-1)] ?? []).filter((s) => s.complete && s.heapTotalOpen !== undefined);
     medians[name] = {
       burstDeliveriesPerSec: median(completeBursts.map((s) => s.deliveriesPerSec)),
       burstServerLoopMs: median(completeBursts.map((s) => s.serverLoopMs)),
@@ -29,6 +31,8 @@ function summarize(samples, servers, memoryPoints) {
       singleFirstP99Ms: median(completeSingles.map((s) => s.firstP99Ms)),
       singleDeliveriesPerSec: median(completeSingles.map((s) => s.deliveriesPerSec)),
       memoryBytesPerStream: memory,
+      heapUsedBytesPerStream: median(largest.map((s) => (s.heapOpen - s.heapEmpty) / s.clients)),
+      heapTotalBytesPerStream: median(largest.map((s) => (s.heapTotalOpen - s.heapTotalEmpty) / s.clients)),
     };
   }
   const ratios = {};
@@ -95,11 +99,27 @@ function tables(results) {
       times(r.singleDeliveriesPerSec),
     ]);
   }
-  const memory = [['server', ...points.map((n) => `RSS/stream @${num(n)} (KiB)`), ...points.map((n) => `÷ raw @${num(n)}`)]];
+  const largest = num(points.at(-1));
+  const memory = [
+    [
+      'server',
+      ...points.map((n) => `RSS/stream @${num(n)} (KiB)`),
+      ...points.map((n) => `÷ raw @${num(n)}`),
+      `heap used/stream @${largest} (KiB)`,
+      `heap total/stream @${largest} (KiB)`,
+    ],
+  ];
   for (const name of servers) {
-    const m = medians[name].memoryBytesPerStream;
+    const m = medians[name];
     const r = ratios[name]?.memoryBytesPerStream ?? {};
-    memory.push([name, ...points.map((n) => num(m[n] === null ? null : m[n] / 1024, 2)), ...points.map((n) => times(r[n]))]);
+    const kib = (bytes) => num(bytes === null || bytes === undefined ? null : bytes / 1024, 2);
+    memory.push([
+      name,
+      ...points.map((n) => kib(m.memoryBytesPerStream[n])),
+      ...points.map((n) => times(r[n])),
+      kib(m.heapUsedBytesPerStream),
+      kib(m.heapTotalBytesPerStream),
+    ]);
   }
   return { speed, memory };
 }
