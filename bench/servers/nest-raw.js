@@ -1,4 +1,4 @@
-// A control, not run by default (BENCH_SERVERS=raw,nest-raw,hub,...): a plain Nest route
+// A control: a plain Nest route
 // on Express that writes the frame to each response itself, exactly like `raw`. It is the
 // floor for any SSE on Nest with Express, and tells how much of a Nest-based server's gap
 // to `raw` is the framework's response object rather than the SSE code.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const SERVERS = ['raw', 'hub', 'hub-fastify', 'nest-sse', 'better-sse', 'sse-channel'];
+const SERVERS = ['raw', 'hub', 'hub-fastify', 'nest-sse', 'better-sse', 'sse-channel', 'nest-raw'];
 
 interface BenchMedians {
   burstDeliveriesPerSec: number | null;
@@ -13,6 +13,8 @@ interface BenchMedians {
   singleFirstP50Ms: number | null;
   singleFirstP99Ms: number | null;
   memoryBytesPerStream: Record<string, number | null>;
+  heapUsedBytesPerStream: number | null;
+  heapTotalBytesPerStream: number | null;
 }
 
 interface BenchResults {
@@ -73,6 +75,7 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
       for (const point of results.config.memoryPoints) {
         expect({ server, point, memory: Number.isFinite(medians.memoryBytesPerStream[point]) }).toEqual({ server, point, memory: true });
       }
+      expect({ server, heap: [medians.heapUsedBytesPerStream, medians.heapTotalBytesPerStream].every(Number.isFinite) }).toEqual({ server, heap: true });
     }
   }, 120_000);
 });
