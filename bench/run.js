@@ -249,8 +249,6 @@ async function memorySeries(server, points, report) {
       heapOpen: full.heapUsed,
       heapTotalEmpty: empty.heapTotal,
       heapTotalOpen: full.heapTotal,
-      externalEmpty: empty.external,
-      externalOpen: full.external,
       bytesPerStream: (full.rss - empty.rss) / n,
     });
   }
@@ -332,7 +330,7 @@ async function main() {
           await memorySeries(server, memoryPoints, (n, m) => {
             samples.memory[name][n].push({ round: round + 1, ...m });
             if (!m.complete) failures.push(`${tag} ${n} clients: the broadcast was not fully delivered`);
-            log(`${tag} ${String(n).padStart(6)} streams: ${fmt(m.bytesPerStream / 1024, 2)} KiB RSS per stream (RSS ${fmt(m.rssEmpty / 1048576, 1)} → ${fmt(m.rssOpen / 1048576, 1)} MiB; heap used ${fmt((m.heapOpen - m.heapEmpty) / n / 1024, 2)}, heap total ${fmt((m.heapTotalOpen - m.heapTotalEmpty) / n / 1024, 2)}, external ${fmt((m.externalOpen - m.externalEmpty) / n / 1024, 2)} KiB per stream)`);
+            log(`${tag} ${String(n).padStart(6)} streams: ${fmt(m.bytesPerStream / 1024, 2)} KiB RSS per stream (RSS ${fmt(m.rssEmpty / 1048576, 1)} → ${fmt(m.rssOpen / 1048576, 1)} MiB; heap used ${fmt((m.heapOpen - m.heapEmpty) / n / 1024, 2)}, heap total ${fmt((m.heapTotalOpen - m.heapTotalEmpty) / n / 1024, 2)} KiB per stream)`);
           });
         });
       }

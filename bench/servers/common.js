@@ -36,8 +36,8 @@ function runServer(start) {
       // Twice: the first pass may only finalize what the second can then free.
       global.gc?.();
       global.gc?.();
-      const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
-      return { rss, heapUsed, heapTotal, external, gc: typeof global.gc === 'function' };
+      const { rss, heapUsed, heapTotal } = process.memoryUsage();
+      return { rss, heapUsed, heapTotal, gc: typeof global.gc === 'function' };
     },
   });
   let server;
