@@ -1,10 +1,11 @@
+export * from './pending-budget';
 export * from './read-last-event-id';
+export { isQueuedBehindStream } from './response-binding';
 export * from './sse-client';
 export * from './sse-client-init.interface';
 export * from './sse-close-reason.type';
 export * from './slow-consumer-policy.type';
 export * from './sse-closed.error';
-export * from './sse-event-too-large.error';
 export * from './sse-headers';
 export * from './sse-replay-status.type';
 export * from './sse-send-result.type';

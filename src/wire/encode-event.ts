@@ -1,16 +1,37 @@
 import { SseEncodeError } from './sse-encode.error';
 import { type SseEvent } from './sse-event.interface';
+import { SseEventTooLargeError } from './sse-event-too-large.error';
 
 // The only line terminators of the event stream format; U+2028 and friends are plain text.
-const LINE_BREAK = /\r\n|\r|\n/;
+const LINE_BREAKS = /\r\n|\r|\n/g;
 const CR_OR_LF = /[\r\n]/;
 
-function prefixLines(field: string, text: string): string {
+/**
+ * `text` as `field:` lines, to follow `used` bytes of an event of at most `maxBytes`
+ * (and its final blank line). Under a finite limit the lines are counted first, and the
+ * count stops as soon as they cannot fit: text with millions of line breaks is refused
+ * after work bounded by the limit, not by the text.
+ */
+function prefixLines(field: string, text: string, maxBytes = Infinity, used = 0): string {
+  const prefix = `${field}: `;
   // Hot path: most values are one line.
-  if (!CR_OR_LF.test(text)) return `${field}: ${text}\n`;
-  let out = '';
-  for (const line of text.split(LINE_BREAK)) out += `${field}: ${line}\n`;
-  return out;
+  if (!CR_OR_LF.test(text)) return `${prefix}${text}\n`;
+  if (maxBytes !== Infinity) {
+    // A string's UTF-8 bytes are at least its length; each line break becomes LF and a prefix.
+    let size = used + prefix.length + text.length + 2;
+    LINE_BREAKS.lastIndex = 0;
+    for (let found = LINE_BREAKS.exec(text); found && size <= maxBytes; found = LINE_BREAKS.exec(text)) size += prefix.length + 1 - found[0].length;
+    if (size > maxBytes) throw new SseEventTooLargeError(size, maxBytes, true);
+  }
+  // One native replace: about twice as fast as splitting and joining line by line.
+  return `${prefix}${text.replace(LINE_BREAKS, `\n${prefix}`)}\n`;
+}
+
+function tooLarge(encoded: string, maxBytes: number): SseEventTooLargeError | undefined {
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: the length alone often settles it.
+  if (encoded.length * 3 <= maxBytes) return undefined;
+  const bytes = Buffer.byteLength(encoded);
+  return bytes > maxBytes ? new SseEventTooLargeError(bytes, maxBytes) : undefined;
 }
 
 function assertSingleLine(field: 'event' | 'id', value: string): void {
@@ -35,34 +56,56 @@ export function assertRetry(retry: unknown): asserts retry is number {
 /**
  * Encodes one event in the `text/event-stream` format, ending with the blank line that
  * makes the client dispatch it. Throws {@link SseEncodeError} for a field a client
- * would misread; nothing is returned in that case.
+ * would misread, and {@link SseEventTooLargeError} when it would take more than
+ * `maxBytes` (checked before the costly part, so an oversized event is cheap to refuse);
+ * nothing is returned in those cases.
  *
  * @publicApi
  */
-export function encodeEvent(event: SseEvent): string {
-  let out = event.comment === undefined ? '' : encodeCommentLines(event.comment);
+export function encodeEvent(event: SseEvent, maxBytes = Infinity): string {
+  const { head, tail } = encodeEventParts(event, maxBytes);
+  return event.id === undefined ? head + tail : head + encodeId(event.id) + tail;
+}
+
+/**
+ * An event encoded in two parts, for an `id` given later (the hub's, once the transport
+ * has ordered the event): the event is `head + 'id: ' + id + LF + tail`, in the field order
+ * of `encodeEvent`. `event.id` itself is left out, but must fit under `maxBytes` with the
+ * rest; without one, `idAllowance` bytes are kept for the id line to come.
+ */
+export function encodeEventParts(event: SseEvent, maxBytes = Infinity, idAllowance = 0): { head: string; tail: string } {
+  let head = event.comment === undefined ? '' : encodeCommentLines(event.comment, maxBytes);
   if (event.event !== undefined) {
     assertSingleLine('event', event.event);
-    out += `event: ${event.event}\n`;
+    head += `event: ${event.event}\n`;
   }
-  if (event.id !== undefined) {
-    assertSingleLine('id', event.id);
-    if (event.id.includes('\0')) {
-      throw new SseEncodeError('id', 'SSE field "id" cannot contain NUL: clients ignore such an id. Use another id.');
-    }
-    out += `id: ${event.id}\n`;
-  }
+  const idBytes = event.id === undefined ? idAllowance : encodeId(event.id).length;
+  let tail = '';
   if (event.retry !== undefined) {
     assertRetry(event.retry);
-    out += `retry: ${event.retry}\n`;
+    tail += `retry: ${event.retry}\n`;
   }
-  if (event.data !== undefined) out += prefixLines('data', event.data);
-  return `${out}\n`;
+  if (event.data !== undefined) tail += prefixLines('data', event.data, maxBytes, head.length + idBytes + tail.length);
+  tail += '\n';
+  if (maxBytes !== Infinity) {
+    const error = tooLarge(head + tail, maxBytes - idBytes);
+    if (error) throw new SseEventTooLargeError(error.bytes + idBytes, maxBytes);
+  }
+  return { head, tail };
+}
+
+/** The `id:` line, refused if a client would misread it. */
+export function encodeId(id: string): string {
+  assertSingleLine('id', id);
+  if (id.includes('\0')) {
+    throw new SseEncodeError('id', 'SSE field "id" cannot contain NUL: clients ignore such an id. Use another id.');
+  }
+  return `id: ${id}\n`;
 }
 
 // A comment line is a field with an empty name: `: text`.
-function encodeCommentLines(text: string): string {
-  return prefixLines('', text);
+function encodeCommentLines(text: string, maxBytes = Infinity): string {
+  return prefixLines('', text, maxBytes);
 }
 
 /**
@@ -71,8 +114,11 @@ function encodeCommentLines(text: string): string {
  *
  * @publicApi
  */
-export function encodeComment(text: string): string {
-  return `${encodeCommentLines(text)}\n`;
+export function encodeComment(text: string, maxBytes = Infinity): string {
+  const out = `${encodeCommentLines(text, maxBytes)}\n`;
+  const error = maxBytes === Infinity ? undefined : tooLarge(out, maxBytes);
+  if (error) throw error;
+  return out;
 }
 
 /** Encodes a lone `retry` field, sent at the start of a stream or before a shutdown. */

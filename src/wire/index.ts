@@ -1,4 +1,5 @@
 export * from './encode-event';
 export * from './sse-encode.error';
 export * from './sse-event.interface';
+export * from './sse-event-too-large.error';
 export * from './to-sse-event';

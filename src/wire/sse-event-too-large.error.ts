@@ -1,0 +1,21 @@
+/**
+ * Thrown (or returned by `send`) when an encoded event is larger than `maxEventBytes`.
+ * Nothing is sent. Send less per event, or raise the limit. An event found too large
+ * before it was fully encoded gives the size it had reached (`atLeast`).
+ *
+ * @publicApi
+ */
+export class SseEventTooLargeError extends Error {
+  override readonly name = 'SseEventTooLargeError';
+
+  constructor(
+    readonly bytes: number,
+    readonly maxEventBytes: number,
+    readonly atLeast = false,
+  ) {
+    super(
+      `This SSE event is ${atLeast ? 'at least ' : ''}${bytes} bytes encoded, over the limit of ${maxEventBytes} (maxEventBytes). ` +
+        'Send less per event (e.g. an id to fetch), or raise maxEventBytes.',
+    );
+  }
+}
