@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type SsePendingBudget } from './pending-budget';
 import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
 
 /** What opens a stream: the raw Node objects and the options in force for it. */
@@ -24,8 +25,12 @@ export interface SseClientInit<TRequest = unknown> {
   slowConsumer?: SlowConsumerPolicy;
   /** The `drop` policy's notice once the client catches up (default `resync`). */
   resyncEvent?: string;
-  /** The largest encoded event `send`, `sendEvent` and `comment` accept (default: no limit). */
+  /** The largest encoded event the stream takes, from `send`, `sendEvent`, `comment` or the hub (default: no limit). */
   maxEventBytes?: number;
+  /** The application-wide bound on unsent bytes that this stream counts against. */
+  pendingBudget?: SsePendingBudget;
+  /** Where failures that end the stream, or that a close listener throws, are reported (a logger). */
+  reportError?: (message: string, error: unknown) => void;
 }
 
 /** Default bound on bytes a client may leave unread: past it, it is a slow consumer. */

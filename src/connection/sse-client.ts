@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import { DEFAULT_MAX_PENDING_BYTES, type SseClientInit } from './sse-client-init.interface';
 import { assertRetry, encodeComment, encodeEvent, encodeRetry, toSseEvent } from '../wire';
+import { abortConnection } from './abort-connection';
 import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { type KeepAliveStream, KeepAliveTicker } from './keep-alive';
+import { type BudgetedStream, type SsePendingBudget } from './pending-budget';
+import { bindResponse, closeDelimited, unbindResponse } from './response-binding';
+import { DEFAULT_MAX_PENDING_BYTES, type SseClientInit } from './sse-client-init.interface';
 import { type SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
-import { SseEventTooLargeError } from './sse-event-too-large.error';
 import { type SseReplayStatus } from './sse-replay-status.type';
 import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
 import { sseHeaders } from './sse-headers';
@@ -26,19 +27,6 @@ type CloseListener = (reason: SseCloseReason) => void;
 
 const NO_CHANNELS: ReadonlySet<string> = new Set();
 
-/** The client a response belongs to: its listeners are shared functions, not closures per client. */
-const OWNER = Symbol('nestjs-sse-hub:owner');
-
-function onResponseClose(this: ServerResponse): void {
-  // 'close' fires as soon as the socket goes, not at the next write.
-  (this as any)[OWNER].end('client-disconnected');
-}
-
-function onResponseError(this: ServerResponse): void {
-  // A write racing a reset socket reports here; unhandled, it would crash the process.
-  (this as any)[OWNER].end('error');
-}
-
 /**
  * `randomUUID()` builds its string from pieces, which V8 keeps as a rope of a dozen
  * strings for as long as the id lives; a copy is one flat string (~400 bytes less per client).
@@ -47,23 +35,18 @@ function flatUuid(): string {
   return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
 
+/** Whether `chunk` is more than `max` bytes, without counting a string's bytes when its length settles it. */
+function exceeds(chunk: string | Buffer, max: number): boolean {
+  if (typeof chunk !== 'string') return chunk.length > max;
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit.
+  if (chunk.length > max) return true;
+  return chunk.length * 3 > max && Buffer.byteLength(chunk) > max;
+}
+
 /** What `ServerResponse` and `net.Socket` share that a client writes through. */
 type Sink = Pick<Writable, 'write' | 'once' | 'destroyed' | 'writableLength' | 'writableNeedDrain'>;
 
 const KEEPALIVE = Buffer.from(encodeComment('keepalive'));
-
-/**
- * An event stream has no length and ends with its connection, so on HTTP/1.1 its body is
- * delimited by the close (RFC 9112 §6.3, rule 8) rather than chunked: each write is then
- * one plain socket write, not a corked writev of size line, data and CRLF. Measured on a
- * 10,000-client burst, raw `http` goes from ~320,000 to ~770,000 deliveries/s. Removing
- * both headers is how Node is told; it then ends the connection with the response, whose
- * `end()` still goes through Node (after our writes: they share the socket's queue).
- */
-function closeDelimited(res: ServerResponse): void {
-  res.removeHeader('transfer-encoding');
-  res.removeHeader('content-length');
-}
 
 /**
  * One open event stream: the generator of DatastarEx's `Datastar.SSE` (`send_event`,
@@ -72,7 +55,7 @@ function closeDelimited(res: ServerResponse): void {
  *
  * @publicApi
  */
-export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
+export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, BudgetedStream {
   /** Random and unguessable: safe to hand to the browser and use with `SseHub.sendTo`. */
   readonly id: string = flatUuid();
   readonly request: TRequest;
@@ -92,11 +75,18 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
   private headers: OutgoingHttpHeaders | undefined;
   /** The jittered `retry:` sent on shutdown. */
   private readonly shutdownRetry: number | undefined;
-  private readonly maxPendingBytes: number;
+  /** Bytes this stream may leave unread before it counts as a slow consumer. */
+  readonly maxPendingBytes: number;
   private readonly slowConsumer: SlowConsumerPolicy;
   private readonly resyncEvent: string;
-  private readonly maxEventBytes: number;
+  /** The largest encoded event this stream takes, from any source (its route's limit, or the module's). */
+  readonly maxEventBytes: number;
+  private readonly budget: SsePendingBudget | undefined;
+  /** @internal What the application-wide pending budget counts for this stream. */
+  budgeted = 0;
   private queuedBytes = 0;
+  /** Bytes the hub holds for this stream outside it (live messages waiting for its replay). */
+  private reservedBytes = 0;
   /** Chunks written in this turn, sent together by `flush()`. */
   private batch: Array<string | Buffer> | undefined;
   private batchBytes = 0;
@@ -116,6 +106,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
   keepAliveTick = 0;
   private closeReason: SseCloseReason | undefined;
   private isStarted = false;
+  private readonly reportError: ((message: string, error: unknown) => void) | undefined;
 
   constructor(init: SseClientInit<TRequest>) {
     this.request = init.request;
@@ -132,9 +123,10 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
     this.slowConsumer = init.slowConsumer ?? 'close';
     this.resyncEvent = init.resyncEvent ?? 'resync';
     this.maxEventBytes = init.maxEventBytes ?? Infinity;
-    (this.res as any)[OWNER] = this;
-    this.res.on('close', onResponseClose);
-    this.res.on('error', onResponseError);
+    this.reportError = init.reportError;
+    this.budget = init.pendingBudget;
+    this.budget?.add(this);
+    bindResponse(this, this.req, this.res);
   }
 
   /** The channels this client receives broadcasts of. */
@@ -162,9 +154,9 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
     this.replayStatus = status;
   }
 
-  /** Bytes written to this client that its socket has not taken yet (queued ones before the start). */
+  /** Bytes written to this client that its socket has not taken yet (queued ones before the start, and any the hub holds for it). */
   get pendingBytes(): number {
-    return this.queued ? this.queuedBytes : this.sink.writableLength + this.batchBytes;
+    return this.reservedBytes + (this.queued ? this.queuedBytes : this.sink.writableLength + this.batchBytes);
   }
 
   /** `true` once the response headers have been written. */
@@ -177,7 +169,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
     try {
       const event = toSseEvent(value);
-      if (event) this.write(this.limited(encodeEvent(event)));
+      if (event) this.write(encodeEvent(event, this.maxEventBytes));
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error as Error };
@@ -192,7 +184,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
     try {
       const data = typeof dataLines === 'string' ? dataLines : dataLines.join('\n');
-      this.write(this.limited(encodeEvent({ event: eventType, data, id: options.id, retry: options.retry })));
+      this.write(encodeEvent({ event: eventType, data, id: options.id, retry: options.retry }, this.maxEventBytes));
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error as Error };
@@ -210,7 +202,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
   comment(text: string): SseSendResult {
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
     try {
-      this.write(this.limited(encodeComment(text)));
+      this.write(encodeComment(text, this.maxEventBytes));
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error as Error };
@@ -245,28 +237,86 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
   write(chunk: string | Buffer, id?: string): boolean {
     if (this.closed) return false;
     if (this.queued) {
+      // A stream still being set up (a slow onJoin) must not hoard the hub's messages either.
+      if (this.reservedBytes + this.queuedBytes + chunk.length > this.maxPendingBytes) return this.overflow();
       this.queued.push(chunk);
       this.queuedBytes += chunk.length;
-      // A stream still being set up (a slow onJoin) must not hoard the hub's messages either.
-      if (this.queuedBytes > this.maxPendingBytes) return this.overflow();
-      if (id !== undefined) this.lastSentId = id;
-      return true;
+    } else {
+      if (this.dropped >= 0) return this.overflow();
+      // The socket's backlog is read once per turn, when the batch starts: it cannot shrink
+      // before the flush, and reading it per write was a tenth of a burst's CPU on Express.
+      if (!this.batch) this.backlog = this.sink.writableLength;
+      const pending = this.backlog + this.batchBytes;
+      // One chunk always goes through to an idle socket, however large.
+      if (pending > 0 && pending + chunk.length > this.maxPendingBytes) return this.overflow();
+      if (this.batch) this.batch.push(chunk);
+      else {
+        this.batch = [chunk];
+        scheduleFlush(this);
+      }
+      this.batchBytes += chunk.length;
     }
-    if (this.dropped >= 0) return this.overflow();
-    // The socket's backlog is read once per turn, when the batch starts: it cannot shrink
-    // before the flush, and reading it per write was a tenth of a burst's CPU on Express.
-    if (!this.batch) this.backlog = this.sink.writableLength;
-    const pending = this.backlog + this.batchBytes;
-    // One chunk always goes through to an idle socket, however large.
-    if (pending > 0 && pending + chunk.length > this.maxPendingBytes) return this.overflow();
-    if (this.batch) this.batch.push(chunk);
-    else {
-      this.batch = [chunk];
-      scheduleFlush(this);
-    }
-    this.batchBytes += chunk.length;
     if (id !== undefined) this.lastSentId = id;
+    // Last: over the application's budget, this or another slow stream may be shed now.
+    this.budget?.grow(this, chunk.length);
     return true;
+  }
+
+  /**
+   * @internal The hub's path for an encoded event: refused past this stream's
+   * `maxEventBytes` (`'too-large'`), in which case the client is told with a resync
+   * that it missed one, rather than left to find out.
+   */
+  writeEvent(chunk: string | Buffer, id?: string): boolean | 'too-large' {
+    if (this.closed) return false;
+    if (exceeds(chunk, this.maxEventBytes)) {
+      this.resync(1);
+      return 'too-large';
+    }
+    return this.write(chunk, id);
+  }
+
+  /**
+   * @internal Counts `bytes` the hub holds for this stream while its replay is read, against
+   * `maxPendingBytes` and the application's budget like bytes it was written. Past its
+   * own limit the stream ends as a slow consumer: `false`.
+   */
+  reserve(bytes: number): boolean {
+    if (this.closed) return false;
+    if (this.pendingBytes + bytes > this.maxPendingBytes) {
+      this.overflow();
+      return false;
+    }
+    this.reservedBytes += bytes;
+    this.budget?.grow(this, bytes);
+    return !this.closed;
+  }
+
+  /** @internal The hub lets go of bytes it held for this stream (and is about to write them). */
+  unreserve(bytes: number): void {
+    this.reservedBytes = Math.max(0, this.reservedBytes - bytes);
+    if (!this.closed) this.budget?.settle(this, this.pendingBytes);
+  }
+
+  /**
+   * @internal Tells the client it missed events (`dropped` of them when known) with the
+   * route's resync event, which carries no id: its `Last-Event-ID` stays on the last event it got.
+   */
+  resync(dropped?: number): void {
+    const data: Record<string, unknown> = { lastEventId: this.lastSentId ?? this.lastEventId ?? null };
+    if (dropped !== undefined) data.dropped = dropped;
+    this.write(encodeEvent({ event: this.resyncEvent, data: JSON.stringify(data) }));
+  }
+
+  /**
+   * @internal The application's pending budget is exceeded and this stream is among the
+   * slowest: its policy applies (`drop` stops taking events; `close`, or a stream that is
+   * dropping already, ends).
+   */
+  shed(): void {
+    if (this.closed) return;
+    if (this.slowConsumer === 'drop' && this.isStarted && this.dropped < 0) this.startDropping();
+    else this.end('slow-consumer');
   }
 
   /** Sends what this turn wrote as one write, not one per event. */
@@ -275,9 +325,17 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
     if (!batch) return;
     this.batch = undefined;
     this.batchBytes = 0;
-    if (this.sink.destroyed) return;
-    this.keepAlive?.touch(this);
-    this.sink.write(batch.length === 1 ? batch[0] : joinBatch(batch));
+    if (!this.sink.destroyed) {
+      this.keepAlive?.touch(this);
+      try {
+        this.sink.write(batch.length === 1 ? batch[0] : joinBatch(batch));
+      } catch (error) {
+        // A stream that cannot be written to (an HTTP/2 stream reset under us) ends here, and alone.
+        this.fail('A write failed', error);
+        return;
+      }
+    }
+    this.budget?.settle(this, this.pendingBytes);
   }
 
   /**
@@ -286,7 +344,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
    * Does nothing once started or closed.
    */
   start(head = ''): void {
-    if (this.queued && !this.closed) this.open(head);
+    if (this.queued && !this.closed) this.tryOpen(head);
   }
 
   /**
@@ -300,21 +358,41 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
     const wasStarted = this.isStarted;
     // A slow consumer's queue is what it could not take: not worth flushing.
     if (reason === 'slow-consumer') this.queued &&= [];
-    if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed) this.open('');
+    if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed) this.tryOpen('');
+    // Opening failed, and ended the stream for that.
+    if (this.closeReason !== undefined) return;
     this.closeReason = reason;
     this.queued = undefined;
+    this.reservedBytes = 0;
     this.keepAlive?.delete(this);
-    if (reason === 'slow-consumer' && wasStarted) this.cutOff();
-    else {
-      // What this turn wrote goes out before the end (a vanished client's is dropped with its socket).
-      this.flush();
-      // The shutdown retry goes out with the last chunk: one write, not two, times thousands.
-      if (this.isStarted && !this.res.writableEnded) this.res.end(reason === 'shutdown' && this.shutdownRetry !== undefined ? encodeRetry(this.shutdownRetry) : undefined);
+    this.budget?.remove(this);
+    unbindResponse(this, this.req);
+    try {
+      if (reason === 'slow-consumer' && wasStarted) this.cutOff();
+      else {
+        // What this turn wrote goes out before the end (a vanished client's is dropped with its socket).
+        this.flush();
+        // The shutdown retry goes out with the last chunk: one write, not two, times thousands.
+        if (this.isStarted && !this.res.writableEnded) this.res.end(reason === 'shutdown' && this.shutdownRetry !== undefined ? encodeRetry(this.shutdownRetry) : undefined);
+      }
+    } catch (error) {
+      // The stream is over whatever its connection says; what follows must still run.
+      this.reportError?.(`SSE client ${this.id}: ending its connection failed`, error);
+      abortConnection(this.res, this.sink);
     }
     this.channelListener?.clientClosed(this);
     const listeners = this.closeListeners;
     this.closeListeners = undefined;
-    if (listeners) for (const listener of listeners) listener(reason);
+    // Each listener on its own: one that throws must not keep the others (the limiter's release, onClose) from running.
+    if (listeners) {
+      for (const listener of listeners) {
+        try {
+          listener(reason);
+        } catch (error) {
+          this.reportError?.(`SSE client ${this.id}: a close listener threw`, error);
+        }
+      }
+    }
   }
 
   /** Calls `listener` once when the stream ends (at once if it already has). */
@@ -328,12 +406,6 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
     this.channelListener = listener;
   }
 
-  private limited<T extends string>(encoded: T): T {
-    const bytes = Buffer.byteLength(encoded);
-    if (bytes > this.maxEventBytes) throw new SseEventTooLargeError(bytes, this.maxEventBytes);
-    return encoded;
-  }
-
   /**
    * Drops a slow consumer's connection with what it has not read: ending it gracefully
    * would wait for a reader that does not read, holding its buffers (and, on HTTP/2,
@@ -342,8 +414,12 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
   private cutOff(): void {
     this.batch = undefined;
     this.batchBytes = 0;
-    if (this.sink instanceof Socket) this.sink.resetAndDestroy();
-    else this.res.destroy();
+    abortConnection(this.res, this.sink);
+  }
+
+  private fail(what: string, error: unknown): void {
+    this.reportError?.(`SSE client ${this.id}: ${what}; the stream is closed`, error);
+    this.end('error');
   }
 
   private overflow(): false {
@@ -351,23 +427,36 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream {
       this.end('slow-consumer');
       return false;
     }
-    if (this.dropped < 0) {
-      this.dropped = 0;
-      // In the socket's buffers, batched bytes count for 'drain'.
-      this.flush();
-      // Socket buffers past the high-water mark always end with 'drain'; a smaller limit may not.
-      if (this.sink.writableNeedDrain) this.sink.once('drain', () => this.caughtUp());
-      else setImmediate(() => this.caughtUp());
-    }
+    if (this.dropped < 0) this.startDropping();
     this.dropped++;
     return false;
+  }
+
+  private startDropping(): void {
+    this.dropped = 0;
+    // In the socket's buffers, batched bytes count for 'drain'.
+    this.flush();
+    if (this.closed) return;
+    // Socket buffers past the high-water mark always end with 'drain'; a smaller limit may not.
+    if (this.sink.writableNeedDrain) this.sink.once('drain', () => this.caughtUp());
+    else setImmediate(() => this.caughtUp());
   }
 
   private caughtUp(): void {
     if (this.closed) return;
     const dropped = this.dropped;
     this.dropped = -1;
-    this.write(encodeEvent({ event: this.resyncEvent, data: JSON.stringify({ lastEventId: this.lastSentId ?? this.lastEventId ?? null, dropped }) }));
+    this.resync(dropped);
+  }
+
+  /** Opens the stream, or ends it (`error`) if its response cannot take the headers any more. */
+  private tryOpen(head: string): void {
+    try {
+      this.open(head);
+    } catch (error) {
+      this.queued = undefined;
+      if (!this.closed) this.fail('Opening the stream failed', error);
+    }
   }
 
   private open(head: string): void {

@@ -1,6 +1,26 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders as Http2Headers } from 'node:http2';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
 import { type SseTestEvent, type SseTestMessage } from './sse-test-message.type';
+
+/**
+ * A response read by `SseTestStream` that is not an HTTP/1.1 `IncomingMessage` (an
+ * HTTP/2 stream, say): its body, its status and headers, and how to drop it.
+ *
+ * @publicApi
+ */
+export interface SseTestSource {
+  body: Readable;
+  statusCode: number;
+  headers: IncomingHttpHeaders | Http2Headers;
+  close(): void;
+}
+
+function isIncomingMessage(response: IncomingMessage | SseTestSource): response is IncomingMessage {
+  return !('body' in response && 'close' in response);
+}
 
 /**
  * One stream opened by `openSseStream`, read with a real parser (`eventsource-parser`).
@@ -17,17 +37,22 @@ export class SseTestStream {
   private wake: (() => void) | undefined;
   private readonly endedPromise: Promise<void>;
 
+  private readonly readable: Readable;
+  private readonly source: SseTestSource | undefined;
+
   constructor(
-    private readonly response: IncomingMessage,
+    private readonly response: IncomingMessage | SseTestSource,
     private readonly timeout: number,
   ) {
+    this.source = isIncomingMessage(response) ? undefined : response;
+    const body = (this.readable = isIncomingMessage(response) ? response : response.body);
     const parser = createParser({
       onEvent: ({ event, id, data }) => this.push({ type: 'event', event, id, data }),
       onComment: (comment) => this.push({ type: 'comment', comment }),
       onRetry: (retry) => this.push({ type: 'retry', retry }),
     });
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
+    body.setEncoding('utf8');
+    body.on('data', (chunk: string) => {
       this.rawBody += chunk;
       parser.feed(chunk);
     });
@@ -37,9 +62,9 @@ export class SseTestStream {
         this.notify();
         resolve();
       };
-      response.once('end', end);
-      response.once('close', end);
-      response.once('error', end);
+      body.once('end', end);
+      body.once('close', end);
+      body.once('error', end);
     });
   }
 
@@ -49,7 +74,7 @@ export class SseTestStream {
   }
 
   get headers(): IncomingHttpHeaders {
-    return this.response.headers;
+    return this.response.headers as IncomingHttpHeaders;
   }
 
   /** `true` once the server ended the stream (or it was closed). */
@@ -114,19 +139,31 @@ export class SseTestStream {
 
   /** Stops reading, as a slow client would: the server's writes back up behind TCP. */
   pause(): void {
-    this.response.pause();
+    this.readable.pause();
   }
 
   /** Reads again after `pause()`. */
   resume(): void {
-    this.response.resume();
+    this.readable.resume();
   }
 
-  /** Drops the connection at once (TCP reset: no TIME_WAIT left behind). */
+  /**
+   * Drops the connection at once: a TCP reset where the socket is plain TCP (no
+   * TIME_WAIT left behind), else (TLS, a Unix socket) a plain close.
+   */
   close(): void {
-    const socket = this.response.socket;
-    if (socket && !socket.destroyed) socket.resetAndDestroy();
-    this.response.destroy();
+    if (this.source) return this.source.close();
+    const response = this.response as IncomingMessage;
+    const socket = response.socket;
+    if (socket instanceof Socket && !socket.destroyed) {
+      try {
+        socket.resetAndDestroy();
+      } catch {
+        // Only TCP handles can be reset.
+        socket.destroy();
+      }
+    }
+    response.destroy();
   }
 
   private push(message: SseTestMessage): void {
