@@ -4,5 +4,6 @@ export * from './sse-broadcast-options.interface';
 export * from './sse-hub-message.interface';
 export * from './sse-hub-options.interface';
 export * from './sse-hub.service';
+export * from './sse-message-handler.type';
 export * from './sse-replay.type';
 export * from './sse-transport.interface';

@@ -1,5 +1,5 @@
 import { type SseHubMessage } from './sse-hub-message.interface';
-import { type SseHistoryResult } from './sse-replay.type';
+import { type SseHistoryOptions, type SseHistoryResult } from './sse-replay.type';
 
 /**
  * Carries hub messages to every instance of the application, this one included, and
@@ -16,8 +16,12 @@ export interface SseTransport {
   publish(message: SseHubMessage): Promise<void>;
   /** Called once by the hub with the function that delivers a message to its own clients. */
   subscribe(deliver: (message: SseHubMessage) => void): void | Promise<void>;
-  /** The broadcasts after `lastEventId`, oldest first, or a gap if it is too old or unknown. */
-  history(lastEventId: string): SseHistoryResult | Promise<SseHistoryResult>;
+  /**
+   * Every broadcast after `lastEventId`, oldest first, or a gap: never a part of them. A
+   * gap when the id is too old, unknown, or more than `limit` broadcasts back (the
+   * transport may stop reading there).
+   */
+  history(lastEventId: string, options?: SseHistoryOptions): SseHistoryResult | Promise<SseHistoryResult>;
   /** Releases connections when the application shuts down. */
   close?(): void | Promise<void>;
 }

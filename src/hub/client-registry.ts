@@ -1,0 +1,89 @@
+import { type SseClient } from '../connection';
+import { type DeliveredMessage } from './hub-message-encoder';
+import { type SseBroadcastMessage } from './sse-hub-message.interface';
+import { type SseMessageHandler } from './sse-message-handler.type';
+
+/** One registered stream, as the hub follows it. */
+export interface HubEntry {
+  readonly client: SseClient;
+  readonly onMessage: SseMessageHandler | undefined;
+  /** Set while an async `onMessage` runs, so that later messages wait their turn. */
+  pending: Promise<void> | undefined;
+  /** Live messages held back while the client's replay is read and its setup finishes. */
+  held: DeliveredMessage[] | undefined;
+  /** The bytes held for it (in `held` and `missed`), counted against its limits. */
+  heldBytes: number;
+  /** What the replay found the client missed (up to which id), sent once its setup is done. */
+  missed: { messages: SseBroadcastMessage[]; upTo: string } | undefined;
+  /**
+   * The last broadcast replayed, until a later one arrives live. A transport's live
+   * feed can trail its history (a Redis reader behind the XRANGE that replayed), so
+   * broadcasts up to it may still come in live: the client has them already.
+   */
+  replayedUpTo: string | undefined;
+}
+
+/** This instance's streams, by id and by channel. */
+export class ClientRegistry {
+  private readonly entries = new Map<string, HubEntry>();
+  private readonly channelIndex = new Map<string, Set<HubEntry>>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(clientId: string): HubEntry | undefined {
+    return this.entries.get(clientId);
+  }
+
+  add(entry: HubEntry): void {
+    this.entries.set(entry.client.id, entry);
+    for (const channel of entry.client.channels) this.index(entry, channel);
+  }
+
+  remove(entry: HubEntry): void {
+    if (this.entries.get(entry.client.id) !== entry) return;
+    this.entries.delete(entry.client.id);
+    for (const channel of entry.client.channels) this.unindex(entry, channel);
+  }
+
+  count(channel?: string): number {
+    return channel === undefined ? this.entries.size : (this.channelIndex.get(channel)?.size ?? 0);
+  }
+
+  all(channel?: string): Iterable<HubEntry> {
+    return channel === undefined ? this.entries.values() : (this.channelIndex.get(channel)?.values() ?? []);
+  }
+
+  /**
+   * Who a broadcast goes to: every stream, or those in any of `channels` (each once),
+   * minus the ids in `except`. Live, not a copy (a copy per broadcast costs a burst
+   * dearly): a stream that closes during the delivery is passed over.
+   */
+  recipients(channels: readonly string[] | undefined, except: readonly string[] | undefined): Iterable<HubEntry> {
+    let recipients: Iterable<HubEntry>;
+    if (channels === undefined) recipients = this.entries.values();
+    else if (channels.length === 1) recipients = this.channelIndex.get(channels[0]) ?? [];
+    else {
+      const union = new Set<HubEntry>();
+      for (const channel of channels) this.channelIndex.get(channel)?.forEach((entry) => union.add(entry));
+      recipients = union;
+    }
+    if (!except?.length) return recipients;
+    const skip = new Set(except);
+    return Array.from(recipients).filter((entry) => !skip.has(entry.client.id));
+  }
+
+  index(entry: HubEntry, channel: string): void {
+    let members = this.channelIndex.get(channel);
+    if (!members) this.channelIndex.set(channel, (members = new Set()));
+    members.add(entry);
+  }
+
+  unindex(entry: HubEntry, channel: string): void {
+    const members = this.channelIndex.get(channel);
+    if (!members) return;
+    members.delete(entry);
+    if (members.size === 0) this.channelIndex.delete(channel);
+  }
+}
