@@ -1,7 +1,7 @@
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { type SseModuleOptions } from './sse-module-options.interface';
 import { type SseConnectionsPer } from './sse-stream-options.interface';
-import { SSE_MODULE_OPTIONS } from './sse.module-definition';
+import { SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
 
 /** Seconds a refused client is told to wait (`Retry-After`). */
 export const LIMIT_RETRY_AFTER_SECONDS = 5;
@@ -27,7 +27,12 @@ export class SseConnectionLimiter {
   private open = 0;
   private readonly perKey = new WeakMap<SseConnectionsPer, Map<string, number>>();
 
-  constructor(@Inject(SSE_MODULE_OPTIONS) private readonly options: SseModuleOptions) {}
+  constructor(@Inject(SSE_RESOLVED_OPTIONS) private readonly options: SseModuleOptions) {}
+
+  /** How many streams are open (counted in, not yet counted out). */
+  get openStreams(): number {
+    return this.open;
+  }
 
   /** Counts out a stream without a per-key limit (the interceptor calls it once, on close). */
   private readonly releaseOne = (): void => {

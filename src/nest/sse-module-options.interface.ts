@@ -22,4 +22,12 @@ export interface SseModuleOptions extends SseStreamOptions {
   shutdownRetry?: { min: number; max: number } | false;
   /** At most this many open streams in the whole application; past it, 503 with `Retry-After`. */
   maxConnections?: number;
+  /**
+   * The most bytes held, across all streams, for clients that have not read them yet
+   * (queued, batched, in socket buffers, or held while a replay is read). Past it the
+   * slowest streams are dealt with by their `slowConsumer` policy until the total is
+   * back under 90 %. Default: a quarter of the memory the process may use, at most half
+   * of V8's heap limit.
+   */
+  maxTotalPendingBytes?: number;
 }

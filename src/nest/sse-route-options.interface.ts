@@ -2,12 +2,13 @@ import { type RequestMethod } from '@nestjs/common';
 import { type SseStreamOptions } from './sse-stream-options.interface';
 
 /**
- * The channels a stream joins when it opens: a list, or a function of the request
- * (Express `Request` / Fastify `FastifyRequest`) that may be async.
+ * The channels a stream joins when it opens: one channel name, a list of them, or a
+ * function of the request (Express `Request` / Fastify `FastifyRequest`), maybe async,
+ * that gives either. A string is always one channel, never a list of characters.
  *
  * @publicApi
  */
-export type SseChannels<TRequest = any> = readonly string[] | ((request: TRequest) => Iterable<string> | Promise<Iterable<string>>);
+export type SseChannels<TRequest = any> = string | readonly string[] | ((request: TRequest) => string | Iterable<string> | Promise<string | Iterable<string>>);
 
 /**
  * Options of `@SseRoute()`; they override the module's.

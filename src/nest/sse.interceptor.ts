@@ -1,8 +1,9 @@
-import { type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor, NotAcceptableException } from '@nestjs/common';
+import { BadRequestException, type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor, NotAcceptableException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { OutgoingHttpHeaders } from 'node:http';
+import Negotiator from 'negotiator';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { concat, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
-import { readLastEventId, SseClient } from '../connection';
+import { isQueuedBehindStream, readLastEventId, SseClient, sseHeaders, SsePendingBudget } from '../connection';
 import { SseHub } from '../hub';
 import { encodeEvent, toSseEvent } from '../wire';
 import { DEFAULT_KEEP_ALIVE, DEFAULT_RESYNC_EVENT, DEFAULT_SHUTDOWN_RETRY, SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
@@ -12,7 +13,7 @@ import { type SseGateway } from './sse-gateway.interface';
 import { type SseHandlerCall } from './sse-handler-call.interface';
 import { type SseModuleOptions } from './sse-module-options.interface';
 import { type SseChannels, type SseRouteOptions } from './sse-route-options.interface';
-import { SSE_MODULE_OPTIONS } from './sse.module-definition';
+import { SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
 import { toErrorEvent } from './to-error-event';
 import { isStream, isThenable, toObservable } from './to-observable';
 
@@ -29,8 +30,14 @@ export class SseInterceptor implements NestInterceptor {
     private readonly hub: SseHub,
     private readonly reflector: Reflector,
     private readonly limiter: SseConnectionLimiter,
-    @Inject(SSE_MODULE_OPTIONS) private readonly options: SseModuleOptions,
+    @Inject(SSE_RESOLVED_OPTIONS) private readonly options: SseModuleOptions,
+    private readonly pendingBudget: SsePendingBudget,
   ) {}
+
+  /** Failures that end a stream, reported once each (the connection layer has no logger of its own). */
+  private readonly reportError = (message: string, error: unknown): void => {
+    this.logger.error(`${message}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+  };
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<undefined> {
     const http = context.switchToHttp();
@@ -44,7 +51,11 @@ export class SseInterceptor implements NestInterceptor {
     return new Observable<undefined>((nest) => {
       let release: () => void;
       try {
-        if (route.strictAccept) assertAcceptsEventStream(req.headers.accept);
+        if (route.strictAccept) assertAcceptsEventStream(req);
+        // HEAD asks for the headers a GET would get, and nothing else: no stream, no hub, no slot.
+        if (req.method === 'HEAD') return this.answerHead(req, res, mergeHeaders(this.options.headers, headers, route.headers), nest);
+        // Behind an event stream on the same connection, a pipelined request can never be answered.
+        if (isQueuedBehindStream(req, res)) throw new BadRequestException('An event stream never ends, so a request pipelined behind one on its connection cannot be answered: open each stream on a connection of its own.');
         release = this.limiter.acquire(request, route.maxConnectionsPer ?? this.options.maxConnectionsPer);
       } catch (error) {
         // Refused before any work: a plain HTTP answer (406, 429, 503) with Retry-After.
@@ -64,6 +75,8 @@ export class SseInterceptor implements NestInterceptor {
         slowConsumer: route.slowConsumer ?? this.options.slowConsumer,
         maxEventBytes: route.maxEventBytes ?? this.options.maxEventBytes,
         resyncEvent: this.resyncEvent(route),
+        pendingBudget: this.pendingBudget,
+        reportError: this.reportError,
       });
       client.onClose(release);
       request[SSE_CLIENT] = response[SSE_CLIENT] = client;
@@ -105,6 +118,9 @@ export class SseInterceptor implements NestInterceptor {
       if (this.stopped(client)) return this.handOver(nest);
       const joined = gateway.onJoin ? await gateway.onJoin(client) : undefined;
       if (this.stopped(client)) return this.handOver(nest);
+      // What the replay found (of the channels the client is in by now) and the live messages held meanwhile.
+      this.hub.resume(client);
+      if (client.closed) return this.handOver(nest);
       // The resync and onJoin's value go out first, ahead of what the hub queued meanwhile.
       const head = this.resync(client, route) + (isStream(joined) ? '' : encodeValue(joined));
       const pipeline: NestPipeline = { nest };
@@ -117,6 +133,13 @@ export class SseInterceptor implements NestInterceptor {
     } catch (error) {
       this.fail(client, error, nest);
     }
+  }
+
+  /** The headers of the stream, and the end: what a GET would get, without the body. */
+  private answerHead(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders | undefined, nest: Subscriber<undefined>): void {
+    res.writeHead(200, sseHeaders(req.httpVersionMajor, headers));
+    res.end();
+    this.handOver(nest);
   }
 
   /** The response is ours from here on: Nest's pipeline may finish (it replies nothing, the route has `@Res()`). */
@@ -200,8 +223,9 @@ export class SseInterceptor implements NestInterceptor {
   }
 }
 
-function assertAcceptsEventStream(accept: string | undefined): void {
-  if (!accept || !/text\/event-stream|text\/\*|\*\/\*/i.test(accept)) {
+/** Under `strictAccept`, an `Accept` that is missing or does not allow event streams (`q=0` included) gets 406. */
+function assertAcceptsEventStream(req: IncomingMessage): void {
+  if (!req.headers.accept || new Negotiator(req).mediaTypes(['text/event-stream']).length === 0) {
     throw new NotAcceptableException('This route only serves text/event-stream: send "Accept: text/event-stream".');
   }
 }
@@ -230,11 +254,20 @@ function encodeValue(value: unknown): string {
 
 async function joinChannels(client: SseClient, channels: SseChannels | undefined): Promise<void> {
   if (!channels) return;
-  const list = typeof channels === 'function' ? await channels(client.request) : channels;
+  const given = typeof channels === 'function' ? await channels(client.request) : channels;
+  // One channel may be given as a string (iterated, it would join one channel per character).
+  const list: Iterable<unknown> = typeof given === 'string' ? [given] : given;
+  if (list === null || typeof list !== 'object' || typeof (list as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`@SseRoute() channels must give a channel name or a list of them, got ${describe(list)}. Fix the route's channels option.`);
+  }
   for (const channel of list) {
     if (typeof channel !== 'string') {
-      throw new TypeError(`@SseRoute() channels must be strings, got ${typeof channel}. Fix the route's channels option.`);
+      throw new TypeError(`@SseRoute() channels must be strings, got ${describe(channel)}. Fix the route's channels option.`);
     }
     client.join(channel);
   }
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 }

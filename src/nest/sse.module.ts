@@ -1,10 +1,11 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { defaultMaxTotalPendingBytes, SsePendingBudget } from '../connection';
 import { InMemoryTransport, SSE_HUB_OPTIONS, SSE_TRANSPORT, SseHub, type SseHubOptions } from '../hub';
 import { SseConnectionLimiter } from './sse-connection-limiter';
 import { type SseModuleOptions } from './sse-module-options.interface';
-import { SSE_MODULE_OPTIONS, SseConfigurableModule } from './sse.module-definition';
+import { resolvedOptionsProvider, SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
+import { SSE_MODULE_OPTIONS, SSE_OPTIONS_TYPE, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
-import { validateStreamOptions } from './validate-options';
 
 /**
  * Server-Sent Events for the whole application: `SseModule.forRoot(options)` or
@@ -15,24 +16,31 @@ import { validateStreamOptions } from './validate-options';
  */
 @Module({
   providers: [
+    resolvedOptionsProvider,
     {
       provide: SSE_TRANSPORT,
-      inject: [SSE_MODULE_OPTIONS],
-      useFactory: (options: SseModuleOptions) => {
-        validateStreamOptions(options, 'SseModule.forRoot()');
-        const { transport, history } = options;
-        return transport ?? new InMemoryTransport({ historySize: history === false ? 0 : history?.size });
-      },
+      inject: [SSE_RESOLVED_OPTIONS],
+      useFactory: ({ transport, history }: SseModuleOptions) => transport ?? new InMemoryTransport({ historySize: history === false ? 0 : history?.size }),
     },
     {
       provide: SSE_HUB_OPTIONS,
-      inject: [SSE_MODULE_OPTIONS],
+      inject: [SSE_RESOLVED_OPTIONS],
       useFactory: ({ maxEventBytes }: SseModuleOptions): SseHubOptions => ({ maxEventBytes }),
+    },
+    {
+      provide: SsePendingBudget,
+      inject: [SSE_RESOLVED_OPTIONS],
+      useFactory: ({ maxTotalPendingBytes }: SseModuleOptions) => new SsePendingBudget(maxTotalPendingBytes ?? defaultMaxTotalPendingBytes()),
     },
     SseHub,
     SseConnectionLimiter,
     SseInterceptor,
   ],
-  exports: [SseHub, SseConnectionLimiter, SseInterceptor, SSE_MODULE_OPTIONS],
+  exports: [SseHub, SseConnectionLimiter, SseInterceptor, SsePendingBudget, SSE_MODULE_OPTIONS, SSE_RESOLVED_OPTIONS],
 })
-export class SseModule extends SseConfigurableModule {}
+export class SseModule extends SseConfigurableModule {
+  /** Every option is optional, and so is the argument: `SseModule.forRoot()`. */
+  static override forRoot(options: typeof SSE_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

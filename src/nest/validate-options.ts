@@ -7,8 +7,8 @@ function isCount(value: unknown): value is number {
 
 /** Refuses options that would make every stream misbehave, at start-up rather than per request. */
 export function validateStreamOptions(options: SseModuleOptions & SseRouteOptions, where: string): void {
-  const { keepAlive, retry, history, shutdownRetry, resyncEvent, maxPendingBytes, slowConsumer, maxEventBytes, maxConnections, maxConnectionsPer } = options;
-  for (const [name, value] of Object.entries({ maxPendingBytes, maxEventBytes, maxConnections })) {
+  const { keepAlive, retry, history, shutdownRetry, resyncEvent, maxPendingBytes, slowConsumer, maxEventBytes, maxConnections, maxConnectionsPer, maxTotalPendingBytes } = options;
+  for (const [name, value] of Object.entries({ maxPendingBytes, maxEventBytes, maxConnections, maxTotalPendingBytes })) {
     if (value !== undefined && !(isCount(value) && value > 0)) throw new TypeError(`${where}: ${name} must be a positive integer, got ${String(value)}.`);
   }
   if (slowConsumer !== undefined && slowConsumer !== 'close' && slowConsumer !== 'drop') {
