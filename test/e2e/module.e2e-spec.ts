@@ -60,6 +60,21 @@ describe('SseModule', () => {
     await expect(Test.createTestingModule({ imports: [SseModule.forRoot(options)] }).compile()).rejects.toThrow(message);
   });
 
+  it.each([
+    ['forRoot() with no argument', () => SseModule.forRoot()],
+    ['forRootAsync() whose factory gives nothing', () => SseModule.forRootAsync({ useFactory: () => undefined as never })],
+  ])('%s runs with every default', async (_what, module) => {
+    const moduleRef = await Test.createTestingModule({ imports: [module()], controllers: [ModuleController] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    try {
+      const stream = await openSseStream(app, '/mod/named');
+      expect((await stream.nextEvent()).event).toBe('greeting');
+      stream.close();
+    } finally {
+      await app.close();
+    }
+  });
+
   it('refuses bad route options when the controller is declared', () => {
     expect(() => SseRoute('x', { retry: -1 })).toThrow(/@SseRoute\(\): retry must be a non-negative integer/);
     expect(() => SseRoute({ keepAlive: Number.NaN })).toThrow(/@SseRoute\(\): keepAlive/);
