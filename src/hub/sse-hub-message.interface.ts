@@ -8,7 +8,12 @@
 export type SseHubMessage =
   | { type: 'broadcast'; id?: string; value: unknown; channels?: string[]; except?: string[] }
   | { type: 'send'; clientId: string; value: unknown }
-  | { type: 'close'; clientId: string };
+  | { type: 'close'; clientId: string }
+  /**
+   * From a transport to its own hub only: this instance may have missed messages (its
+   * reader fell behind the history's trimming), so every client on it gets a resync.
+   */
+  | { type: 'resync'; reason: string };
 
 /** A broadcast as the transport delivers it back: with its id. */
 export type SseBroadcastMessage = Extract<SseHubMessage, { type: 'broadcast' }>;

@@ -121,7 +121,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     const entry = this.registry.get(client.id);
     const lastEventId = client.lastEventId;
     if (!entry?.held || lastEventId === undefined) return 'none';
-    const history = await this.history(lastEventId, limit);
+    const history = await this.history(lastEventId);
     if (client.closed || history.status !== 'complete') return client.closed ? 'none' : 'gap';
     const missed = history.messages.filter((message) => reaches(entry, message));
     if (missed.length > limit) return 'gap';
@@ -174,10 +174,10 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
     await this.transport.close?.();
   }
 
-  private async history(lastEventId: string, limit: number): Promise<SseHistoryResult> {
+  private async history(lastEventId: string): Promise<SseHistoryResult> {
     if (lastEventId.length > MAX_EVENT_ID_LENGTH || !isEventId(lastEventId)) return { status: 'gap' };
     try {
-      return await this.transport.history(lastEventId, { limit });
+      return await this.transport.history(lastEventId);
     } catch (error) {
       // Without history the client cannot be brought up to date: say so rather than fail the stream.
       this.logger.error(`Replay after ${lastEventId} failed, the client gets a resync: ${(error as Error).message}`);
@@ -188,6 +188,11 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
   private dispatch(message: SseHubMessage): void {
     if (message.type === 'close') {
       this.registry.get(message.clientId)?.client.close();
+      return;
+    }
+    if (message.type === 'resync') {
+      // What was missed is unknown, and so is who it was for: everyone is told (the transport logged why).
+      for (const entry of this.registry.all()) entry.client.resync();
       return;
     }
     let encoded: Buffer | undefined;

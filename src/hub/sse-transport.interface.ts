@@ -1,5 +1,5 @@
 import { type SseHubMessage } from './sse-hub-message.interface';
-import { type SseHistoryOptions, type SseHistoryResult } from './sse-replay.type';
+import { type SseHistoryResult } from './sse-replay.type';
 
 /**
  * Carries hub messages to every instance of the application, this one included, and
@@ -17,11 +17,10 @@ export interface SseTransport {
   /** Called once by the hub with the function that delivers a message to its own clients. */
   subscribe(deliver: (message: SseHubMessage) => void): void | Promise<void>;
   /**
-   * Every broadcast after `lastEventId`, oldest first, or a gap: never a part of them. A
-   * gap when the id is too old, unknown, or more than `limit` broadcasts back (the
-   * transport may stop reading there).
+   * Every broadcast after `lastEventId`, oldest first, or a gap (the id is too old, or
+   * unknown): never a part of them.
    */
-  history(lastEventId: string, options?: SseHistoryOptions): SseHistoryResult | Promise<SseHistoryResult>;
+  history(lastEventId: string): SseHistoryResult | Promise<SseHistoryResult>;
   /** Releases connections when the application shuts down. */
   close?(): void | Promise<void>;
 }

@@ -12,8 +12,11 @@ export interface RedisStreamsTransportOptions {
   /** The stream's key, shared by every instance of the app (default `sse-hub`). */
   stream?: string;
   /**
-   * How many entries the stream keeps for replay (`MAXLEN ~`, default 1000): Redis trims
-   * in whole nodes, so a few more may stay. `sendTo` and `close` entries count too.
+   * How many entries the stream keeps for replay (`MAXLEN ~`, default 10,000): Redis
+   * trims in whole nodes, so more may stay. `sendTo` and `close` entries count too. It is
+   * also how far an instance's reader may fall behind (a burst from other instances, a
+   * busy event loop) before it misses entries: then it logs it and every client on it
+   * gets a resync. Size it for your largest burst.
    */
   maxLen?: number;
   /** How long one `XREAD BLOCK` waits before asking again, in ms (default 5000). */

@@ -3,26 +3,31 @@ import { createClient, ErrorReply, type RedisClientType } from 'redis';
 import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SseTransport } from '../hub';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
 import { SseTransportUnavailableError } from './sse-transport-unavailable.error';
+import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
 
 type RedisClient = RedisClientType<any, any, any, any, any>;
-/** An entry as Redis replies (RESP2): its id and its flat list of fields and values. */
-type RawEntry = [id: string, fields: string[]];
 
 const DEFAULT_STREAM = 'sse-hub';
-const DEFAULT_MAX_LEN = 1000;
+// Room for bursts: a reader that falls this far behind misses entries (and says so).
+const DEFAULT_MAX_LEN = 10_000;
 const DEFAULT_BLOCK_MS = 5000;
+/** Entries read per XREAD and per XRANGE page of a replay. */
+const PAGE = 1000;
 /** Connection names, as `CLIENT LIST` shows them. */
 export const PUBLISHER_NAME = 'nestjs-sse-hub:publisher';
 export const READER_NAME = 'nestjs-sse-hub:reader';
-/** The one field of an entry: the hub message, as JSON. */
-const FIELD = 'm';
 
 /**
  * A transport for many instances of an app: every hub message is an entry of one Redis
  * stream, which every instance reads in full (`XREAD BLOCK` on a connection of its own,
  * no consumer group) and delivers to its own clients. Broadcast ids are the stream's
  * ids, so a client can reconnect to any instance and replay from Redis (`XRANGE`); the
- * stream keeps the last `maxLen` entries (`MAXLEN ~`).
+ * stream keeps about the last `maxLen` entries (`MAXLEN ~`).
+ *
+ * Every entry carries the next number of a sequence (see `APPEND_SCRIPT`), so that what
+ * trimming took is never missed in silence: a replay that finds a number missing is a
+ * gap (a resync), and so is a reader that fell more than the stream's length behind,
+ * for every client of its instance.
  *
  * The reader keeps its cursor across reconnects, so a dropped connection loses nothing.
  * Redis being down never stops the app: it starts, serves its clients, and reconnects;
@@ -40,8 +45,9 @@ export class RedisStreamsTransport implements SseTransport {
   private readonly ownsClient: boolean;
   private reader: RedisClient | undefined;
   private deliver: ((message: SseHubMessage) => void) | undefined;
-  /** The id of the last entry this instance has delivered. */
+  /** The id of the last entry this instance has delivered, and its sequence number. */
   private cursor: string | undefined;
+  private sequence: number | undefined;
   private running: Promise<void> | undefined;
   private closing = false;
   private readonly live = new Deferred();
@@ -74,7 +80,7 @@ export class RedisStreamsTransport implements SseTransport {
     // The id is Redis's to give.
     const entry = message.type === 'broadcast' ? { ...message, id: undefined } : message;
     try {
-      await this.client.sendCommand(['XADD', this.key, 'MAXLEN', '~', String(this.maxLen), '*', FIELD, JSON.stringify(entry)]);
+      await this.append([JSON.stringify(entry)]);
     } catch (error) {
       // Redis answered (a wrong key type...): say what it said. Otherwise it is away.
       if (error instanceof ErrorReply) throw error;
@@ -82,20 +88,36 @@ export class RedisStreamsTransport implements SseTransport {
     }
   }
 
+  /**
+   * Every broadcast after `lastEventId`, read page by page to the end of the stream: the
+   * entry of that id must still be there, and the sequence numbers after it unbroken,
+   * else what trimming took is a gap. Never a part of what was missed.
+   */
   async history(lastEventId: string): Promise<SseHistoryResult> {
     if (!this.client.isReady) throw new SseTransportUnavailableError(this.where, new Error('not connected'));
-    // Trimming is approximate: the stream may hold a little more than maxLen.
-    const entries = (await this.client.sendCommand(['XRANGE', this.key, lastEventId, '+', 'COUNT', String(this.maxLen * 2 + 1)])) as RawEntry[];
-    let from = 0;
-    if (entries[0]?.[0] === lastEventId) from = 1;
-    // Not there: complete only if it is the last entry trimmed away (all after it are kept).
-    else if ((await this.maxDeletedId()) !== lastEventId) return { status: 'gap' };
     const messages: SseBroadcastMessage[] = [];
-    for (let i = from; i < entries.length; i++) {
-      const message = this.decode(entries[i]);
-      if (message?.type === 'broadcast') messages.push(message);
+    let start = lastEventId;
+    let expected: number | undefined;
+    for (let first = true; ; first = false) {
+      const entries = (await this.client.sendCommand(['XRANGE', this.key, start, '+', 'COUNT', String(PAGE)])) as RawEntry[];
+      let from = 0;
+      if (first) {
+        // Not there (trimmed, or never ours): what came after it cannot be known whole.
+        if (entries[0]?.[0] !== lastEventId) return { status: 'gap' };
+        expected = next(sequenceOf(entries[0]));
+        from = 1;
+      }
+      for (let i = from; i < entries.length; i++) {
+        const sequence = sequenceOf(entries[i]);
+        // A number missing: entries were trimmed between two pages.
+        if (expected !== undefined && sequence !== expected) return { status: 'gap' };
+        expected = next(sequence);
+        const message = this.decode(entries[i]);
+        if (message?.type === 'broadcast') messages.push(message);
+      }
+      if (entries.length < PAGE) return { status: 'complete', messages };
+      start = `(${entries[entries.length - 1][0]}`;
     }
-    return { status: 'complete', messages };
   }
 
   async close(): Promise<void> {
@@ -118,14 +140,10 @@ export class RedisStreamsTransport implements SseTransport {
         if (!reader.isReady) await Promise.race([untilReady(reader), this.stopped.promise]);
         if (this.closing) return;
         // The newest entry when this instance starts reading: it delivers what comes after.
-        this.cursor ??= await this.lastId(reader);
+        if (this.cursor === undefined) [this.cursor, this.sequence] = await this.newest(reader);
         this.live.resolve();
-        const reply = await reader.sendCommand(['XREAD', 'COUNT', '1000', 'BLOCK', String(this.blockMs), 'STREAMS', this.key, this.cursor]);
-        for (const entry of entriesOf(reply)) {
-          this.cursor = entry[0];
-          const message = this.decode(entry);
-          if (message) this.deliver?.(message);
-        }
+        const reply = await reader.sendCommand(['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(this.blockMs), 'STREAMS', this.key, this.cursor]);
+        for (const entry of entriesOf(reply)) this.receive(entry);
       } catch {
         // A lost connection: node-redis reconnects, and the loop goes on from the same cursor.
         if (!this.closing && reader.isReady) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -133,32 +151,45 @@ export class RedisStreamsTransport implements SseTransport {
     }
   }
 
-  private async lastId(reader: RedisClient): Promise<string> {
-    const last = (await reader.sendCommand(['XREVRANGE', this.key, '+', '-', 'COUNT', '1'])) as RawEntry[];
-    return last[0]?.[0] ?? '0-0';
-  }
-
-  /** The newest id trimmed from the stream (Redis ≥ 7), if any. */
-  private async maxDeletedId(): Promise<string | undefined> {
+  /** Adds entries to the stream through the append script, loading it into Redis the first time (or after a restart). */
+  private async append(messages: string[]): Promise<string[]> {
+    const args = ['1', this.key, String(this.maxLen), ...messages];
     try {
-      const info = await this.client.sendCommand(['XINFO', 'STREAM', this.key]);
-      // A flat list of names and values (RESP2) or a map (RESP3).
-      if (Array.isArray(info)) {
-        const at = info.indexOf('max-deleted-entry-id');
-        return at >= 0 ? String(info[at + 1]) : undefined;
-      }
-      const id = (info as unknown as Record<string, unknown>)['max-deleted-entry-id'];
-      return id === undefined ? undefined : String(id);
-    } catch {
-      // No such stream (a Redis restarted without persistence): nothing can be replayed.
-      return undefined;
+      return (await this.client.sendCommand(['EVALSHA', APPEND_SCRIPT_SHA, ...args])) as string[];
+    } catch (error) {
+      if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return (await this.client.sendCommand(['EVAL', APPEND_SCRIPT, ...args])) as string[];
     }
   }
 
-  private decode([id, fields]: RawEntry): SseHubMessage | undefined {
-    const at = fields.indexOf(FIELD);
+  /** The newest entry's id and sequence number, where this instance starts reading ('0-0' and 0 for an empty stream). */
+  private async newest(reader: RedisClient): Promise<[string, number | undefined]> {
+    const last = (await reader.sendCommand(['XREVRANGE', this.key, '+', '-', 'COUNT', '1'])) as RawEntry[];
+    return last[0] ? [last[0][0], sequenceOf(last[0])] : ['0-0', 0];
+  }
+
+  /** One entry read live: delivered, after a resync for everyone if entries before it were trimmed unread. */
+  private receive(entry: RawEntry): void {
+    const sequence = sequenceOf(entry);
+    const expected = next(this.sequence);
+    if (expected !== undefined && sequence !== undefined && sequence !== expected) {
+      const missed = sequence > expected ? `${sequence - expected} entries` : 'entries (the stream started over)';
+      this.logger.error(
+        `This instance missed ${missed} of ${this.key} before ${entry[0]}: they were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind). ` +
+          'Every client on this instance is sent a resync. Raise maxLen if bursts are this large.',
+      );
+      this.deliver?.({ type: 'resync', reason: `${missed} of the stream were trimmed before this instance read them` });
+    }
+    this.cursor = entry[0];
+    this.sequence = sequence;
+    const message = this.decode(entry);
+    if (message) this.deliver?.(message);
+  }
+
+  private decode(entry: RawEntry): SseHubMessage | undefined {
+    const id = entry[0];
     try {
-      const message = JSON.parse(fields[at + 1]) as SseHubMessage;
+      const message = JSON.parse(fieldOf(entry, MESSAGE_FIELD) ?? '') as SseHubMessage;
       return message.type === 'broadcast' ? { ...message, id } : message;
     } catch (error) {
       this.logger.error(`Stream entry ${id} of ${this.key} is not a hub message and was skipped: ${(error as Error).message}`);
@@ -188,11 +219,9 @@ function backoff(retries: number): number {
   return Math.min(50 * 2 ** retries, 2000);
 }
 
-/** The entries of an `XREAD` reply for one stream: a list of [key, entries] (RESP2) or a map (RESP3); none on timeout. */
-function entriesOf(reply: unknown): RawEntry[] {
-  if (!reply) return [];
-  const streams = Array.isArray(reply) ? (reply as Array<[string, RawEntry[]]>).map(([, entries]) => entries) : Object.values(reply as Record<string, RawEntry[]>);
-  return streams[0] ?? [];
+/** The number that should follow `sequence`, if it is known. */
+function next(sequence: number | undefined): number | undefined {
+  return sequence === undefined ? undefined : sequence + 1;
 }
 
 function untilReady(client: RedisClient): Promise<void> {

@@ -68,6 +68,7 @@ export class RedisServer {
 /** A TCP proxy in front of Redis whose connections the test can cut at will. */
 export class CuttableProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly upstreams = new Set<Socket>();
   private server!: Server;
   port = 0;
 
@@ -75,6 +76,9 @@ export class CuttableProxy {
     const proxy = new CuttableProxy();
     proxy.server = createServer((client) => {
       const upstream = connect(targetPort, '127.0.0.1');
+      proxy.upstreams.add(upstream);
+      upstream.once('close', () => proxy.upstreams.delete(upstream));
+      if (proxy.stalled) upstream.pause();
       for (const socket of [client, upstream]) {
         proxy.sockets.add(socket);
         socket.on('error', () => {});
@@ -90,6 +94,19 @@ export class CuttableProxy {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  private stalled = false;
+
+  /** Holds back what Redis sends through the proxy (as a reader that does not get to read would) until `resume()`. */
+  stall(): void {
+    this.stalled = true;
+    for (const socket of this.upstreams) socket.pause();
+  }
+
+  resume(): void {
+    this.stalled = false;
+    for (const socket of this.upstreams) socket.resume();
   }
 
   /** Resets every connection through it, both sides, as a network failure would. */

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+
+/** An entry as Redis replies (RESP2): its id and its flat list of fields and values. */
+export type RawEntry = [id: string, fields: string[]];
+
+/** The entry's fields: the hub message as JSON, and its place in the stream. */
+export const MESSAGE_FIELD = 'm';
+export const SEQUENCE_FIELD = 'n';
+
+/**
+ * Appends messages to the stream, each with the next number of a sequence that the
+ * stream itself carries (read from its newest entry): ids are timestamps and say nothing
+ * of what lies between two of them, but consecutive numbers do. A reader or a replay
+ * that finds a number missing knows entries were trimmed before it read them, instead of
+ * skipping them in silence. One script, so the numbers are taken and the entries added
+ * atomically, whoever publishes; several messages in one call are added in order.
+ *
+ * KEYS[1] the stream; ARGV[1] its MAXLEN (approximate); ARGV[2..] the messages.
+ * Returns the ids of the new entries.
+ */
+export const APPEND_SCRIPT = `
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local n = 0
+if last[1] then
+  local fields = last[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == '${SEQUENCE_FIELD}' then n = tonumber(fields[i + 1]) or 0 end
+  end
+end
+local ids = {}
+for i = 2, #ARGV do
+  n = n + 1
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '${MESSAGE_FIELD}', ARGV[i], '${SEQUENCE_FIELD}', n)
+end
+return ids
+`;
+
+export const APPEND_SCRIPT_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
+
+/** The value of `field` in an entry, if it has it. */
+export function fieldOf([, fields]: RawEntry, field: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === field) return fields[i + 1];
+  return undefined;
+}
+
+/** An entry's sequence number; undefined for an entry written without one (an older version). */
+export function sequenceOf(entry: RawEntry): number | undefined {
+  const value = fieldOf(entry, SEQUENCE_FIELD);
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** The entries of an `XREAD` reply for one stream: a list of [key, entries] (RESP2) or a map (RESP3); none on timeout. */
+export function entriesOf(reply: unknown): RawEntry[] {
+  if (!reply) return [];
+  const streams = Array.isArray(reply) ? (reply as Array<[string, RawEntry[]]>).map(([, entries]) => entries) : Object.values(reply as Record<string, RawEntry[]>);
+  return streams[0] ?? [];
+}
