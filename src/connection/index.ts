@@ -1,6 +1,7 @@
 export * from './pending-budget';
 export * from './read-last-event-id';
 export { isQueuedBehindStream } from './response-binding';
+export * from './sse-channel-listener.interface';
 export * from './sse-client';
 export * from './sse-client-init.interface';
 export * from './sse-close-reason.type';

@@ -1,27 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Writable } from 'node:stream';
-import { assertRetry, encodeComment, encodeEvent, encodeRetry, toSseEvent } from '../wire';
+import { assertRetry, encodeComment, encodeEvent, encodeRetry, exceedsBytes, toSseEvent } from '../wire';
 import { abortConnection } from './abort-connection';
 import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { type KeepAliveStream, KeepAliveTicker } from './keep-alive';
 import { type BudgetedStream, type SsePendingBudget } from './pending-budget';
-import { bindResponse, closeDelimited, unbindResponse } from './response-binding';
+import { openResponse, type SseSink } from './open-response';
+import { bindResponse, unbindResponse } from './response-binding';
+import { type SseChannelListener } from './sse-channel-listener.interface';
 import { DEFAULT_MAX_PENDING_BYTES, type SseClientInit } from './sse-client-init.interface';
 import { type SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
 import { type SseReplayStatus } from './sse-replay-status.type';
 import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
-import { sseHeaders } from './sse-headers';
 import { type SseSendResult } from './sse-send-result.type';
-
-/** Told when a client joins or leaves a channel, and when it closes, so the hub can index it. */
-export interface SseChannelListener {
-  channelJoined(client: SseClient, channel: string): void;
-  channelLeft(client: SseClient, channel: string): void;
-  /** Called once, before the close listeners, so that they see the client gone. */
-  clientClosed(client: SseClient): void;
-}
 
 type CloseListener = (reason: SseCloseReason) => void;
 
@@ -35,16 +27,6 @@ function flatUuid(): string {
   return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
 
-/** Whether `chunk` is more than `max` bytes, without counting a string's bytes when its length settles it. */
-function exceeds(chunk: string | Buffer, max: number): boolean {
-  if (typeof chunk !== 'string') return chunk.length > max;
-  // UTF-8 takes 1 to 3 bytes per UTF-16 unit.
-  if (chunk.length > max) return true;
-  return chunk.length * 3 > max && Buffer.byteLength(chunk) > max;
-}
-
-/** What `ServerResponse` and `net.Socket` share that a client writes through. */
-type Sink = Pick<Writable, 'write' | 'once' | 'destroyed' | 'writableLength' | 'writableNeedDrain'>;
 
 const KEEPALIVE = Buffer.from(encodeComment('keepalive'));
 
@@ -68,7 +50,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
    * since a close-delimited body is the socket's bytes as they are (see `open`); the
    * response otherwise.
    */
-  private sink: Sink;
+  private sink: SseSink;
   private readonly req: IncomingMessage;
   private readonly retry: number | undefined;
   /** Let go once the stream has started: Node holds the headers from then on. */
@@ -269,7 +251,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
    */
   writeEvent(chunk: string | Buffer, id?: string): boolean | 'too-large' {
     if (this.closed) return false;
-    if (exceeds(chunk, this.maxEventBytes)) {
+    if (exceedsBytes(chunk, this.maxEventBytes)) {
       this.resync(1);
       return 'too-large';
     }
@@ -464,15 +446,10 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     this.queued = undefined;
     this.queuedBytes = 0;
     this.isStarted = true;
-    const http1 = this.req.httpVersionMajor === 1;
-    if (http1) closeDelimited(this.res);
-    this.res.writeHead(200, sseHeaders(this.req.httpVersionMajor, this.headers));
+    this.sink = openResponse(this.req, this.res, this.headers);
     this.headers = undefined;
-    this.res.flushHeaders();
-    const socket = this.res.socket;
-    // Only once the headers have reached the socket (not held back behind a pipelined
-    // response, which the response would buffer itself) may events bypass the response.
-    if (http1 && socket && this.res.writableLength === socket.writableLength) this.sink = socket;
+    // What was queued is about to be written again, as one chunk: counted once.
+    this.budget?.settle(this, this.reservedBytes);
     let first = this.retry === undefined ? head : encodeRetry(this.retry) + head;
     for (const chunk of queued) first += chunk.toString();
     if (first) this.write(first);

@@ -1,3 +1,4 @@
+import { exceedsBytes } from './byte-size';
 import { SseEncodeError } from './sse-encode.error';
 import { type SseEvent } from './sse-event.interface';
 import { SseEventTooLargeError } from './sse-event-too-large.error';
@@ -28,10 +29,7 @@ function prefixLines(field: string, text: string, maxBytes = Infinity, used = 0)
 }
 
 function tooLarge(encoded: string, maxBytes: number): SseEventTooLargeError | undefined {
-  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: the length alone often settles it.
-  if (encoded.length * 3 <= maxBytes) return undefined;
-  const bytes = Buffer.byteLength(encoded);
-  return bytes > maxBytes ? new SseEventTooLargeError(bytes, maxBytes) : undefined;
+  return exceedsBytes(encoded, maxBytes) ? new SseEventTooLargeError(Buffer.byteLength(encoded), maxBytes) : undefined;
 }
 
 function assertSingleLine(field: 'event' | 'id', value: string): void {

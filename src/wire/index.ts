@@ -1,3 +1,4 @@
+export * from './byte-size';
 export * from './encode-event';
 export * from './sse-encode.error';
 export * from './sse-event.interface';
