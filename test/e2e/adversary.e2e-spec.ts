@@ -12,6 +12,17 @@ import { eventually, http1Kinds, KindApp, type ServerKind, serverKinds } from '.
  * that reached its handler had exactly one onClose, and no error escaped.
  */
 const reached: string[] = [];
+/** Holds the `wait` route's answer until the test lets it go. */
+let waiting = { entered: Promise.resolve(), release: () => {} };
+function newWait() {
+  let enter!: () => void;
+  let release!: () => void;
+  const entered = new Promise<void>((resolve) => (enter = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  waiting = { entered, release };
+  return { enter, released };
+}
+let waitGate = newWait();
 const closes: Array<[string, SseCloseReason]> = [];
 const MAX_CONNECTIONS = 20;
 
@@ -39,6 +50,13 @@ class AdversaryController implements SseGateway {
   @Get('plain')
   plain() {
     return { plain: true };
+  }
+
+  @Get('wait')
+  async wait() {
+    waitGate.enter();
+    await waitGate.released;
+    return { waited: true };
   }
 
   onClose(client: SseClient, reason: SseCloseReason) {
@@ -205,6 +223,18 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
       const admitted = await open('/adv/feed');
       expect(admitted.status).toBe(200);
       expect((await admitted.nextEvent()).event).toBe('hello');
+    });
+
+    it('forgets a stream queued behind a slow response on its connection when the connection resets', async () => {
+      waitGate = newWait();
+      const socket = await t.connect();
+      socket.write(rawRequest('GET', '/adv/wait', { accept: 'application/json' }) + rawRequest('GET', '/adv/feed'));
+      await waiting.entered;
+      // The stream reached its handler and the hub, but its response waits behind /adv/wait's.
+      await eventually(() => t.hub.count() === 1, 'the queued stream is in the hub');
+      drop(socket);
+      await eventually(() => t.hub.count() === 0, 'the queued stream was forgotten with its connection');
+      waiting.release();
     });
 
     it('registers nothing for a request cut off in its headers, or dribbled byte by byte (slowloris)', async () => {
