@@ -1,6 +1,7 @@
 export * from './event-id';
 export * from './in-memory.transport';
 export * from './sse-broadcast-options.interface';
+export * from './sse-event-map.type';
 export * from './sse-hub-message.interface';
 export * from './sse-hub-options.interface';
 export * from './sse-hub.service';

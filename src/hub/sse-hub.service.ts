@@ -8,6 +8,7 @@ import { InMemoryTransport } from './in-memory.transport';
 import { SerialDelivery } from './serial-delivery';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { type SseHubMessage } from './sse-hub-message.interface';
+import { type SseEventMap, type SseEventOf } from './sse-event-map.type';
 import { SSE_HUB_OPTIONS, type SseHubOptions } from './sse-hub-options.interface';
 import { type SseMessageHandler } from './sse-message-handler.type';
 import { type SseHistoryResult } from './sse-replay.type';
@@ -32,11 +33,12 @@ function toList(value: string | readonly string[] | undefined): string[] | undef
 /**
  * The registry of this instance's open streams, by id and by channel, and the way to
  * send to them from anywhere: inject it and call `broadcast`, `sendTo` or `close`.
+ * Typed with an event map (`SseHub<RoomEvents>`), it takes only the events declared there.
  *
  * @publicApi
  */
 @Injectable()
-export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown, SseChannelListener {
+export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown, SseChannelListener {
   private readonly logger = new Logger(SseHub.name);
   private readonly registry = new ClientRegistry();
   private readonly delivery: ClientDelivery = {
@@ -68,7 +70,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
    * that orders it; it is kept for clients that reconnect. Encoded once, here: rejects with
    * `SseEncodeError` or `SseEventTooLargeError` (nothing sent) if it cannot be sent.
    */
-  async broadcast(value: unknown, options: SseBroadcastOptions = {}): Promise<void> {
+  async broadcast(value: SseEventOf<TEvents>, options: SseBroadcastOptions = {}): Promise<void> {
     const message = prepareMessage({ type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except) }, this.maxEventBytes);
     await this.transport.publish(message);
   }
@@ -77,7 +79,7 @@ export class SseHub implements OnModuleInit, BeforeApplicationShutdown, OnApplic
    * Sends `value` to one client, wherever it is connected. It gets no id and is not kept:
    * a reconnected client is another client.
    */
-  async sendTo(clientId: string, value: unknown): Promise<void> {
+  async sendTo(clientId: string, value: SseEventOf<TEvents>): Promise<void> {
     await this.transport.publish(prepareMessage({ type: 'send', clientId, value }, this.maxEventBytes));
   }
 

@@ -24,7 +24,9 @@ function isIncomingMessage(response: IncomingMessage | SseTestSource): response 
 
 /**
  * One stream opened by `openSseStream`, read with a real parser (`eventsource-parser`).
- * Every wait rejects after `timeout` ms, or as soon as the stream ends with nothing left.
+ * Every wait (`next`, `nextEvent`, `nextComment`, `take`, `closed`) rejects `timeout` ms after
+ * it was called, however many other messages pass meanwhile, or as soon as the stream
+ * ends with nothing left.
  *
  * @publicApi
  */
@@ -87,36 +89,30 @@ export class SseTestStream {
     return this.rawBody;
   }
 
-  /** The next message of any kind. */
-  async next(): Promise<SseTestMessage> {
-    const deadline = Date.now() + this.timeout;
-    while (this.cursor >= this.received.length) {
-      if (this.isEnded) throw new Error(`The SSE stream ended after ${this.received.length} message(s); no more to read.`);
-      await this.waitUntil(deadline);
-    }
-    return this.received[this.cursor++];
+  /** The next message of any kind. Rejects after `timeout` ms from this call. */
+  next(): Promise<SseTestMessage> {
+    return this.nextBefore(Date.now() + this.timeout);
   }
 
-  /** The next event, passing over comments and `retry` fields. */
+  /** The next event, passing over comments and `retry` fields; one deadline for the whole wait. */
   async nextEvent(): Promise<SseTestEvent> {
-    for (;;) {
-      const message = await this.next();
-      if (message.type === 'event') return message;
-    }
+    return this.nextEventBefore(Date.now() + this.timeout);
   }
 
-  /** The next comment, passing over events. */
+  /** The next comment, passing over events; one deadline for the whole wait, however many events pass meanwhile. */
   async nextComment(): Promise<string> {
+    const deadline = Date.now() + this.timeout;
     for (;;) {
-      const message = await this.next();
+      const message = await this.nextBefore(deadline);
       if (message.type === 'comment') return message.comment;
     }
   }
 
-  /** The next `count` events. */
+  /** The next `count` events, all within `timeout` ms of this call. */
   async take(count: number): Promise<SseTestEvent[]> {
+    const deadline = Date.now() + this.timeout;
     const events: SseTestEvent[] = [];
-    while (events.length < count) events.push(await this.nextEvent());
+    while (events.length < count) events.push(await this.nextEventBefore(deadline));
     return events;
   }
 
@@ -164,6 +160,21 @@ export class SseTestStream {
       }
     }
     response.destroy();
+  }
+
+  private async nextBefore(deadline: number): Promise<SseTestMessage> {
+    while (this.cursor >= this.received.length) {
+      if (this.isEnded) throw new Error(`The SSE stream ended after ${this.received.length} message(s); no more to read.`);
+      await this.waitUntil(deadline);
+    }
+    return this.received[this.cursor++];
+  }
+
+  private async nextEventBefore(deadline: number): Promise<SseTestEvent> {
+    for (;;) {
+      const message = await this.nextBefore(deadline);
+      if (message.type === 'event') return message;
+    }
   }
 
   private push(message: SseTestMessage): void {

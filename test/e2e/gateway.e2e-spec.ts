@@ -20,7 +20,8 @@ const listedAtClose: boolean[] = [];
 const handlerValues = new Subject<string>();
 
 @Controller('gw')
-class GatewayController implements SseGateway<ChatMessage> {
+// Untyped: its hub carries bare ChatMessage objects, which onMessage receives as they are.
+class GatewayController implements SseGateway {
   constructor(private readonly hub: SseHub) {}
 
   @SseRoute(':mode', { channels: ['chat'] })

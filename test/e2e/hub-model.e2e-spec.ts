@@ -44,7 +44,7 @@ function channelsOf(query: unknown): string[] {
 }
 
 @Controller('fuzz')
-class FuzzController implements SseGateway<HubValue> {
+class FuzzController implements SseGateway {
   // GET /fuzz/s?ch=a,b: the channels come from the query string.
   @SseRoute('s', { channels: (req: any) => channelsOf(req.query?.ch) })
   stream(@ConnectedClient() client: SseClient) {

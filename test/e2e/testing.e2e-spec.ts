@@ -1,0 +1,44 @@
+import { Controller } from '@nestjs/common';
+import { interval, map } from 'rxjs';
+import { SseRoute } from 'nestjs-sse-hub';
+import { openSseStream } from 'nestjs-sse-hub/testing';
+import { startApp, type TestApp } from './support/start-app';
+
+@Controller('testing')
+class TickingController {
+  // Events every 10 ms and never a comment (no keepalive).
+  @SseRoute('ticks', { keepAlive: false })
+  ticks() {
+    return interval(10).pipe(map((n) => ({ event: 'tick', data: n })));
+  }
+}
+
+describe('SseTestStream, the testing helper', () => {
+  let t: TestApp;
+  beforeAll(async () => (t = await startApp({ controllers: [TickingController] })));
+  afterAll(() => t.app.close());
+
+  // Each wait used to restart its timer on every message that passed: while ticks kept
+  // coming, nextComment() neither resolved nor rejected, and Jest's own timeout failed the test.
+  it('nextComment() rejects after its timeout while events keep arriving', async () => {
+    const stream = await openSseStream(t.url, '/testing/ticks', { timeout: 500 });
+    try {
+      await stream.nextEvent();
+      await expect(stream.nextComment()).rejects.toThrow(/500 ms/);
+      // The events passed over while it waited were read, so the stream is still live.
+      expect((await stream.nextEvent()).event).toBe('tick');
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('take(n) has one deadline for all n events', async () => {
+    const stream = await openSseStream(t.url, '/testing/ticks', { timeout: 500 });
+    try {
+      // 10,000 ticks take 100 s; each one arrives well within 500 ms of the one before.
+      await expect(stream.take(10_000)).rejects.toThrow(/500 ms/);
+    } finally {
+      stream.close();
+    }
+  });
+});
