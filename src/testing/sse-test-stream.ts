@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders as Http2Headers } from 'node:http2';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
+import { resetSocket } from '../connection/reset-socket';
 import { type SseTestEvent, type SseTestMessage } from './sse-test-message.type';
 
 /**
@@ -151,14 +152,7 @@ export class SseTestStream {
     if (this.source) return this.source.close();
     const response = this.response as IncomingMessage;
     const socket = response.socket;
-    if (socket instanceof Socket && !socket.destroyed) {
-      try {
-        socket.resetAndDestroy();
-      } catch {
-        // Only TCP handles can be reset.
-        socket.destroy();
-      }
-    }
+    if (socket instanceof Socket) resetSocket(socket);
     response.destroy();
   }
 

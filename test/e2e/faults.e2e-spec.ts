@@ -1,4 +1,5 @@
 import { Controller, Param } from '@nestjs/common';
+import { drop } from './support/raw-http';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -112,7 +113,7 @@ describe('faults: no crash, no unhandled rejection, exactly one onClose, right c
   ])('a client that disconnects in the middle of %s gets one onClose, and setup stops', async (_where, path) => {
     const socket = await rawRequest(path);
     await gate.entered;
-    socket.resetAndDestroy();
+    drop(socket);
     await untilClosed(1);
     gate.open();
     await nextTurn();
@@ -138,7 +139,7 @@ describe('faults: no crash, no unhandled rejection, exactly one onClose, right c
   it('an onJoin that never resolves holds nothing once its client disconnects', async () => {
     const socket = await rawRequest('/faults/join/never');
     while (hub.count() === 0) await nextTurn();
-    socket.resetAndDestroy();
+    drop(socket);
     await untilClosed(1);
     expect(closes).toEqual([['/faults/join/never', 'client-disconnected']]);
     expect(hub.count()).toBe(0);

@@ -1,4 +1,5 @@
 import { Controller } from '@nestjs/common';
+import { drop } from './support/raw-http';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
@@ -77,7 +78,7 @@ describe('lifecycle: nothing left behind', () => {
       const check = () => (closes.length === STREAMS ? resolve() : setImmediate(check));
       check();
     });
-    for (const socket of sockets) socket.resetAndDestroy();
+    for (const socket of sockets) drop(socket);
     await allClosed;
     expect(closes.every((reason) => reason === 'client-disconnected')).toBe(true);
     expect(hub.count()).toBe(0);

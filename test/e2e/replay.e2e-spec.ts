@@ -1,4 +1,5 @@
 import { Controller } from '@nestjs/common';
+import { drop } from './support/raw-http';
 import { connect } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
@@ -169,7 +170,7 @@ describe('replay on reconnect', () => {
       socket.on('data', (chunk) => {
         text += chunk.toString('latin1');
         if (text.includes('event: resync')) {
-          socket.resetAndDestroy();
+          drop(socket);
           resolve(text);
         }
       });

@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Controller } from '@nestjs/common';
 import { interval, map } from 'rxjs';
 import { SseRoute } from 'nestjs-sse-hub';
@@ -39,6 +43,23 @@ describe('SseTestStream, the testing helper', () => {
       await expect(stream.take(10_000)).rejects.toThrow(/500 ms/);
     } finally {
       stream.close();
+    }
+  });
+
+  it('close() on a stream whose response has ended lets the process exit', async () => {
+    if (!existsSync(resolve('dist/testing/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
+    const child = spawn(process.execPath, [resolve('test/e2e/support/close-ended-stream.child.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+    // Before the fix the child never exited: it is killed when the test ends either way,
+    // so that a failure here cannot keep Jest from exiting too.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    try {
+      const [code, signal] = await once(child, 'exit');
+      expect({ code, signal, output }).toEqual({ code: 0, signal: null, output: '' });
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGKILL');
     }
   });
 });

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { resetSocket } from '../../../src/connection/reset-socket';
 
 /** The head of an HTTP/1.1 response read off a raw connection, and what came after it. */
 export interface RawResponseHead {
@@ -60,11 +61,4 @@ export function rawRequest(method: string, path: string, headers: Record<string,
 }
 
 /** Drops a raw connection at once: a reset where the socket is plain TCP, else a close. */
-export function drop(socket: Socket): void {
-  if (socket.destroyed) return;
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
-  }
-}
+export const drop: (socket: Socket) => void = resetSocket;

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { drop } from './raw-http';
 
 /** Where Debian's redis-server package puts it; `npm test` installs it (test/support/ensure-tools.sh). */
 export function findRedisServer(): string | undefined {
@@ -112,7 +113,7 @@ export class CuttableProxy {
   /** Resets every connection through it, both sides, as a network failure would. */
   cut(): number {
     const count = this.sockets.size;
-    for (const socket of this.sockets) socket.resetAndDestroy();
+    for (const socket of this.sockets) drop(socket);
     this.sockets.clear();
     return count;
   }
