@@ -29,13 +29,20 @@ let closedByServer = 0;
 /** The measurement in progress, if any (see arm). */
 let armed;
 
+/** A TCP reset, unless end() has begun: Node then never closes the handle (reset EINVAL) and the process spins at exit. */
+function reset(socket) {
+  if (socket.destroyed) return;
+  if (socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 function openOne(url) {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { agent: false, headers: { accept: 'text/event-stream' } });
     req.once('error', reject);
     req.once('response', (res) => {
       if (res.statusCode !== 200) {
-        res.socket.resetAndDestroy();
+        reset(res.socket);
         reject(new Error(`${url}: HTTP ${res.statusCode}`));
         return;
       }
@@ -129,7 +136,7 @@ const commands = {
     const dropped = streams.size;
     for (const stream of streams) {
       stream.dropped = true;
-      stream.socket.resetAndDestroy();
+      reset(stream.socket);
     }
     streams.clear();
     return { dropped };
@@ -139,6 +146,6 @@ const commands = {
 
 serve(commands);
 process.on('exit', () => {
-  for (const stream of streams) if (!stream.socket.destroyed) stream.socket.resetAndDestroy();
+  for (const stream of streams) reset(stream.socket);
 });
 process.send({ ready: true });

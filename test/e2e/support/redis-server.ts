@@ -44,10 +44,12 @@ export class RedisServer {
   async restart(): Promise<void> {
     await this.stop();
     const child = spawn(this.binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      // Never the test run's own stdio: a server left behind must not hold CI's output open.
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
     let output = '';
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();

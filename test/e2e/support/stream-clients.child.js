@@ -32,6 +32,13 @@ function open(url) {
   });
 }
 
+/** A TCP reset, unless end() has begun: Node then never closes the handle (reset EINVAL) and the process spins at exit. */
+function reset(socket) {
+  if (socket.destroyed) return;
+  if (socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 const commands = {
   async open({ url, count }) {
     for (let i = 0; i < count; i += BATCH) {
@@ -40,7 +47,7 @@ const commands = {
     return { opened: streams.length };
   },
   async drop() {
-    for (const stream of streams) stream.socket.resetAndDestroy();
+    for (const stream of streams) reset(stream.socket);
     const dropped = streams.length;
     streams = [];
     return { dropped };
@@ -60,6 +67,6 @@ process.on('message', async (message) => {
   }
 });
 process.on('disconnect', () => {
-  for (const stream of streams) if (!stream.socket.destroyed) stream.socket.resetAndDestroy();
+  for (const stream of streams) reset(stream.socket);
   process.exit(0);
 });
