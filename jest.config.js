@@ -43,6 +43,8 @@ const HTTP2 = 'http2\\.e2e-spec';
 
 const projects = [
   { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'], testRegex: '\\.spec\\.ts$' },
+  // The packed tarball, and fresh user apps (Nest 11 and 12) made of the README's code.
+  { ...shared, displayName: 'package', roots: ['<rootDir>/test/package'], testRegex: '\\.spec\\.ts$' },
   e2e(11, 'express', [HTTP2]),
   e2e(11, 'fastify', ONCE),
 ];

@@ -3,7 +3,7 @@
  * from one event map accept what the map declares and refuse the rest. Each
  * `@ts-expect-error` fails the type check if the line below it ever compiles.
  */
-import { type SseClient, type SseEventOf, type SseGateway, SseHub } from 'nestjs-sse-hub';
+import { type SseClient, type SseEventOf, type SseGateway, type SseHub } from 'nestjs-sse-hub';
 
 interface ChatMessage {
   to?: string;

@@ -1,0 +1,148 @@
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSseStream } from 'nestjs-sse-hub/testing';
+import { makeApp, ROOT, run, runNpm, startApp } from './support/user-app';
+
+// The library as a user gets it: `npm pack` from a checkout without dist/ (its prepack
+// builds), checked as a registry and TypeScript see it, then installed into fresh Nest 11
+// and Nest 12 apps made of the README's own code (docs/examples), type-checked under each
+// moduleResolution with strict on, and run. Installs take the npm cache's time: minutes.
+const SETUP = 600_000;
+const STEP = 180_000;
+
+const work = mkdtempSync(join(tmpdir(), 'nestjs-sse-hub-package-'));
+const tarball = join(work, 'nestjs-sse-hub.tgz');
+let files: string[] = [];
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  // A checkout as a contributor has it after `npm ci`: the sources and node_modules, no dist/.
+  const checkout = join(work, 'checkout');
+  for (const entry of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) {
+    cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
+  const [packed] = JSON.parse(await runNpm(['pack', '--json', '--pack-destination', work], checkout)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  cpSync(join(work, packed.filename), tarball);
+  files = packed.files.map((file) => file.path).sort();
+}, SETUP);
+
+describe('the packed tarball', () => {
+  it('is built by npm pack, with every entry point and its types, README, CHANGELOG and LICENSE', () => {
+    for (const entry of ['', 'testing/', 'redis/', 'datastar/']) {
+      expect(files).toContain(`dist/${entry}index.js`);
+      expect(files).toContain(`dist/${entry}index.d.ts`);
+    }
+    expect(files).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']));
+  });
+
+  it('holds nothing but the build and those files: no tests, demo, sources or source maps', () => {
+    const others = files.filter((file) => !/^dist\/.+\.(js|d\.ts)$/.test(file) && !['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json'].includes(file));
+    expect(others).toEqual([]);
+  });
+
+  it('passes publint (strict) and Are the Types Wrong? under node10, node16 and bundler', async () => {
+    const publint = await run(join(ROOT, 'node_modules', '.bin', 'publint'), ['--strict', tarball], ROOT, STEP);
+    expect(publint).toMatchObject({ code: 0 });
+    const attw = await run(join(ROOT, 'node_modules', '.bin', 'attw'), [tarball, '--format', 'table-flipped'], ROOT, STEP);
+    if (attw.code !== 0) throw new Error(attw.output);
+  }, STEP);
+});
+
+/** The Quick start, driven from outside against an app the user built and started. */
+async function useTheRoom(url: string): Promise<void> {
+  const post = (message: object) =>
+    fetch(`${url}/rooms/lobby/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
+  const ann = await openSseStream(url, '/rooms/lobby/events');
+  const bob = await openSseStream(url, '/rooms/lobby/events');
+  try {
+    expect(ann.status).toBe(200);
+    expect(ann.headers['content-type']).toBe('text/event-stream');
+    expect((await ann.nextEvent()).event).toBe('welcome');
+    const bobId = JSON.parse((await bob.nextEvent()).data).id as string;
+    expect((await post({ from: 'ann', to: bobId, text: 'psst' })).status).toBe(201);
+    expect((await post({ from: 'ann', text: 'hello all' })).status).toBe(201);
+    expect(JSON.parse((await bob.nextEvent()).data)).toEqual({ from: 'ann', to: bobId, text: 'psst' });
+    // Ann's first message is the public one: the private one never reached her.
+    const seen = await ann.nextEvent();
+    expect(JSON.parse(seen.data)).toEqual({ from: 'ann', text: 'hello all' });
+    expect(seen.id).toMatch(/^\d+-\d+$/);
+    ann.close();
+    await post({ from: 'bob', text: 'missed it?' });
+    const back = await openSseStream(url, '/rooms/lobby/events', { headers: { 'last-event-id': seen.id! } });
+    expect((await back.nextEvent()).event).toBe('welcome');
+    expect(JSON.parse((await back.nextEvent()).data)).toEqual({ from: 'bob', text: 'missed it?' });
+    back.close();
+  } finally {
+    ann.close();
+    bob.close();
+  }
+}
+
+const tsc = (dir: string) => join(dir, 'node_modules', '.bin', 'tsc');
+
+async function typecheck(dir: string, project: string): Promise<void> {
+  const result = await run(tsc(dir), ['--noEmit', '-p', project], dir, STEP);
+  if (result.code !== 0) throw new Error(`tsc -p ${project} in a fresh app:\n${result.output}`);
+}
+
+describe('a fresh Nest 11 app (CommonJS) with the README pasted in', () => {
+  const dir = join(work, 'nest11');
+  beforeAll(async () => {
+    makeApp('nest11', dir);
+    await runNpm(['install', '--no-audit', '--no-fund', '--prefer-offline'], dir, SETUP);
+  }, SETUP);
+
+  it.each([
+    ['the starter tsconfig (module nodenext)', 'tsconfig.json'],
+    ['a legacy tsconfig (module commonjs: node10 resolution)', 'tsconfig.commonjs.json'],
+    ['moduleResolution bundler', 'tsconfig.bundler.json'],
+  ])('type-checks with strict on under %s', (_, project) => typecheck(dir, project), STEP);
+
+  it.each([
+    ['built with the starter tsconfig', ['-p', 'tsconfig.build.json'], 'dist/main.js'],
+    ['built with the legacy commonjs tsconfig', ['-p', 'tsconfig.commonjs.json'], 'dist-commonjs/src/main.js'],
+  ])('runs %s: the stream, a POST broadcast, a private message, a reconnect', async (_, args, main) => {
+    const built = await run(tsc(dir), args as string[], dir, STEP);
+    if (built.code !== 0) throw new Error(built.output);
+    const app = await startApp(main as string, dir);
+    try {
+      await useTheRoom(app.url);
+    } finally {
+      await app.stop();
+    }
+  }, STEP);
+
+  it("runs the README's test with Jest, which exits by itself", async () => {
+    const result = await run(join(dir, 'node_modules', '.bin', 'jest'), ['--config', './test/jest-e2e.json', '--ci'], dir, STEP);
+    if (result.code !== 0) throw new Error(`The README's test failed or Jest did not exit:\n${result.output}`);
+    expect(result.output).toMatch(/Tests:\s+1 passed, 1 total/);
+  }, STEP + 10_000);
+});
+
+describe('a fresh Nest 12 app (ES modules) with the README pasted in', () => {
+  const dir = join(work, 'nest12');
+  beforeAll(async () => {
+    makeApp('nest12', dir);
+    await runNpm(['install', '--no-audit', '--no-fund', '--prefer-offline'], dir, SETUP);
+  }, SETUP);
+
+  it.each([
+    ['module nodenext', 'tsconfig.json'],
+    ['moduleResolution bundler', 'tsconfig.bundler.json'],
+  ])('type-checks with strict on under %s', (_, project) => typecheck(dir, project), STEP);
+
+  it('runs: the stream, a POST broadcast, a private message, a reconnect', async () => {
+    const built = await run(tsc(dir), ['-p', 'tsconfig.build.json'], dir, STEP);
+    if (built.code !== 0) throw new Error(built.output);
+    expect(existsSync(join(dir, 'dist', 'main.js'))).toBe(true);
+    const app = await startApp('dist/main.js', dir);
+    try {
+      await useTheRoom(app.url);
+    } finally {
+      await app.stop();
+    }
+  }, STEP);
+});
