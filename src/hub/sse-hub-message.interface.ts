@@ -9,6 +9,9 @@ export type SseHubMessage =
   | { type: 'broadcast'; id?: string; value: unknown; channels?: string[]; except?: string[] }
   | { type: 'send'; clientId: string; value: unknown }
   | { type: 'close'; clientId: string }
+  /** Puts the client into `channels`, or out of them, on whichever instance holds its stream. */
+  | { type: 'join'; clientId: string; channels: string[] }
+  | { type: 'leave'; clientId: string; channels: string[] }
   /**
    * From a transport to its own hub only: this instance may have missed messages (its
    * reader fell behind the history's trimming), so every client on it gets a resync.

@@ -30,6 +30,15 @@ function toList(value: string | readonly string[] | undefined): string[] | undef
   return typeof value === 'string' ? [value] : [...value];
 }
 
+/** The channels of `join` and `leave`: one name or a list of them, checked before they leave the process. */
+function channelList(method: string, channels: string | readonly string[]): string[] {
+  const list = toList(channels);
+  if (!Array.isArray(list) || !list.every((channel) => typeof channel === 'string')) {
+    throw new TypeError(`SseHub.${method}: channels must be a channel name or a list of them, got ${JSON.stringify(channels)}.`);
+  }
+  return list;
+}
+
 /**
  * The registry of this instance's open streams, by id and by channel, and the way to
  * send to them from anywhere: inject it and call `broadcast`, `sendTo` or `close`.
@@ -81,6 +90,20 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    */
   async sendTo(clientId: string, value: SseEventOf<TEvents>): Promise<void> {
     await this.transport.publish(prepareMessage({ type: 'send', clientId, value }, this.maxEventBytes));
+  }
+
+  /**
+   * Puts a client into channels, wherever it is connected (the instance that handled a
+   * POST need not hold the stream). It gets their broadcasts published after this
+   * resolves; earlier ones are not replayed to it. Nothing happens for an unknown id.
+   */
+  async join(clientId: string, channels: string | readonly string[]): Promise<void> {
+    await this.transport.publish({ type: 'join', clientId, channels: channelList('join', channels) });
+  }
+
+  /** Takes a client out of channels, wherever it is connected, for what is published after this resolves. */
+  async leave(clientId: string, channels: string | readonly string[]): Promise<void> {
+    await this.transport.publish({ type: 'leave', clientId, channels: channelList('leave', channels) });
   }
 
   /** Ends one client's stream (reason `server-closed`), wherever it is connected. */
@@ -190,6 +213,14 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
   private dispatch(message: SseHubMessage): void {
     if (message.type === 'close') {
       this.registry.get(message.clientId)?.client.close();
+      return;
+    }
+    if (message.type === 'join' || message.type === 'leave') {
+      const client = this.registry.get(message.clientId)?.client;
+      for (const channel of client ? message.channels : []) {
+        if (message.type === 'join') client!.join(channel);
+        else client!.leave(channel);
+      }
       return;
     }
     if (message.type === 'resync') {

@@ -70,6 +70,23 @@ describe('SseHub', () => {
     }
   });
 
+  it('joins and leaves a client to and from channels by its id, as a POST handler on any instance would', async () => {
+    const [stream] = await registered(1, '/hub/lobby');
+    const id = (await stream.nextEvent()).data;
+    await hub.join(id, ['news', 'sport']);
+    expect(hub.clients('news').map((client) => client.id)).toEqual([id]);
+    await hub.broadcast({ event: 'b', data: 'news 1' }, { channels: 'news' });
+    await hub.leave(id, 'news');
+    await hub.broadcast({ event: 'b', data: 'news 2' }, { channels: 'news' });
+    await hub.broadcast({ event: 'b', data: 'sport 1' }, { channels: 'sport' });
+    // After the leave, news 2 did not reach it: the next event is sport's.
+    expect((await stream.take(2)).map((event) => event.data)).toEqual(['news 1', 'sport 1']);
+    expect([...hub.clients()[0].channels].sort()).toEqual(['lobby', 'sport']);
+    // An unknown id is nothing to do; channels that are not names are refused before anything is sent.
+    await expect(hub.join('no-such-client', 'news')).resolves.toBeUndefined();
+    await expect(hub.join(id, [42] as unknown as string[])).rejects.toThrow(/channels must be a channel name or a list of them, got \[42\]/);
+  });
+
   it('broadcasts to every client, or to the clients of a channel', async () => {
     const [a1, a2] = await registered(2, '/hub/rooms/a');
     const [b1] = await registered(1, '/hub/rooms/b');

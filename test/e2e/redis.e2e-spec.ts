@@ -123,6 +123,20 @@ if (!CAN_RUN) {
     for (const s of [onA, blueOnB]) s.stream.close();
   });
 
+  it('joins and leaves a client on B to and from channels from A, in order with the broadcasts around it', async () => {
+    const key = stream();
+    const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: redis.url, stream: key })), start(new RedisStreamsTransport({ url: redis.url, stream: key }))]);
+    const onB = await join(b, 'red');
+    await a.hub.broadcast({ event: 'news', data: 'before' }, { channels: 'blue' });
+    await a.hub.join(onB.id, 'blue');
+    await a.hub.broadcast({ event: 'news', data: 'joined' }, { channels: 'blue' });
+    await a.hub.leave(onB.id, ['blue']);
+    await a.hub.broadcast({ event: 'news', data: 'left' }, { channels: 'blue' });
+    await a.hub.broadcast({ event: 'news', data: 'red' }, { channels: 'red' });
+    expect((await onB.stream.take(2)).map((event) => event.data)).toEqual(['joined', 'red']);
+    onB.stream.close();
+  });
+
   it('works with a client the app made itself, which it leaves open on shutdown', async () => {
     const key = stream();
     const own = createClient({ url: redis.url });
