@@ -137,6 +137,27 @@ if (!CAN_RUN) {
     onB.stream.close();
   });
 
+  it('sends the broadcasts of one turn to Redis in one call, in order', async () => {
+    const key = stream();
+    const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: redis.url, stream: key })), start(new RedisStreamsTransport({ url: redis.url, stream: key }))]);
+    const onB = await join(b, 'red');
+    const admin = await createClient({ url: redis.url }).connect();
+    const scriptCalls = async () => {
+      const info = (await admin.sendCommand(['INFO', 'commandstats'])) as string;
+      return [...info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, [, calls]) => sum + Number(calls), 0);
+    };
+    await a.hub.broadcast({ event: 'n', data: 'warm-up' }, { channels: 'red' });
+    await onB.stream.nextEvent();
+    const before = await scriptCalls();
+    // 2,500 in one turn: three calls of at most 1,000, instead of 2,500 round trips.
+    await Promise.all(Array.from({ length: 2500 }, (_, n) => a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'red' })));
+    expect((await scriptCalls()) - before).toBe(3);
+    const events = await onB.stream.take(2500);
+    expect(events.map((event) => event.data)).toEqual(Array.from({ length: 2500 }, (_, n) => String(n)));
+    await admin.close();
+    onB.stream.close();
+  });
+
   it('works with a client the app made itself, which it leaves open on shutdown', async () => {
     const key = stream();
     const own = createClient({ url: redis.url });
