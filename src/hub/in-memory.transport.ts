@@ -6,6 +6,8 @@ import { type SseTransport } from './sse-transport.interface';
 
 /** How many broadcasts the in-process history keeps by default. */
 export const DEFAULT_HISTORY_SIZE = 1000;
+/** How many idempotency keys are remembered. */
+const IDEMPOTENCY_KEYS = 10_000;
 
 /** @publicApi */
 export interface InMemoryTransportOptions {
@@ -24,6 +26,8 @@ export class InMemoryTransport implements SseTransport {
   private deliver: ((message: SseHubMessage) => void) | undefined;
   private readonly ids = new EventIdGenerator();
   private readonly recent: InMemoryHistory;
+  /** The latest idempotency keys, oldest first (a Set keeps insertion order). */
+  private readonly keys = new Set<string>();
 
   constructor(options: InMemoryTransportOptions = {}) {
     const size = options.historySize ?? DEFAULT_HISTORY_SIZE;
@@ -38,6 +42,11 @@ export class InMemoryTransport implements SseTransport {
   }
 
   publish(message: SseHubMessage): Promise<void> {
+    if (message.type === 'broadcast' && message.idempotencyKey !== undefined) {
+      if (this.keys.has(message.idempotencyKey)) return Promise.resolve();
+      this.keys.add(message.idempotencyKey);
+      if (this.keys.size > IDEMPOTENCY_KEYS) this.keys.delete(this.keys.values().next().value!);
+    }
     if (message.type === 'broadcast') {
       const stored = { ...message, id: this.ids.next() };
       this.recent.append(stored);

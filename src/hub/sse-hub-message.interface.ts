@@ -6,7 +6,7 @@
  * @publicApi
  */
 export type SseHubMessage =
-  | { type: 'broadcast'; id?: string; value: unknown; channels?: string[]; except?: string[] }
+  | { type: 'broadcast'; id?: string; value: unknown; channels?: string[]; except?: string[]; idempotencyKey?: string }
   | { type: 'send'; clientId: string; value: unknown }
   | { type: 'close'; clientId: string }
   /** Puts the client into `channels`, or out of them, on whichever instance holds its stream. */

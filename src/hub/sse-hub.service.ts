@@ -80,7 +80,11 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    * `SseEncodeError` or `SseEventTooLargeError` (nothing sent) if it cannot be sent.
    */
   async broadcast(value: SseEventOf<TEvents>, options: SseBroadcastOptions = {}): Promise<void> {
-    const message = prepareMessage({ type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except) }, this.maxEventBytes);
+    const { idempotencyKey } = options;
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
+      throw new TypeError(`SseHub.broadcast: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`);
+    }
+    const message = prepareMessage({ type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except), idempotencyKey }, this.maxEventBytes);
     await this.transport.publish(message);
   }
 

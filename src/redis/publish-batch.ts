@@ -3,6 +3,8 @@ const MAX_ENTRIES = 1000;
 const MAX_BYTES = 1024 * 1024;
 
 interface Queued {
+  /** Its idempotency key, or ''. */
+  key: string;
   entry: string;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -18,13 +20,14 @@ interface Queued {
 export class PublishBatch {
   private queued: Queued[] = [];
 
-  constructor(private readonly send: (entries: string[]) => Promise<unknown>) {}
+  /** `send` takes pairs: each message's idempotency key (or '') and the message. */
+  constructor(private readonly send: (pairs: string[]) => Promise<unknown>) {}
 
-  add(entry: string): Promise<void> {
+  add(key: string, entry: string): Promise<void> {
     return new Promise((resolve, reject) => {
       // After the code that is publishing now, before anything else: no added latency.
       if (this.queued.length === 0) queueMicrotask(() => this.flush());
-      this.queued.push({ entry, resolve, reject });
+      this.queued.push({ key, entry, resolve, reject });
     });
   }
 
@@ -34,7 +37,7 @@ export class PublishBatch {
     let start = 0;
     let bytes = 0;
     for (let i = 0; i < queued.length; i++) {
-      bytes += queued[i].entry.length;
+      bytes += queued[i].key.length + queued[i].entry.length;
       const last = i === queued.length - 1;
       if (last || i + 1 - start >= MAX_ENTRIES || bytes >= MAX_BYTES) {
         this.sendChunk(queued.slice(start, i + 1));
@@ -45,7 +48,7 @@ export class PublishBatch {
   }
 
   private sendChunk(chunk: Queued[]): void {
-    this.send(chunk.map((queued) => queued.entry)).then(
+    this.send(chunk.flatMap((queued) => [queued.key, queued.entry])).then(
       () => {
         for (const queued of chunk) queued.resolve();
       },

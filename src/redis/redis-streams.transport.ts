@@ -4,7 +4,7 @@ import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, ty
 import { PublishBatch } from './publish-batch';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
 import { SseTransportUnavailableError } from './sse-transport-unavailable.error';
-import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
+import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, idempotencyKeyOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
 
 type RedisClient = RedisClientType<any, any, any, any, any>;
 
@@ -12,6 +12,8 @@ const DEFAULT_STREAM = 'sse-hub';
 // Room for bursts: a reader that falls this far behind misses entries (and says so).
 const DEFAULT_MAX_LEN = 10_000;
 const DEFAULT_BLOCK_MS = 5000;
+/** How long a broadcast's idempotency key keeps a retry of it from being published again. */
+const IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
 /** Entries read per XREAD and per XRANGE page of a replay. */
 const PAGE = 1000;
 /** Connection names, as `CLIENT LIST` shows them. */
@@ -79,10 +81,11 @@ export class RedisStreamsTransport implements SseTransport {
 
   async publish(message: SseHubMessage): Promise<void> {
     if (!this.client.isReady) throw new SseTransportUnavailableError(this.where, new Error('not connected'));
-    // The id is Redis's to give.
-    const entry = message.type === 'broadcast' ? { ...message, id: undefined } : message;
+    // The id is Redis's to give; the key is the script's to check.
+    const entry = message.type === 'broadcast' ? { ...message, id: undefined, idempotencyKey: undefined } : message;
+    const key = message.type === 'broadcast' ? (message.idempotencyKey ?? '') : '';
     // With the others published in this turn: one round trip for all of them.
-    await this.batch.add(JSON.stringify(entry));
+    await this.batch.add(key, JSON.stringify(entry));
   }
 
   /**
@@ -159,13 +162,13 @@ export class RedisStreamsTransport implements SseTransport {
   }
 
   /** Adds entries to the stream through the append script, loading it into Redis the first time (or after a restart). */
-  private async append(messages: string[]): Promise<string[]> {
-    const args = ['1', this.key, String(this.maxLen), ...messages];
+  private async append(pairs: string[]): Promise<Array<string | null>> {
+    const args = ['2', this.key, idempotencyKeyOf(this.key), String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs];
     try {
-      return (await this.client.sendCommand(['EVALSHA', APPEND_SCRIPT_SHA, ...args])) as string[];
+      return (await this.client.sendCommand(['EVALSHA', APPEND_SCRIPT_SHA, ...args])) as Array<string | null>;
     } catch (error) {
       if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return (await this.client.sendCommand(['EVAL', APPEND_SCRIPT, ...args])) as string[];
+      return (await this.client.sendCommand(['EVAL', APPEND_SCRIPT, ...args])) as Array<string | null>;
     }
   }
 

@@ -15,8 +15,13 @@ export const SEQUENCE_FIELD = 'n';
  * skipping them in silence. One script, so the numbers are taken and the entries added
  * atomically, whoever publishes; several messages in one call are added in order.
  *
- * KEYS[1] the stream; ARGV[1] its MAXLEN (approximate); ARGV[2..] the messages.
- * Returns the ids of the new entries.
+ * A message with an idempotency key is added only if the key is not in the sorted set
+ * KEYS[2] (scored by when it was added; keys older than the window are dropped), in
+ * the same atomic step: a retry of a publish whose reply was lost is not added twice.
+ *
+ * KEYS[1] the stream, KEYS[2] the idempotency keys; ARGV[1] the stream's MAXLEN
+ * (approximate), ARGV[2] the keys' window in ms; then pairs of (key or '', message).
+ * Returns the new entries' ids (false for a message already published).
  */
 export const APPEND_SCRIPT = `
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -27,13 +32,36 @@ if last[1] then
     if fields[i] == '${SEQUENCE_FIELD}' then n = tonumber(fields[i + 1]) or 0 end
   end
 end
+local now
 local ids = {}
-for i = 2, #ARGV do
-  n = n + 1
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '${MESSAGE_FIELD}', ARGV[i], '${SEQUENCE_FIELD}', n)
+for i = 3, #ARGV, 2 do
+  local fresh = true
+  if ARGV[i] ~= '' then
+    if not now then
+      local time = redis.call('TIME')
+      now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+      redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+    end
+    fresh = redis.call('ZADD', KEYS[2], 'NX', now, ARGV[i]) == 1
+  end
+  if fresh then
+    n = n + 1
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '${MESSAGE_FIELD}', ARGV[i + 1], '${SEQUENCE_FIELD}', n)
+  else
+    ids[#ids + 1] = false
+  end
 end
+if now then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2])) end
 return ids
 `;
+
+/**
+ * The key of the stream's idempotency keys: in the stream's hash slot (its hash tag, or
+ * its whole name as one), so that one script may use both on a Redis Cluster.
+ */
+export function idempotencyKeyOf(stream: string): string {
+  return /\{[^}]+\}/.test(stream) ? `${stream}:idempotency` : `{${stream}}:idempotency`;
+}
 
 export const APPEND_SCRIPT_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
 

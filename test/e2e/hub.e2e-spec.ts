@@ -70,6 +70,16 @@ describe('SseHub', () => {
     }
   });
 
+  it('publishes a broadcast once per idempotency key, and refuses a key that is not a string', async () => {
+    const [stream] = await registered(1, '/hub/lobby');
+    await stream.nextEvent();
+    await hub.broadcast({ event: 'b', data: 'once' }, { channels: 'lobby', idempotencyKey: 'k-1' });
+    await hub.broadcast({ event: 'b', data: 'once' }, { channels: 'lobby', idempotencyKey: 'k-1' });
+    await hub.broadcast({ event: 'b', data: 'next' }, { channels: 'lobby', idempotencyKey: 'k-2' });
+    expect((await stream.take(2)).map((event) => event.data)).toEqual(['once', 'next']);
+    await expect(hub.broadcast('x', { idempotencyKey: 42 as unknown as string })).rejects.toThrow(/idempotencyKey must be a non-empty string, got 42/);
+  });
+
   it('joins and leaves a client to and from channels by its id, as a POST handler on any instance would', async () => {
     const [stream] = await registered(1, '/hub/lobby');
     const id = (await stream.nextEvent()).data;

@@ -158,6 +158,44 @@ if (!CAN_RUN) {
     onB.stream.close();
   });
 
+  it.each([
+    ['with an idempotency key, a retried broadcast whose reply was lost is delivered once', 'order-1', ['lost reply', 'after']],
+    ['without one, the same retry is delivered twice (the control)', undefined, ['lost reply', 'lost reply', 'after']],
+  ])('%s', async (_, idempotencyKey, expected) => {
+    const key = stream();
+    const proxy = await CuttableProxy.start(redis.port);
+    try {
+      const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: proxy.url, stream: key })), start(new RedisStreamsTransport({ url: redis.url, stream: key }))]);
+      const onB = await join(b, 'x');
+      // Redis takes the broadcast, and its reply never reaches A: the connection is cut first.
+      proxy.stall();
+      const lost = a.hub.broadcast({ event: 'n', data: 'lost reply' }, { channels: 'x', idempotencyKey });
+      const delivered = await onB.stream.nextEvent();
+      expect(delivered.data).toBe('lost reply');
+      proxy.cut();
+      await expect(lost).rejects.toBeInstanceOf(SseTransportUnavailableError);
+      proxy.resume();
+      // The caller retries, as it must not know whether Redis took it; bounded in attempts.
+      let retried = false;
+      for (let attempt = 0; !retried && attempt < 500; attempt++) {
+        retried = await a.hub.broadcast({ event: 'n', data: 'lost reply' }, { channels: 'x', idempotencyKey }).then(
+          () => true,
+          async () => {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            return false;
+          },
+        );
+      }
+      expect(retried).toBe(true);
+      await a.hub.broadcast({ event: 'n', data: 'after' }, { channels: 'x' });
+      const rest = await onB.stream.take(expected.length - 1);
+      expect([delivered, ...rest].map((event) => event.data)).toEqual(expected);
+      onB.stream.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('works with a client the app made itself, which it leaves open on shutdown', async () => {
     const key = stream();
     const own = createClient({ url: redis.url });
