@@ -11,11 +11,16 @@ export class TickerController {
     return interval(1_000).pipe(map((i) => ({ event: 'tick', data: { i } })));
   }
 
-  // An async generator works the same. Thrown before its first value, the 404 is a real
-  // HTTP status; the stream has not started yet.
+  // An AsyncIterable works the same. The handler checks first and throws: the 404 is a
+  // real HTTP status, as nothing has been written. (An error thrown inside the generator
+  // comes after the headers: the client gets `event: error`, and the stream ends.)
   @SseRoute('jobs/:id')
-  async *progress(@Param('id') id: string) {
+  progress(@Param('id') id: string) {
     if (id !== 'demo') throw new NotFoundException(`No job ${id}`);
+    return this.steps();
+  }
+
+  private async *steps() {
     for (let percent = 0; percent <= 100; percent += 25) {
       yield { event: 'progress', data: { percent } };
       await sleep(100);
