@@ -38,7 +38,7 @@ const e2e = (nest, platform, ignore = []) => ({
 
 // Run once: the benchmark's smoke run and the ES-module app start their own processes;
 // HTTP/2 is Fastify's.
-const ONCE = ['bench\\.e2e-spec', 'esm-app\\.e2e-spec', 'redis\\.e2e-spec', 'browser\\.e2e-spec'];
+const ONCE = ['bench\\.e2e-spec', 'esm-app\\.e2e-spec', 'redis\\.e2e-spec', 'redis-presence\\.e2e-spec', 'browser\\.e2e-spec'];
 const HTTP2 = 'http2\\.e2e-spec';
 
 const projects = [

@@ -21,6 +21,11 @@ export interface HubEntry {
    * broadcasts up to it may still come in live: the client has them already.
    */
   replayedUpTo: string | undefined;
+  /** What the route's `presence` option said of it, and whether its setup is done (it is then in `presence()`). */
+  info?: unknown;
+  present?: boolean;
+  /** Whether the members of its channels hear of its joins and leaves (the route's `presenceEvents`). */
+  announces?: boolean;
 }
 
 /** This instance's streams, by id and by channel. */

@@ -9,10 +9,15 @@ import { SerialDelivery } from './serial-delivery';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { type SseHubMessage } from './sse-hub-message.interface';
 import { type SseEventMap, type SseEventOf } from './sse-event-map.type';
+import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from './sse-presence.interface';
 import { SSE_HUB_OPTIONS, type SseHubOptions } from './sse-hub-options.interface';
 import { type SseMessageHandler } from './sse-message-handler.type';
 import { type SseHistoryResult } from './sse-replay.type';
 import { SSE_TRANSPORT, type SseTransport } from './sse-transport.interface';
+
+function presenceOf(entry: HubEntry): SsePresenceEntry {
+  return { id: entry.client.id, channels: [...entry.client.channels], info: entry.info ?? null };
+}
 
 /** How a stream is registered with the hub. */
 export interface SseRegistration {
@@ -20,6 +25,8 @@ export interface SseRegistration {
   onMessage?: SseMessageHandler;
   /** Hold live messages until `replay()` and `resume()` have sent what the client missed (default true). */
   replay?: boolean;
+  /** Tell the members of its channels when it joins and leaves them (`join` and `leave` events). */
+  presenceEvents?: boolean;
 }
 
 // Longer ids are not ours: answered with a gap without asking the transport.
@@ -133,7 +140,16 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
   register(client: SseClient, registration: SseRegistration = {}): void {
     if (client.closed) return;
     const held = registration.replay !== false && client.lastEventId !== undefined ? [] : undefined;
-    this.registry.add({ client, onMessage: registration.onMessage, pending: undefined, held, heldBytes: 0, missed: undefined, replayedUpTo: undefined });
+    this.registry.add({
+      client,
+      onMessage: registration.onMessage,
+      pending: undefined,
+      held,
+      heldBytes: 0,
+      missed: undefined,
+      replayedUpTo: undefined,
+      announces: registration.presenceEvents === true,
+    });
     // Told of the close through the listener: no closure per client.
     client.setChannelListener(this);
   }
@@ -171,17 +187,48 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    */
   resume(client: SseClient): void {
     const entry = this.registry.get(client.id);
-    if (entry?.held) this.serial.run(() => releaseHeld(this.delivery, entry));
+    if (!entry) return;
+    if (entry.held) this.serial.run(() => releaseHeld(this.delivery, entry));
+    // Set up: from here on it is in presence(), and its channels hear that it came.
+    entry.present = true;
+    this.reportPresence({ type: 'set', entry: presenceOf(entry), left: [] });
+    for (const channel of client.channels) this.announce(entry, 'join', channel);
+  }
+
+  /** What the route's `presence` option said of a registered client, listed by `presence()`. */
+  describe(client: SseClient, info: unknown): void {
+    const entry = this.registry.get(client.id);
+    if (entry) entry.info = info;
+  }
+
+  /**
+   * Every open stream of the application (on every instance, when the transport spans
+   * instances, e.g. Redis), or of one channel, each with the `info` its route's
+   * `presence` option gave it. `count()` and `clients()` stay this instance's.
+   */
+  async presence(channel?: string): Promise<SsePresence> {
+    if (this.transport.presence) return this.transport.presence(channel);
+    const clients: SsePresenceEntry[] = [];
+    for (const entry of this.registry.all(channel)) if (entry.present) clients.push(presenceOf(entry));
+    return { count: clients.length, clients };
   }
 
   channelJoined(client: SseClient, channel: string): void {
     const entry = this.registry.get(client.id);
-    if (entry) this.registry.index(entry, channel);
+    if (!entry) return;
+    this.registry.index(entry, channel);
+    if (!entry.present) return;
+    this.reportPresence({ type: 'set', entry: presenceOf(entry), left: [] });
+    this.announce(entry, 'join', channel);
   }
 
   channelLeft(client: SseClient, channel: string): void {
     const entry = this.registry.get(client.id);
-    if (entry) this.registry.unindex(entry, channel);
+    if (!entry) return;
+    this.registry.unindex(entry, channel);
+    if (!entry.present) return;
+    this.reportPresence({ type: 'set', entry: presenceOf(entry), left: [channel] });
+    this.announce(entry, 'leave', channel);
   }
 
   /** The client has closed: out of the registry before its close listeners (`onClose`) run. */
@@ -190,6 +237,9 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (entry?.client !== client) return;
     this.registry.remove(entry);
     client.setChannelListener(undefined);
+    if (!entry.present) return;
+    this.reportPresence({ type: 'remove', id: client.id, channels: [...client.channels] });
+    for (const channel of client.channels) this.announce(entry, 'leave', channel);
   }
 
   beforeApplicationShutdown(): void {
@@ -201,6 +251,26 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
 
   async onApplicationShutdown(): Promise<void> {
     await this.transport.close?.();
+  }
+
+  private reportPresence(change: SsePresenceChange): void {
+    try {
+      this.transport.updatePresence?.([change]);
+    } catch (error) {
+      this.logger.error(`Presence could not be recorded: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * A `join` or `leave` event to the channel's members, on every instance, for a route
+   * with `presenceEvents`. None on shutdown: every stream ends then, and clients come back.
+   */
+  private announce(entry: HubEntry, event: 'join' | 'leave', channel: string): void {
+    if (!entry.announces || this.shuttingDown) return;
+    const value = { event, data: { channel, id: entry.client.id, info: entry.info ?? null } };
+    this.broadcast(value as SseEventOf<TEvents>, { channels: channel }).catch((error: unknown) =>
+      this.logger.error(`The ${event} event of ${entry.client.id} in ${channel} could not be broadcast: ${(error as Error).message}`),
+    );
   }
 
   private async history(lastEventId: string): Promise<SseHistoryResult> {

@@ -1,4 +1,5 @@
 import { type SseHubMessage } from './sse-hub-message.interface';
+import { type SsePresence, type SsePresenceChange } from './sse-presence.interface';
 import { type SseHistoryResult } from './sse-replay.type';
 
 /**
@@ -21,6 +22,13 @@ export interface SseTransport {
    * unknown): never a part of them.
    */
   history(lastEventId: string): SseHistoryResult | Promise<SseHistoryResult>;
+  /**
+   * Records changes to this instance's streams, for `presence()`. Only a transport that
+   * spans instances has it; without it, the hub answers `presence()` with its own streams.
+   */
+  updatePresence?(changes: SsePresenceChange[]): void;
+  /** Every open stream of the application, or of one channel, across instances. */
+  presence?(channel?: string): Promise<SsePresence>;
   /** Releases connections when the application shuts down. */
   close?(): void | Promise<void>;
 }

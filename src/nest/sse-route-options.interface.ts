@@ -1,4 +1,5 @@
 import { type RequestMethod } from '@nestjs/common';
+import { type SseClient } from '../connection';
 import { type SseStreamOptions } from './sse-stream-options.interface';
 
 /**
@@ -30,4 +31,17 @@ export interface SseRouteOptions<TRequest = any> extends SseStreamOptions {
    * by default: browsers send it, but curl and many HTTP clients do not.
    */
   strictAccept?: boolean;
+  /**
+   * What `SseHub.presence()` lists for each stream of this route, e.g. the user id of the
+   * request: called once the stream has joined its channels, before `onJoin` (it may be
+   * async; a throw is the stream's HTTP error, as for `channels`). Keep it small: on
+   * Redis it is stored for every stream.
+   */
+  presence?: (client: SseClient<TRequest>) => unknown;
+  /**
+   * Members of this route's channels get a `join` event when one of its streams joins a
+   * channel (once set up) and a `leave` event when it leaves or ends, with data
+   * `{ channel, id, info }` (`info` from `presence`), on every instance. Off by default.
+   */
+  presenceEvents?: boolean;
 }

@@ -106,12 +106,14 @@ export class SseInterceptor implements NestInterceptor {
     // hub sends is queued until the stream starts). Registered before the onClose hook,
     // so that the hook already sees the hub without it.
     const replays = route.history !== false && this.options.history !== false;
-    this.hub.register(client, { onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)), replay: replays });
+    this.hub.register(client, { onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)), replay: replays, presenceEvents: route.presenceEvents });
     if (gateway.onClose) client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose!(client, reason)));
     try {
       const result = isThenable(call.result) ? await call.result : call.result;
       if (this.stopped(client)) return this.handOver(nest);
       await joinChannels(client, route.channels);
+      if (this.stopped(client)) return this.handOver(nest);
+      if (route.presence) this.hub.describe(client, await route.presence(client));
       if (this.stopped(client)) return this.handOver(nest);
       // Before onJoin, which can then answer a gap with a snapshot.
       if (replays) client.setReplay(await this.hub.replay(client, route.history ? route.history.size : undefined));

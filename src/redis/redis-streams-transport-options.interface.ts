@@ -21,4 +21,10 @@ export interface RedisStreamsTransportOptions {
   maxLen?: number;
   /** How long one `XREAD BLOCK` waits before asking again, in ms (default 5000). */
   blockMs?: number;
+  /**
+   * How long, in ms, an instance that stopped without a goodbye (killed, cut off from
+   * Redis) stays in `SseHub.presence()`: each instance says it is alive every third of
+   * it (default 15,000).
+   */
+  presenceTtl?: number;
 }

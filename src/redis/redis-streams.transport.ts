@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { createClient, ErrorReply, type RedisClientType } from 'redis';
-import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SseTransport } from '../hub';
+import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport } from '../hub';
 import { PublishBatch } from './publish-batch';
+import { RedisPresence } from './redis-presence';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
 import { SseTransportUnavailableError } from './sse-transport-unavailable.error';
-import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, idempotencyKeyOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
+import { keyBeside } from './keys';
+import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
 
 type RedisClient = RedisClientType<any, any, any, any, any>;
 
@@ -14,6 +16,7 @@ const DEFAULT_MAX_LEN = 10_000;
 const DEFAULT_BLOCK_MS = 5000;
 /** How long a broadcast's idempotency key keeps a retry of it from being published again. */
 const IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
+const DEFAULT_PRESENCE_TTL = 15_000;
 /** Entries read per XREAD and per XRANGE page of a replay. */
 const PAGE = 1000;
 /** Connection names, as `CLIENT LIST` shows them. */
@@ -56,6 +59,7 @@ export class RedisStreamsTransport implements SseTransport {
   private readonly live = new Deferred();
   private readonly stopped = new Deferred();
   private readonly batch = new PublishBatch((entries) => this.appendOrFail(entries));
+  private readonly presenceStore: RedisPresence;
 
   constructor(options: RedisStreamsTransportOptions = {}) {
     this.key = options.stream ?? DEFAULT_STREAM;
@@ -66,6 +70,7 @@ export class RedisStreamsTransport implements SseTransport {
     // No offline queue: while Redis is away a broadcast must fail now, not wait or be sent late.
     this.client = options.client ?? (createClient({ url: options.url, name: PUBLISHER_NAME, disableOfflineQueue: true, socket: { reconnectStrategy: backoff } }) as RedisClient);
     this.watch(this.client, 'publisher');
+    this.presenceStore = new RedisPresence(this.client, this.key, positiveInteger('presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL), this.logger);
   }
 
   /** Resolves once this instance reads the stream: what is published from then on reaches its clients. */
@@ -77,6 +82,22 @@ export class RedisStreamsTransport implements SseTransport {
     this.deliver = deliver;
     // Not awaited: Redis being down at start-up must not keep the app from starting.
     this.running = this.read();
+    this.presenceStore.start();
+  }
+
+  updatePresence(changes: SsePresenceChange[]): void {
+    this.presenceStore.update(changes);
+  }
+
+  /** Every stream of every live instance (or of one channel), read from Redis. */
+  async presence(channel?: string): Promise<SsePresence> {
+    if (!this.client.isReady) throw new SseTransportUnavailableError(this.where, new Error('not connected'));
+    try {
+      return await this.presenceStore.query(channel);
+    } catch (error) {
+      if (error instanceof ErrorReply) throw error;
+      throw new SseTransportUnavailableError(this.where, error);
+    }
   }
 
   async publish(message: SseHubMessage): Promise<void> {
@@ -121,6 +142,7 @@ export class RedisStreamsTransport implements SseTransport {
   }
 
   async close(): Promise<void> {
+    await this.presenceStore.stop();
     this.closing = true;
     this.stopped.resolve();
     // The reader is blocked in XREAD: no use waiting for it.
@@ -163,7 +185,7 @@ export class RedisStreamsTransport implements SseTransport {
 
   /** Adds entries to the stream through the append script, loading it into Redis the first time (or after a restart). */
   private async append(pairs: string[]): Promise<Array<string | null>> {
-    const args = ['2', this.key, idempotencyKeyOf(this.key), String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs];
+    const args = ['2', this.key, keyBeside(this.key, 'idempotency'), String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs];
     try {
       return (await this.client.sendCommand(['EVALSHA', APPEND_SCRIPT_SHA, ...args])) as Array<string | null>;
     } catch (error) {

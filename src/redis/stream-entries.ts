@@ -55,14 +55,6 @@ if now then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2])) end
 return ids
 `;
 
-/**
- * The key of the stream's idempotency keys: in the stream's hash slot (its hash tag, or
- * its whole name as one), so that one script may use both on a Redis Cluster.
- */
-export function idempotencyKeyOf(stream: string): string {
-  return /\{[^}]+\}/.test(stream) ? `${stream}:idempotency` : `{${stream}}:idempotency`;
-}
-
 export const APPEND_SCRIPT_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
 
 /** The value of `field` in an entry, if it has it. */

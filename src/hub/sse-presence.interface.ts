@@ -1,0 +1,30 @@
+/**
+ * One open stream as `SseHub.presence()` lists it: its id, its channels, and what the
+ * route's `presence` option returned for it (a user id, a name), if the route has one.
+ *
+ * @publicApi
+ */
+export interface SsePresenceEntry {
+  id: string;
+  channels: string[];
+  info: unknown;
+}
+
+/**
+ * The open streams of the whole application (every instance), or of one channel.
+ *
+ * @publicApi
+ */
+export interface SsePresence {
+  count: number;
+  clients: SsePresenceEntry[];
+}
+
+/**
+ * A change to this instance's streams, as the hub reports it to a transport that keeps
+ * presence for the application: a stream that came or whose channels changed (`set`,
+ * with the channels it left), or one that went (`remove`, with its last channels).
+ *
+ * @publicApi
+ */
+export type SsePresenceChange = { type: 'set'; entry: SsePresenceEntry; left: string[] } | { type: 'remove'; id: string; channels: string[] };

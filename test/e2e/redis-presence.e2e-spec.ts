@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { randomUUID } from 'node:crypto';
+import { Controller } from '@nestjs/common';
+import { SseHub, SseRoute } from 'nestjs-sse-hub';
+import { RedisStreamsTransport } from 'nestjs-sse-hub/redis';
+import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
+import { findRedisServer, RedisServer } from './support/redis-server';
+import { startApp, type TestApp } from './support/start-app';
+
+@Controller('p')
+class PresenceController {
+  // The same route as test/e2e/support/redis-instance.child.js.
+  @SseRoute(':room', { channels: (req) => `room:${req.params.room}`, presence: (client) => ({ user: client.request.query.user ?? null }), presenceEvents: true, keepAlive: false })
+  room() {}
+}
+
+const redisServer = findRedisServer();
+const CAN_RUN = redisServer !== undefined;
+if (!CAN_RUN && process.env.CI) throw new Error('redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
+
+interface Instance extends TestApp {
+  hub: SseHub;
+}
+
+/** An instance in another process, killed at will. */
+async function spawnInstance(redisUrl: string, stream: string, presenceTtl: number): Promise<{ url: string; child: ChildProcess }> {
+  if (!existsSync(resolve('dist/redis/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
+  const child = spawn(process.execPath, [resolve('test/e2e/support/redis-instance.child.js')], {
+    env: { ...process.env, REDIS_URL: redisUrl, STREAM: stream, PRESENCE_TTL: String(presenceTtl) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`the instance exited with ${String(code)} before it was ready:\n${stderr}`);
+  });
+  const ready = once(createInterface({ input: child.stdout! }), 'line').then(([line]) => JSON.parse(line as string) as { port: number });
+  const { port } = await Promise.race([ready, exited]);
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** Polls `check` until it holds, for at most `ms` (what is awaited here is a clock: a TTL running out). */
+async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return Date.now() - started;
+}
+
+(CAN_RUN ? describe : describe.skip)('presence across instances on Redis', () => {
+  let redis: RedisServer;
+  const apps: Instance[] = [];
+  const streams: SseTestStream[] = [];
+  const children: ChildProcess[] = [];
+  const start = async (stream: string, presenceTtl = 15_000) => {
+    const transport = new RedisStreamsTransport({ url: redis.url, stream, presenceTtl });
+    const app = await startApp({ controllers: [PresenceController] }, { transport });
+    await transport.ready();
+    const instance = { ...app, hub: app.app.get(SseHub) };
+    apps.push(instance);
+    return instance;
+  };
+  const open = async (base: string, path: string) => {
+    const stream = await openSseStream(base, path, { timeout: 15_000 });
+    streams.push(stream);
+    return stream;
+  };
+  /** Opens a stream and reads its own join event: its id. */
+  const member = async (base: string, room: string, user: string) => {
+    const stream = await open(base, `/p/${room}?user=${user}`);
+    for (;;) {
+      const event = await stream.nextEvent();
+      const data = JSON.parse(event.data);
+      if (event.event === 'join' && data.info?.user === user) return { stream, id: data.id as string };
+    }
+  };
+
+  beforeAll(async () => (redis = await RedisServer.start(redisServer)));
+  afterAll(() => redis?.stop());
+  afterEach(async () => {
+    for (const stream of streams.splice(0)) stream.close();
+    for (const app of apps.splice(0)) await app.app.close();
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
+  it('lists every stream of every instance, or those of a channel, with their info; join() from A shows a client of B', async () => {
+    const key = `presence-${randomUUID()}`;
+    const [a, b] = await Promise.all([start(key), start(key)]);
+    const ann = await member(a.url, 'x', 'ann');
+    const bob = await member(b.url, 'x', 'bob');
+    const cyd = await member(b.url, 'y', 'cyd');
+    const all = await a.hub.presence();
+    expect(all.count).toBe(3);
+    expect(all.clients).toEqual(
+      expect.arrayContaining([
+        { id: ann.id, channels: ['room:x'], info: { user: 'ann' } },
+        { id: bob.id, channels: ['room:x'], info: { user: 'bob' } },
+        { id: cyd.id, channels: ['room:y'], info: { user: 'cyd' } },
+      ]),
+    );
+    expect((await b.hub.presence('room:x')).clients.map((client) => (client.info as { user: string }).user).sort()).toEqual(['ann', 'bob']);
+    // count() and clients() stay this instance's.
+    expect([a.hub.count(), b.hub.count()]).toEqual([1, 2]);
+    // A puts B's client into a channel; B's members of it hear of it, and presence shows it.
+    await a.hub.join(cyd.id, 'room:x');
+    const joined = await bob.stream.nextEvent();
+    expect(joined.event).toBe('join');
+    expect(JSON.parse(joined.data)).toEqual({ channel: 'room:x', id: cyd.id, info: { user: 'cyd' } });
+    await within(5_000, 'presence shows the join', async () => (await a.hub.presence('room:x')).count === 3);
+    // A leaves: B's members hear of it, and it is out of presence.
+    ann.stream.close();
+    const left = await bob.stream.nextEvent();
+    expect([left.event, JSON.parse(left.data).id]).toEqual(['leave', ann.id]);
+    await within(5_000, 'presence forgets a stream that ended', async () => (await b.hub.presence('room:x')).count === 2);
+  });
+
+  it('forgets the streams of an instance killed without a goodbye, within its presence TTL', async () => {
+    const key = `presence-${randomUUID()}`;
+    const ttl = 1_000;
+    const a = await start(key, ttl);
+    const doomed = await spawnInstance(redis.url, key, ttl);
+    children.push(doomed.child);
+    await member(a.url, 'x', 'ann');
+    for (const user of ['bob', 'cyd']) await member(doomed.url, 'x', user);
+    await within(5_000, 'both instances in presence', async () => (await a.hub.presence('room:x')).count === 3);
+    doomed.child.kill('SIGKILL');
+    await once(doomed.child, 'exit');
+    const took = await within(ttl * 5, "the killed instance's streams are gone from presence", async () => (await a.hub.presence('room:x')).count === 1);
+    console.log(`presence: a killed instance's streams were gone after ${took} ms (presenceTtl ${ttl} ms)`);
+    expect((await a.hub.presence()).clients.map((client) => client.info)).toEqual([{ user: 'ann' }]);
+  });
+});
