@@ -1,5 +1,5 @@
-import { BadRequestException, Body, Controller, Param, Post } from '@nestjs/common';
-import { SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { BadRequestException, Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { SseClient, type SseGateway, SseHub, type SsePresence, SseRoute } from 'nestjs-sse-hub';
 
 /** The part of the (Express) request this controller reads. */
 interface RoomRequest {
@@ -33,9 +33,16 @@ function requiredString(body: Record<string, unknown>, field: string, max: numbe
 export class RoomsController implements SseGateway {
   constructor(private readonly hub: SseHub) {}
 
-  // Returns nothing: the stream stays open and carries what the hub sends to the room.
-  @SseRoute(':room/events', { channels: (req: RoomRequest) => [roomChannel(req.params.room)] })
+  // Returns nothing: the stream stays open and carries what the hub sends to the room,
+  // and the room's members hear of every stream that joins or leaves it (join / leave).
+  @SseRoute(':room/events', { channels: (req: RoomRequest) => [roomChannel(req.params.room)], presenceEvents: true })
   events(): void {}
+
+  // Who is in the room, on every instance: the page asks on each join and leave event.
+  @Get(':room/presence')
+  presence(@Param('room') room: string): Promise<SsePresence> {
+    return this.hub.presence(roomChannel(room));
+  }
 
   @Post(':room/messages')
   async post(@Param('room') room: string, @Body() body: unknown): Promise<ChatMessage> {
@@ -52,23 +59,7 @@ export class RoomsController implements SseGateway {
     return message;
   }
 
-  async onJoin(client: SseClient<RoomRequest>) {
-    // The client is already in the hub and its room: the count includes it, and it gets
-    // this presence event too, right after the welcome returned below.
-    await this.broadcastPresence(client.request.params.room);
+  onJoin(client: SseClient<RoomRequest>) {
     return { event: 'welcome', data: { id: client.id } };
-  }
-
-  async onClose(client: SseClient<RoomRequest>, reason: SseCloseReason): Promise<void> {
-    // On shutdown every stream is ending: nobody is left to tell.
-    if (reason === 'shutdown') return;
-    await this.broadcastPresence(client.request.params.room);
-  }
-
-  private async broadcastPresence(room: string): Promise<void> {
-    const channel = roomChannel(room);
-    // In onJoin the hub already lists the joining client; in onClose it no longer lists the closing one.
-    const count = this.hub.count(channel);
-    await this.hub.broadcast({ event: 'presence', data: { room, count } }, { channels: channel });
   }
 }
