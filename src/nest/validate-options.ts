@@ -7,7 +7,7 @@ function isCount(value: unknown): value is number {
 
 /** Refuses options that would make every stream misbehave, at start-up rather than per request. */
 export function validateStreamOptions(options: SseModuleOptions & SseRouteOptions, where: string): void {
-  const { keepAlive, retry, history, shutdownRetry, resyncEvent, maxPendingBytes, slowConsumer, maxEventBytes, maxConnections, maxConnectionsPer, maxTotalPendingBytes } = options;
+  const { keepAlive, retry, history, shutdownRetry, resyncEvent, maxPendingBytes, slowConsumer, maxEventBytes, maxConnections, maxConnectionsPer, maxTotalPendingBytes, presence, presenceEvents } = options;
   for (const [name, value] of Object.entries({ maxPendingBytes, maxEventBytes, maxConnections, maxTotalPendingBytes })) {
     if (value !== undefined && !(isCount(value) && value > 0)) throw new TypeError(`${where}: ${name} must be a positive integer, got ${String(value)}.`);
   }
@@ -31,5 +31,11 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
   }
   if (resyncEvent !== undefined && (typeof resyncEvent !== 'string' || resyncEvent === '' || /[\r\n]/.test(resyncEvent))) {
     throw new TypeError(`${where}: resyncEvent must be a non-empty event name without line breaks, got ${JSON.stringify(resyncEvent)}.`);
+  }
+  if (presence !== undefined && typeof presence !== 'function') {
+    throw new TypeError(`${where}: presence must be a function (client) => info, got ${JSON.stringify(presence)}.`);
+  }
+  if (presenceEvents !== undefined && typeof presenceEvents !== 'boolean') {
+    throw new TypeError(`${where}: presenceEvents must be true or false, got ${JSON.stringify(presenceEvents)}.`);
   }
 }

@@ -68,4 +68,9 @@ describe('SseHub presence, and join and leave events (one instance)', () => {
     await hub.leave(annId, 'room:a');
     expect((await hub.presence('room:a')).count).toBe(0);
   });
+
+  it('refuses a presence option that is not a function, and presenceEvents that is not a boolean, when the route is declared', () => {
+    expect(() => SseRoute('x', { presence: 'user' as never })).toThrow(/@SseRoute\(\): presence must be a function \(client\) => info, got "user"/);
+    expect(() => SseRoute('x', { presenceEvents: 'yes' as never })).toThrow(/presenceEvents must be true or false, got "yes"/);
+  });
 });
