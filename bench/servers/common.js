@@ -18,6 +18,17 @@ const { makeEvent } = require('../lib/event');
 function runServer(start) {
   serve({
     count: () => ({ count: server.count() }),
+    // How long presence() of a channel (or of all) takes here, `times` times in a row, in ms.
+    async presence({ channel, times = 100 }) {
+      const took = [];
+      let count;
+      for (let i = 0; i < times; i++) {
+        const started = now();
+        count = (await server.presence(channel)).count;
+        took.push(now() - started);
+      }
+      return { took, count };
+    },
     async broadcast({ count, seq, payload }) {
       const pending = [];
       // Back to back, without awaiting: this is the burst the clients are timing.
@@ -127,7 +138,10 @@ function transportFromEnv() {
   const url = process.env.BENCH_REDIS_URL;
   if (!url) return {};
   const { RedisStreamsTransport } = require('../../dist/redis');
-  return { transport: new RedisStreamsTransport({ url, stream: process.env.BENCH_REDIS_STREAM || 'nestjs-sse-hub-bench' }) };
+  // Sized for the benchmark's bursts (20,000 back to back), as the README says to size
+  // maxLen for your largest burst: a reader further behind than maxLen misses entries.
+  const maxLen = Number(process.env.BENCH_REDIS_MAXLEN || 100_000);
+  return { transport: new RedisStreamsTransport({ url, stream: process.env.BENCH_REDIS_STREAM || 'nestjs-sse-hub-bench', maxLen }) };
 }
 
 module.exports = { runServer, listen, acceptStream, rawServer, writeToAll, startNest, transportFromEnv };

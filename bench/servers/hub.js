@@ -6,9 +6,10 @@ const { runServer, listen, startNest, transportFromEnv } = require('./common');
 runServer(async () => {
   const { app, server } = await startNest({
     events: () => undefined,
-    decorators: [SseRoute('events', { keepAlive: false })],
+    // bench/redis.js puts streams in channels with ?ch=… (BENCH_CHANNELS=1), for presence().
+    decorators: [SseRoute('events', { keepAlive: false, ...(process.env.BENCH_CHANNELS === '1' && { channels: (req) => req.query.ch ?? [] }) })],
     imports: [SseModule.forRoot(transportFromEnv())],
   });
   const hub = app.get(SseHub);
-  return { port: await listen(server), count: () => hub.count(), broadcast: (event) => hub.broadcast(event) };
+  return { port: await listen(server), count: () => hub.count(), broadcast: (event) => hub.broadcast(event), presence: (channel) => hub.presence(channel) };
 });
