@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Logger } from '@nestjs/common';
-import type { RedisClientType } from 'redis';
 import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
 import { keyBeside } from './keys';
-
-type RedisClient = RedisClientType<any, any, any, any, any>;
+import { type RedisConnection } from './redis-connection';
 
 /** What is stored for one stream: its instance, its channels and its info. */
 interface StoredEntry {
@@ -34,11 +32,12 @@ export class RedisPresence {
   private readonly own = new Map<string, SsePresenceEntry>();
   private queued: SsePresenceChange[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
+  private stopped = false;
   private failing = false;
   private rewrite = false;
 
   constructor(
-    private readonly client: RedisClient,
+    private readonly client: RedisConnection,
     private readonly stream: string,
     private readonly ttl: number,
     private readonly logger: Logger,
@@ -47,12 +46,18 @@ export class RedisPresence {
   start(): void {
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttl / 3)));
     this.heartbeat.unref();
-    void this.beat();
+    void this.beatWhenReady();
     // Redis may have restarted empty while it was away: write this instance's streams again.
-    this.client.on('ready', () => {
+    this.client.onReady(() => {
       this.rewrite = true;
-      void this.beat();
+      void this.beatWhenReady();
     });
+  }
+
+  /** The first heartbeat as soon as Redis is there, not a third of the TTL later (a cluster is ready after its nodes say so). */
+  private async beatWhenReady(): Promise<void> {
+    while (!this.client.isReady && !this.stopped) await this.client.untilReady();
+    if (!this.stopped) await this.beat();
   }
 
   update(changes: SsePresenceChange[]): void {
@@ -67,8 +72,8 @@ export class RedisPresence {
 
   async query(channel?: string): Promise<SsePresence> {
     const [stored, alive] = await Promise.all([
-      this.client.sendCommand(['HGETALL', this.key(channel === undefined ? 'presence' : `presence:${channel}`)]) as Promise<unknown>,
-      this.client.sendCommand(['ZRANGE', this.key('instances'), `(${Date.now()}`, '+inf', 'BYSCORE']) as Promise<string[]>,
+      this.client.send(this.key('presence'), ['HGETALL', this.key(channel === undefined ? 'presence' : `presence:${channel}`)]),
+      this.client.send(this.key('instances'), ['ZRANGE', this.key('instances'), `(${Date.now()}`, '+inf', 'BYSCORE']) as Promise<string[]>,
     ]);
     const live = new Set(alive);
     const clients: SsePresenceEntry[] = [];
@@ -81,6 +86,7 @@ export class RedisPresence {
 
   /** Stops the heartbeat and takes this instance's streams out of presence (on shutdown). */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.heartbeat);
     if (!this.client.isReady) return;
     try {
@@ -108,7 +114,7 @@ export class RedisPresence {
     }
     try {
       // Sent in one go: node-redis pipelines what is sent in one turn.
-      await Promise.all(commands.map((command) => this.client.sendCommand(command)));
+      await Promise.all(commands.map((command) => this.client.send(command[1], command)));
     } catch (error) {
       this.failed(error);
     }
@@ -122,9 +128,9 @@ export class RedisPresence {
       const rewrite = this.rewrite;
       this.rewrite = false;
       if (rewrite) await this.clear(this.instance);
-      await this.client.sendCommand(['ZADD', this.key('instances'), String(Date.now() + this.ttl), this.instance]);
+      await this.client.send(this.key('instances'), ['ZADD', this.key('instances'), String(Date.now() + this.ttl), this.instance]);
       if (rewrite) this.update([...this.own.values()].map((entry) => ({ type: 'set', entry, left: [] })));
-      const dead = (await this.client.sendCommand(['ZRANGE', this.key('instances'), '-inf', String(Date.now()), 'BYSCORE'])) as string[];
+      const dead = (await this.client.send(this.key('instances'), ['ZRANGE', this.key('instances'), '-inf', String(Date.now()), 'BYSCORE'])) as string[];
       for (const instance of dead) await this.clear(instance);
       if (this.failing) this.logger.log('Presence is recorded in Redis again.');
       this.failing = false;
@@ -135,14 +141,14 @@ export class RedisPresence {
 
   /** Removes an instance's streams from presence, and the instance. */
   private async clear(instance: string): Promise<void> {
-    const streams = pairs(await this.client.sendCommand(['HGETALL', this.key(`instance:${instance}`)]));
+    const streams = pairs(await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]));
     const commands: string[][] = [];
     for (const [id, channels] of streams) {
       commands.push(['HDEL', this.key('presence'), id]);
       for (const channel of JSON.parse(channels) as string[]) commands.push(['HDEL', this.key(`presence:${channel}`), id]);
     }
     commands.push(['DEL', this.key(`instance:${instance}`)], ['ZREM', this.key('instances'), instance]);
-    await Promise.all(commands.map((command) => this.client.sendCommand(command)));
+    await Promise.all(commands.map((command) => this.client.send(command[1], command)));
   }
 
   private failed(error: unknown): void {

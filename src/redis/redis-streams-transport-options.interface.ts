@@ -1,4 +1,5 @@
 import type { RedisClientType } from 'redis';
+import type { RedisClusterClient } from './redis-connection';
 
 /** @publicApi */
 export interface RedisStreamsTransportOptions {
@@ -6,9 +7,11 @@ export interface RedisStreamsTransportOptions {
   url?: string;
   /**
    * An existing node-redis client to publish and replay with (connected here if it is
-   * not yet). The blocking reader always gets a connection of its own (`duplicate()`).
+   * not yet), or a Redis Cluster client (`createCluster({ rootNodes })`): every key of the
+   * transport shares the stream's hash slot. The blocking reader always gets a
+   * connection of its own (`duplicate()`). The app closes it.
    */
-  client?: RedisClientType<any, any, any, any, any>;
+  client?: RedisClientType<any, any, any, any, any> | RedisClusterClient;
   /** The stream's key, shared by every instance of the app (default `sse-hub`). */
   stream?: string;
   /**

@@ -1,14 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { createClient, ErrorReply, type RedisClientType } from 'redis';
+import { createClient, ErrorReply } from 'redis';
 import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport } from '../hub';
 import { PublishBatch } from './publish-batch';
+import { backoff, type RedisClient, RedisConnection } from './redis-connection';
 import { RedisPresence } from './redis-presence';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
 import { SseTransportUnavailableError } from './sse-transport-unavailable.error';
 import { keyBeside } from './keys';
 import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
-
-type RedisClient = RedisClientType<any, any, any, any, any>;
 
 const DEFAULT_STREAM = 'sse-hub';
 // Room for bursts: a reader that falls this far behind misses entries (and says so).
@@ -47,9 +46,9 @@ export class RedisStreamsTransport implements SseTransport {
   private readonly maxLen: number;
   private readonly blockMs: number;
   private readonly where: string;
-  private readonly client: RedisClient;
+  private readonly client: RedisConnection;
   private readonly ownsClient: boolean;
-  private reader: RedisClient | undefined;
+  private reader: RedisConnection | undefined;
   private deliver: ((message: SseHubMessage) => void) | undefined;
   /** The id of the last entry this instance has delivered, and its sequence number. */
   private cursor: string | undefined;
@@ -65,10 +64,10 @@ export class RedisStreamsTransport implements SseTransport {
     this.key = options.stream ?? DEFAULT_STREAM;
     this.maxLen = positiveInteger('maxLen', options.maxLen ?? DEFAULT_MAX_LEN);
     this.blockMs = positiveInteger('blockMs', options.blockMs ?? DEFAULT_BLOCK_MS);
-    this.where = redact(options.url ?? (options.client?.options as { url?: string } | undefined)?.url ?? 'redis://localhost:6379');
     this.ownsClient = !options.client;
     // No offline queue: while Redis is away a broadcast must fail now, not wait or be sent late.
-    this.client = options.client ?? (createClient({ url: options.url, name: PUBLISHER_NAME, disableOfflineQueue: true, socket: { reconnectStrategy: backoff } }) as RedisClient);
+    this.client = new RedisConnection(options.client ?? (createClient({ url: options.url, name: PUBLISHER_NAME, disableOfflineQueue: true, socket: { reconnectStrategy: backoff } }) as RedisClient));
+    this.where = redact(options.url ?? this.client.url ?? 'redis://localhost:6379');
     this.watch(this.client, 'publisher');
     this.presenceStore = new RedisPresence(this.client, this.key, positiveInteger('presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL), this.logger);
   }
@@ -120,7 +119,7 @@ export class RedisStreamsTransport implements SseTransport {
     let start = lastEventId;
     let expected: number | undefined;
     for (let first = true; ; first = false) {
-      const entries = (await this.client.sendCommand(['XRANGE', this.key, start, '+', 'COUNT', String(PAGE)])) as RawEntry[];
+      const entries = (await this.client.send(this.key, ['XRANGE', this.key, start, '+', 'COUNT', String(PAGE)])) as RawEntry[];
       let from = 0;
       if (first) {
         // Not there (trimmed, or never ours): what came after it cannot be known whole.
@@ -154,17 +153,18 @@ export class RedisStreamsTransport implements SseTransport {
   /** Reads every entry after the cursor, for as long as the app runs, across reconnects. */
   private async read(): Promise<void> {
     if (!this.client.isOpen) this.client.connect().catch(() => undefined);
-    const reader = (this.reader = this.client.duplicate({ name: READER_NAME, disableOfflineQueue: true, socket: { ...this.client.options?.socket, reconnectStrategy: backoff } }) as RedisClient);
+    const reader = (this.reader = this.client.duplicate(READER_NAME));
     this.watch(reader, 'reader');
     reader.connect().catch(() => undefined);
     while (!this.closing) {
       try {
-        if (!reader.isReady) await Promise.race([untilReady(reader), this.stopped.promise]);
+        if (!reader.isReady) await Promise.race([reader.untilReady(), this.stopped.promise]);
+        if (!reader.isReady) continue;
         if (this.closing) return;
         // The newest entry when this instance starts reading: it delivers what comes after.
         if (this.cursor === undefined) [this.cursor, this.sequence] = await this.newest(reader);
         this.live.resolve();
-        const reply = await reader.sendCommand(['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(this.blockMs), 'STREAMS', this.key, this.cursor]);
+        const reply = await reader.send(this.key, ['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(this.blockMs), 'STREAMS', this.key, this.cursor]);
         for (const entry of entriesOf(reply)) this.receive(entry);
       } catch {
         // A lost connection: node-redis reconnects, and the loop goes on from the same cursor.
@@ -187,16 +187,16 @@ export class RedisStreamsTransport implements SseTransport {
   private async append(pairs: string[]): Promise<Array<string | null>> {
     const args = ['2', this.key, keyBeside(this.key, 'idempotency'), String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs];
     try {
-      return (await this.client.sendCommand(['EVALSHA', APPEND_SCRIPT_SHA, ...args])) as Array<string | null>;
+      return (await this.client.send(this.key, ['EVALSHA', APPEND_SCRIPT_SHA, ...args])) as Array<string | null>;
     } catch (error) {
       if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return (await this.client.sendCommand(['EVAL', APPEND_SCRIPT, ...args])) as Array<string | null>;
+      return (await this.client.send(this.key, ['EVAL', APPEND_SCRIPT, ...args])) as Array<string | null>;
     }
   }
 
   /** The newest entry's id and sequence number, where this instance starts reading ('0-0' and 0 for an empty stream). */
-  private async newest(reader: RedisClient): Promise<[string, number | undefined]> {
-    const last = (await reader.sendCommand(['XREVRANGE', this.key, '+', '-', 'COUNT', '1'])) as RawEntry[];
+  private async newest(reader: RedisConnection): Promise<[string, number | undefined]> {
+    const last = (await reader.send(this.key, ['XREVRANGE', this.key, '+', '-', 'COUNT', '1'])) as RawEntry[];
     return last[0] ? [last[0][0], sequenceOf(last[0])] : ['0-0', 0];
   }
 
@@ -230,15 +230,15 @@ export class RedisStreamsTransport implements SseTransport {
   }
 
   /** Says once when a connection is lost and once when it is back, rather than at every retry. */
-  private watch(client: RedisClient, role: string): void {
+  private watch(client: RedisConnection, role: string): void {
     let down = false;
-    client.on('error', (error: Error) => {
+    client.onError((error: Error) => {
       if (down || this.closing) return;
       down = true;
       const meanwhile = role === 'reader' ? 'No hub message reaches this instance' : 'Broadcasts are refused';
       this.logger.error(`Redis ${role} connection to ${this.where} failed (${error.message}); retrying. ${meanwhile} until it is back.`);
     });
-    client.on('ready', () => {
+    client.onReady(() => {
       if (!down) return;
       down = false;
       this.logger.log(`Redis ${role} connection to ${this.where} is back.`);
@@ -246,18 +246,9 @@ export class RedisStreamsTransport implements SseTransport {
   }
 }
 
-/** Reconnects after 50 ms, then up to 2 s apart: never gives up while the app runs. */
-function backoff(retries: number): number {
-  return Math.min(50 * 2 ** retries, 2000);
-}
-
 /** The number that should follow `sequence`, if it is known. */
 function next(sequence: number | undefined): number | undefined {
   return sequence === undefined ? undefined : sequence + 1;
-}
-
-function untilReady(client: RedisClient): Promise<void> {
-  return new Promise((resolve) => client.once('ready', () => resolve()));
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -12,7 +12,7 @@ export function findRedisServer(): string | undefined {
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
@@ -27,11 +27,13 @@ export class RedisServer {
   private constructor(
     private readonly binary: string,
     readonly port: number,
+    private readonly extra: string[],
   ) {}
 
-  static async start(binary = findRedisServer()): Promise<RedisServer> {
+  /** `extra`: more arguments for redis-server (a cluster node's); `port`: a given one. */
+  static async start(binary = findRedisServer(), extra: string[] = [], port?: number): Promise<RedisServer> {
     if (!binary) throw new Error('redis-server is not installed: run `npm test`, which installs it (Debian package redis-server).');
-    const server = new RedisServer(binary, await freePort());
+    const server = new RedisServer(binary, port ?? (await freePort()), extra);
     await server.restart();
     return server;
   }
@@ -43,7 +45,7 @@ export class RedisServer {
   /** Starts it (again, empty: no persistence) and resolves once it accepts connections. */
   async restart(): Promise<void> {
     await this.stop();
-    const child = spawn(this.binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+    const child = spawn(this.binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extra], {
       // Never the test run's own stdio: a server left behind must not hold CI's output open.
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,0 +1,103 @@
+import type { RedisClientType } from 'redis';
+
+export type RedisClient = RedisClientType<any, any, any, any, any>;
+
+/**
+ * What the transport uses of a node-redis Redis Cluster client (`createCluster()`),
+ * whatever its modules and RESP version.
+ *
+ * @publicApi
+ */
+export interface RedisClusterClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  nodeClient(...args: any[]): unknown;
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  duplicate(overrides?: any): RedisClusterClient;
+  connect(): Promise<unknown>;
+  destroy(): void;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+type RedisCluster = RedisClusterClient;
+
+/** Reconnects after 50 ms, then up to 2 s apart: never gives up while the app runs. */
+export function backoff(retries: number): number {
+  return Math.min(50 * 2 ** retries, 2000);
+}
+
+function isCluster(raw: RedisClient | RedisCluster): raw is RedisCluster {
+  return typeof (raw as RedisCluster).nodeClient === 'function';
+}
+
+/**
+ * A node-redis client or a Redis Cluster client (`createCluster`), as the transport uses
+ * either: every command with the key that routes it (all of the transport's keys share
+ * one hash slot), a duplicate for the blocking reader, and the connection's state. A
+ * cluster says it is ready per node, and fails per node too.
+ */
+export class RedisConnection {
+  constructor(readonly raw: RedisClient | RedisCluster) {}
+
+  get isReady(): boolean {
+    return this.raw.isReady;
+  }
+
+  get isOpen(): boolean {
+    return this.raw.isOpen;
+  }
+
+  /** Where it points, for logs (without a password). */
+  get url(): string | undefined {
+    const raw = this.raw as { options?: { url?: string; rootNodes?: Array<{ url?: string }> } };
+    return raw.options?.url ?? raw.options?.rootNodes?.[0]?.url;
+  }
+
+  send(key: string, args: string[]): Promise<unknown> {
+    const raw = this.raw;
+    return isCluster(raw) ? raw.sendCommand(key, false, args) : raw.sendCommand(args);
+  }
+
+  /** A connection of its own (for a blocking command), that fails fast while Redis is away and never stops reconnecting. */
+  duplicate(name: string): RedisConnection {
+    const raw = this.raw;
+    if (isCluster(raw)) {
+      const defaults = (raw as { options?: { defaults?: { socket?: object } } }).options?.defaults;
+      return new RedisConnection(raw.duplicate({ defaults: { ...defaults, name, disableOfflineQueue: true, socket: { ...defaults?.socket, reconnectStrategy: backoff } } }));
+    }
+    const socket = (raw as { options?: { socket?: object } }).options?.socket;
+    return new RedisConnection(raw.duplicate({ name, disableOfflineQueue: true, socket: { ...socket, reconnectStrategy: backoff } }) as RedisClient);
+  }
+
+  connect(): Promise<unknown> {
+    return this.raw.connect();
+  }
+
+  destroy(): void {
+    this.raw.destroy();
+  }
+
+  onError(listener: (error: Error) => void): void {
+    this.raw.on('error', listener);
+    if (isCluster(this.raw)) this.raw.on('node-error', listener);
+  }
+
+  onReady(listener: () => void): void {
+    this.raw.on(isCluster(this.raw) ? 'node-ready' : 'ready', listener);
+  }
+
+  /** Resolves when it is ready, or after a while (a cluster may be ready without one more node saying so): check again. */
+  untilReady(): Promise<void> {
+    const event = isCluster(this.raw) ? 'node-ready' : 'ready';
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.raw.off(event, done);
+        resolve();
+      };
+      const timer = setTimeout(done, 250);
+      this.raw.on(event, done);
+    });
+  }
+}
