@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
 import { drop } from './raw-http';
 
 /** Where Debian's redis-server package puts it; `npm test` installs it (test/support/ensure-tools.sh). */
@@ -126,4 +127,18 @@ export class CuttableProxy {
     this.cut();
     await new Promise((resolve) => this.server.close(resolve));
   }
+}
+
+/**
+ * Broadcasts `value` to `channels` and says whether the transport took it: false when it
+ * refused, which while Redis is away must be `SseTransportUnavailableError` and nothing else.
+ */
+export function broadcastTaken(hub: { broadcast(value: unknown, options: { channels: string }): Promise<void> }, value: unknown, channels: string): Promise<boolean> {
+  return hub.broadcast(value, { channels }).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof SseTransportUnavailableError) return false;
+      throw error;
+    },
+  );
 }
