@@ -135,4 +135,14 @@ async function within(ms: number, what: string, check: () => Promise<boolean>): 
     console.log(`presence: a killed instance's streams were gone after ${took} ms (presenceTtl ${ttl} ms)`);
     expect((await a.hub.presence()).clients.map((client) => client.info)).toEqual([{ user: 'ann' }]);
   });
+
+  it('writes its streams into presence again after Redis restarts empty', async () => {
+    const key = `presence-${randomUUID()}`;
+    const a = await start(key, 1_000);
+    await member(a.url, 'x', 'ann');
+    expect((await a.hub.presence('room:x')).count).toBe(1);
+    await redis.restart();
+    const took = await within(10_000, 'the stream is back in presence', async () => (await a.hub.presence('room:x').catch(() => ({ count: -1 }))).count === 1);
+    console.log(`presence: written again ${took} ms after Redis restarted empty`);
+  });
 });
