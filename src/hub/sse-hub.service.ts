@@ -191,7 +191,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (entry.held) this.serial.run(() => releaseHeld(this.delivery, entry));
     // Set up: from here on it is in presence(), and its channels hear that it came.
     entry.present = true;
-    this.reportPresence({ type: 'set', entry: presenceOf(entry), left: [] });
+    this.reportPresence(() => ({ type: 'set', entry: presenceOf(entry), left: [] }));
     for (const channel of client.channels) this.announce(entry, 'join', channel);
   }
 
@@ -218,7 +218,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (!entry) return;
     this.registry.index(entry, channel);
     if (!entry.present) return;
-    this.reportPresence({ type: 'set', entry: presenceOf(entry), left: [] });
+    this.reportPresence(() => ({ type: 'set', entry: presenceOf(entry), left: [] }));
     this.announce(entry, 'join', channel);
   }
 
@@ -227,7 +227,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (!entry) return;
     this.registry.unindex(entry, channel);
     if (!entry.present) return;
-    this.reportPresence({ type: 'set', entry: presenceOf(entry), left: [channel] });
+    this.reportPresence(() => ({ type: 'set', entry: presenceOf(entry), left: [channel] }));
     this.announce(entry, 'leave', channel);
   }
 
@@ -238,7 +238,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     this.registry.remove(entry);
     client.setChannelListener(undefined);
     if (!entry.present) return;
-    this.reportPresence({ type: 'remove', id: client.id, channels: [...client.channels] });
+    this.reportPresence(() => ({ type: 'remove', id: client.id, channels: [...client.channels] }));
     for (const channel of client.channels) this.announce(entry, 'leave', channel);
   }
 
@@ -253,9 +253,11 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     await this.transport.close?.();
   }
 
-  private reportPresence(change: SsePresenceChange): void {
+  /** To a transport that keeps presence for the application; made only for one (the in-process hub reads its registry). */
+  private reportPresence(change: () => SsePresenceChange): void {
+    if (!this.transport.updatePresence) return;
     try {
-      this.transport.updatePresence?.([change]);
+      this.transport.updatePresence([change()]);
     } catch (error) {
       this.logger.error(`Presence could not be recorded: ${(error as Error).message}`);
     }
