@@ -1,4 +1,4 @@
-import type { RedisClientType } from 'redis';
+import { ErrorReply, type RedisClientType } from 'redis';
 
 export type RedisClient = RedisClientType<any, any, any, any, any>;
 
@@ -52,6 +52,27 @@ export class RedisConnection {
   get url(): string | undefined {
     const raw = this.raw as { options?: { url?: string; rootNodes?: Array<{ url?: string }> } };
     return raw.options?.url ?? raw.options?.rootNodes?.[0]?.url;
+  }
+
+  /**
+   * Whether it is a cluster client that queues commands while a node is away (node-redis's
+   * offline queue): a cluster stays ready while one node is down, so they would wait there
+   * instead of failing. (A single client that is not ready is refused before any command.)
+   */
+  get queuesWhileAway(): boolean {
+    const options = (this.raw as { options?: { defaults?: { disableOfflineQueue?: boolean } } }).options;
+    return isCluster(this.raw) && options?.defaults?.disableOfflineQueue !== true;
+  }
+
+  /** Runs a Lua script by its SHA1, loading it the first time (or after Redis restarted). Every key in `keys`, all of one slot. */
+  async evalScript(script: string, sha: string, keys: string[], args: string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await this.send(keys[0], ['EVALSHA', sha, ...tail]);
+    } catch (error) {
+      if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.send(keys[0], ['EVAL', script, ...tail]);
+    }
   }
 
   send(key: string, args: string[]): Promise<unknown> {

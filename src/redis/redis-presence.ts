@@ -1,8 +1,29 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type Logger } from '@nestjs/common';
 import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
 import { keyBeside } from './keys';
 import { type RedisConnection } from './redis-connection';
+
+/**
+ * Applies one flush of presence changes atomically, so that a connection cut part-way
+ * cannot leave a stream in a channel's hash that its instance's record no longer names.
+ * KEYS: the hashes touched; ARGV: ('S', key index, field, value) or ('D', key index, field).
+ */
+const APPLY_SCRIPT = `
+local i = 1
+while i <= #ARGV do
+  local key = KEYS[tonumber(ARGV[i + 1])]
+  if ARGV[i] == 'S' then
+    redis.call('HSET', key, ARGV[i + 2], ARGV[i + 3])
+    i = i + 4
+  else
+    redis.call('HDEL', key, ARGV[i + 2])
+    i = i + 3
+  end
+end
+return 1
+`;
+const APPLY_SCRIPT_SHA = createHash('sha1').update(APPLY_SCRIPT).digest('hex');
 
 /** What is stored for one stream: its instance, its channels and its info. */
 interface StoredEntry {
@@ -71,6 +92,8 @@ export class RedisPresence {
   }
 
   async query(channel?: string): Promise<SsePresence> {
+    // This instance's own latest changes first (presence() from onClose, right after a join).
+    await this.flush();
     const [stored, alive] = await Promise.all([
       this.client.send(this.key('presence'), ['HGETALL', this.key(channel === undefined ? 'presence' : `presence:${channel}`)]),
       this.client.send(this.key('instances'), ['ZRANGE', this.key('instances'), `(${Date.now()}`, '+inf', 'BYSCORE']) as Promise<string[]>,
@@ -89,32 +112,45 @@ export class RedisPresence {
     this.stopped = true;
     clearInterval(this.heartbeat);
     if (!this.client.isReady) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.clear(this.instance);
+      // Bounded: a Redis that does not answer must not hold up the app's shutdown (the entries drop out within the TTL anyway).
+      const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(this.ttl, 2_000))));
+      await Promise.race([this.clear(this.instance), gaveUp]);
     } catch (error) {
       this.logger.error(`This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   private async flush(): Promise<void> {
     const changes = this.queued;
     this.queued = [];
+    if (changes.length === 0) return;
     if (!this.client.isReady) return this.failed(new Error('not connected'));
-    const commands: string[][] = [];
+    const keys: string[] = [];
+    const indexOf = new Map<string, number>();
+    const key = (suffix: string) => {
+      const name = this.key(suffix);
+      let index = indexOf.get(name);
+      if (index === undefined) indexOf.set(name, (index = keys.push(name)));
+      return String(index);
+    };
+    const args: string[] = [];
     for (const change of changes) {
       if (change.type === 'set') {
         const json = JSON.stringify({ i: this.instance, c: change.entry.channels, info: change.entry.info } satisfies StoredEntry);
-        commands.push(['HSET', this.key('presence'), change.entry.id, json], ['HSET', this.key(`instance:${this.instance}`), change.entry.id, JSON.stringify(change.entry.channels)]);
-        for (const channel of change.entry.channels) commands.push(['HSET', this.key(`presence:${channel}`), change.entry.id, json]);
-        for (const channel of change.left) commands.push(['HDEL', this.key(`presence:${channel}`), change.entry.id]);
+        args.push('S', key('presence'), change.entry.id, json, 'S', key(`instance:${this.instance}`), change.entry.id, JSON.stringify(change.entry.channels));
+        for (const channel of change.entry.channels) args.push('S', key(`presence:${channel}`), change.entry.id, json);
+        for (const channel of change.left) args.push('D', key(`presence:${channel}`), change.entry.id);
       } else {
-        commands.push(['HDEL', this.key('presence'), change.id], ['HDEL', this.key(`instance:${this.instance}`), change.id]);
-        for (const channel of change.channels) commands.push(['HDEL', this.key(`presence:${channel}`), change.id]);
+        args.push('D', key('presence'), change.id, 'D', key(`instance:${this.instance}`), change.id);
+        for (const channel of change.channels) args.push('D', key(`presence:${channel}`), change.id);
       }
     }
     try {
-      // Sent in one go: node-redis pipelines what is sent in one turn.
-      await Promise.all(commands.map((command) => this.client.send(command[1], command)));
+      await this.client.evalScript(APPLY_SCRIPT, APPLY_SCRIPT_SHA, keys, args);
     } catch (error) {
       this.failed(error);
     }
@@ -128,8 +164,9 @@ export class RedisPresence {
       const rewrite = this.rewrite;
       this.rewrite = false;
       if (rewrite) await this.clear(this.instance);
-      await this.client.send(this.key('instances'), ['ZADD', this.key('instances'), String(Date.now() + this.ttl), this.instance]);
-      if (rewrite) this.update([...this.own.values()].map((entry) => ({ type: 'set', entry, left: [] })));
+      const added = await this.client.send(this.key('instances'), ['ZADD', this.key('instances'), String(Date.now() + this.ttl), this.instance]);
+      // Not there: another instance took it for dead (a heartbeat later than the TTL) and cleared its streams.
+      if (rewrite || added === 1) this.update([...this.own.values()].map((entry) => ({ type: 'set', entry, left: [] })));
       const dead = (await this.client.send(this.key('instances'), ['ZRANGE', this.key('instances'), '-inf', String(Date.now()), 'BYSCORE'])) as string[];
       for (const instance of dead) await this.clear(instance);
       if (this.failing) this.logger.log('Presence is recorded in Redis again.');

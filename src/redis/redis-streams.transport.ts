@@ -6,7 +6,7 @@ import { backoff, type RedisClient, RedisConnection } from './redis-connection';
 import { RedisPresence } from './redis-presence';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
 import { SseTransportUnavailableError } from './sse-transport-unavailable.error';
-import { keyBeside } from './keys';
+import { checkStreamName, keyBeside } from './keys';
 import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
 
 const DEFAULT_STREAM = 'sse-hub';
@@ -61,13 +61,19 @@ export class RedisStreamsTransport implements SseTransport {
   private readonly presenceStore: RedisPresence;
 
   constructor(options: RedisStreamsTransportOptions = {}) {
-    this.key = options.stream ?? DEFAULT_STREAM;
+    this.key = checkStreamName(options.stream ?? DEFAULT_STREAM);
     this.maxLen = positiveInteger('maxLen', options.maxLen ?? DEFAULT_MAX_LEN);
     this.blockMs = positiveInteger('blockMs', options.blockMs ?? DEFAULT_BLOCK_MS);
     this.ownsClient = !options.client;
     // No offline queue: while Redis is away a broadcast must fail now, not wait or be sent late.
     this.client = new RedisConnection(options.client ?? (createClient({ url: options.url, name: PUBLISHER_NAME, disableOfflineQueue: true, socket: { reconnectStrategy: backoff } }) as RedisClient));
     this.where = redact(options.url ?? this.client.url ?? 'redis://localhost:6379');
+    if (this.client.queuesWhileAway) {
+      this.logger.warn(
+        'This Redis client queues commands while Redis is away (its offline queue is on): broadcasts would then wait in memory instead of failing. ' +
+          'Create it with disableOfflineQueue: true (for createCluster, defaults: { disableOfflineQueue: true }).',
+      );
+    }
     this.watch(this.client, 'publisher');
     this.presenceStore = new RedisPresence(this.client, this.key, positiveInteger('presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL), this.logger);
   }
@@ -185,13 +191,8 @@ export class RedisStreamsTransport implements SseTransport {
 
   /** Adds entries to the stream through the append script, loading it into Redis the first time (or after a restart). */
   private async append(pairs: string[]): Promise<Array<string | null>> {
-    const args = ['2', this.key, keyBeside(this.key, 'idempotency'), String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs];
-    try {
-      return (await this.client.send(this.key, ['EVALSHA', APPEND_SCRIPT_SHA, ...args])) as Array<string | null>;
-    } catch (error) {
-      if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return (await this.client.send(this.key, ['EVAL', APPEND_SCRIPT, ...args])) as Array<string | null>;
-    }
+    const keys = [this.key, keyBeside(this.key, 'idempotency')];
+    return (await this.client.evalScript(APPEND_SCRIPT, APPEND_SCRIPT_SHA, keys, [String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs])) as Array<string | null>;
   }
 
   /** The newest entry's id and sequence number, where this instance starts reading ('0-0' and 0 for an empty stream). */

@@ -5,17 +5,28 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { Controller } from '@nestjs/common';
-import { SseHub, SseRoute } from 'nestjs-sse-hub';
+import { type SseClient, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { RedisStreamsTransport } from 'nestjs-sse-hub/redis';
+import { CuttableProxy } from './support/redis-server';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { findRedisServer, RedisServer } from './support/redis-server';
 import { startApp, type TestApp } from './support/start-app';
 
+/** What presence() answered from onClose, by the id of the stream that closed. */
+const seenFromOnClose = new Map<string, string[]>();
+
 @Controller('p')
-class PresenceController {
+class PresenceController implements SseGateway {
+  constructor(private readonly hub: SseHub) {}
+
   // The same route as test/e2e/support/redis-instance.child.js.
   @SseRoute(':room', { channels: (req) => `room:${req.params.room}`, presence: (client) => ({ user: client.request.query.user ?? null }), presenceEvents: true, keepAlive: false })
   room() {}
+
+  async onClose(client: SseClient) {
+    if (client.request.query.ask !== 'yes') return;
+    seenFromOnClose.set(client.id, (await this.hub.presence('room:x')).clients.map((entry) => entry.id));
+  }
 }
 
 const redisServer = findRedisServer();
@@ -144,5 +155,56 @@ async function within(ms: number, what: string, check: () => Promise<boolean>): 
     await redis.restart();
     const took = await within(10_000, 'the stream is back in presence', async () => (await a.hub.presence('room:x').catch(() => ({ count: -1 }))).count === 1);
     console.log(`presence: written again ${took} ms after Redis restarted empty`);
+  });
+
+  it("answers presence() with this instance's own latest change, even from onClose", async () => {
+    const a = await start(`presence-${randomUUID()}`);
+    const ann = await member(a.url, 'x', 'ann');
+    const bob = await open(a.url, '/p/x?user=bob&ask=yes');
+    let bobId: string | undefined;
+    while (!bobId) {
+      const event = await bob.nextEvent();
+      if (event.event === 'join' && JSON.parse(event.data).info.user === 'bob') bobId = JSON.parse(event.data).id;
+    }
+    bob.close();
+    await within(5_000, 'onClose asked presence()', async () => seenFromOnClose.has(bobId!));
+    expect(seenFromOnClose.get(bobId!)).toEqual([ann.id]);
+  });
+
+  it('takes its streams back into presence after another instance took it for dead (a heartbeat later than the TTL)', async () => {
+    const key = `presence-${randomUUID()}`;
+    const ttl = 1_000;
+    const a = await start(key, ttl);
+    const paused = await spawnInstance(redis.url, key, ttl);
+    children.push(paused.child);
+    await member(a.url, 'x', 'ann');
+    await member(paused.url, 'x', 'bob');
+    await within(5_000, 'both in presence', async () => (await a.hub.presence('room:x')).count === 2);
+    // Its event loop stopped for longer than the TTL: A's heartbeat clears its streams.
+    paused.child.kill('SIGSTOP');
+    await within(10_000, 'the paused instance was taken for dead', async () => (await a.hub.presence('room:x')).count === 1);
+    paused.child.kill('SIGCONT');
+    await within(10_000, 'its stream is back in presence', async () => (await a.hub.presence('room:x')).count === 2);
+  });
+
+  it('shuts down while Redis does not answer, without waiting on it', async () => {
+    const proxy = await CuttableProxy.start(redis.port);
+    try {
+      const transport = new RedisStreamsTransport({ url: proxy.url, stream: `presence-${randomUUID()}` });
+      const app = await startApp({ controllers: [PresenceController] }, { transport });
+      await transport.ready();
+      await member(app.url, 'x', 'ann');
+      proxy.stall();
+      // Bounded by the test's timeout: it used to wait for Redis for good.
+      await app.app.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('refuses a stream name whose keys could not share its hash slot', () => {
+    expect(() => new RedisStreamsTransport({ stream: 'sse}v2' })).toThrow(/has a "}" but no hash tag/);
+    expect(() => new RedisStreamsTransport({ stream: 'a{}{b}' })).toThrow(/no hash tag/);
+    for (const fine of ['{t1}', 'x{y', '{app}:sse', 'sse-hub']) expect(() => new RedisStreamsTransport({ stream: fine }).close()).not.toThrow();
   });
 });
