@@ -10,3 +10,4 @@ export * from './sse-closed.error';
 export * from './sse-headers';
 export * from './sse-replay-status.type';
 export * from './sse-send-result.type';
+export * from './stream-tally';

@@ -91,7 +91,8 @@ export class SsePendingBudget {
     }
   }
 
-  private recount(): number {
+  /** Counts what every stream holds right now, exactly (a scan of them all: for snapshots, not per write). */
+  recount(): number {
     let total = 0;
     for (const stream of this.streams) {
       stream.budgeted = stream.pendingBytes;

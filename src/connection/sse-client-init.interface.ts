@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type SsePendingBudget } from './pending-budget';
 import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
+import { type StreamTally } from './stream-tally';
 
 /** What opens a stream: the raw Node objects and the options in force for it. */
 export interface SseClientInit<TRequest = unknown> {
@@ -29,6 +30,8 @@ export interface SseClientInit<TRequest = unknown> {
   maxEventBytes?: number;
   /** The application-wide bound on unsent bytes that this stream counts against. */
   pendingBudget?: SsePendingBudget;
+  /** Where the stream counts its events, bytes, start and end (its route's tally). */
+  tally?: StreamTally;
   /** Where failures that end the stream, or that a close listener throws, are reported (a logger). */
   reportError?: (message: string, error: unknown) => void;
 }

@@ -14,6 +14,7 @@ import { SseClosedError } from './sse-closed.error';
 import { type SseReplayStatus } from './sse-replay-status.type';
 import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
 import { type SseSendResult } from './sse-send-result.type';
+import { type StreamTally, UNTALLIED } from './stream-tally';
 
 type CloseListener = (reason: SseCloseReason) => void;
 
@@ -89,6 +90,9 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
   private closeReason: SseCloseReason | undefined;
   private isStarted = false;
   private readonly reportError: ((message: string, error: unknown) => void) | undefined;
+  private readonly tally: StreamTally;
+  /** When the stream started (`performance.now()`), for its duration. */
+  private startedAt = 0;
 
   constructor(init: SseClientInit<TRequest>) {
     this.request = init.request;
@@ -108,6 +112,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     this.reportError = init.reportError;
     this.budget = init.pendingBudget;
     this.budget?.add(this);
+    this.tally = init.tally ?? UNTALLIED;
     bindResponse(this, this.req, this.res);
   }
 
@@ -151,7 +156,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
     try {
       const event = toSseEvent(value);
-      if (event) this.write(encodeEvent(event, this.maxEventBytes));
+      if (event && this.write(encodeEvent(event, this.maxEventBytes))) this.tally.events++;
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error as Error };
@@ -166,7 +171,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
     try {
       const data = typeof dataLines === 'string' ? dataLines : dataLines.join('\n');
-      this.write(encodeEvent({ event: eventType, data, id: options.id, retry: options.retry }, this.maxEventBytes));
+      if (this.write(encodeEvent({ event: eventType, data, id: options.id, retry: options.retry }, this.maxEventBytes))) this.tally.events++;
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error as Error };
@@ -255,7 +260,9 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
       this.resync(1);
       return 'too-large';
     }
-    return this.write(chunk, id);
+    if (!this.write(chunk, id)) return false;
+    this.tally.events++;
+    return true;
   }
 
   /**
@@ -287,7 +294,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
   resync(dropped?: number): void {
     const data: Record<string, unknown> = { lastEventId: this.lastSentId ?? this.lastEventId ?? null };
     if (dropped !== undefined) data.dropped = dropped;
-    this.write(encodeEvent({ event: this.resyncEvent, data: JSON.stringify(data) }));
+    if (this.write(encodeEvent({ event: this.resyncEvent, data: JSON.stringify(data) }))) this.tally.events++;
   }
 
   /**
@@ -309,13 +316,15 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     this.batchBytes = 0;
     if (!this.sink.destroyed) {
       this.keepAlive?.touch(this);
+      const chunk = batch.length === 1 ? batch[0] : joinBatch(batch);
       try {
-        this.sink.write(batch.length === 1 ? batch[0] : joinBatch(batch));
+        this.sink.write(chunk);
       } catch (error) {
         // A stream that cannot be written to (an HTTP/2 stream reset under us) ends here, and alone.
         this.fail('A write failed', error);
         return;
       }
+      this.tally.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     }
     this.budget?.settle(this, this.pendingBytes);
   }
@@ -344,6 +353,8 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     // Opening failed, and ended the stream for that.
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
+    // Once per episode: a stream that is dropping events was counted when it began to.
+    if (reason === 'slow-consumer' && this.dropped < 0) this.tally.slowConsumer(this.slowConsumer);
     this.queued = undefined;
     this.reservedBytes = 0;
     this.keepAlive?.delete(this);
@@ -362,6 +373,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
       this.reportError?.(`SSE client ${this.id}: ending its connection failed`, error);
       abortConnection(this.res, this.sink);
     }
+    if (this.isStarted) this.tally.ended(reason, (performance.now() - this.startedAt) / 1000);
     this.channelListener?.clientClosed(this);
     const listeners = this.closeListeners;
     this.closeListeners = undefined;
@@ -416,6 +428,7 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
 
   private startDropping(): void {
     this.dropped = 0;
+    this.tally.slowConsumer('drop');
     // In the socket's buffers, batched bytes count for 'drain'.
     this.flush();
     if (this.closed) return;
@@ -446,6 +459,8 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     this.queued = undefined;
     this.queuedBytes = 0;
     this.isStarted = true;
+    this.startedAt = performance.now();
+    this.tally.started();
     this.sink = openResponse(this.req, this.res, this.headers);
     this.headers = undefined;
     // What was queued is about to be written again, as one chunk: counted once.

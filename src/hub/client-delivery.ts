@@ -1,14 +1,14 @@
-import { type Logger } from '@nestjs/common';
 import { encodeEventParts, encodeId, SseEventTooLargeError, toSseEvent } from '../wire';
 import { compareEventIds } from './event-id';
 import { type HubEntry } from './client-registry';
 import { type DeliveredMessage, type HubMessageEncoder } from './hub-message-encoder';
 import { type SseBroadcastMessage } from './sse-hub-message.interface';
+import { type ThrottledLogger } from './throttled-logger';
 
 /** What delivering to one client needs of the hub. */
 export interface ClientDelivery {
   readonly encoder: HubMessageEncoder;
-  readonly logger: Logger;
+  readonly logger: ThrottledLogger;
   /** Clients that refused the current message as larger than their `maxEventBytes`. */
   tooLarge: number;
 }
@@ -108,7 +108,7 @@ function runOnMessage(delivery: ClientDelivery, entry: HubEntry, message: Delive
       // Later than the delivery that would have counted it: said here.
       if (delivery.tooLarge > before) {
         delivery.tooLarge = before;
-        delivery.logger.error(`onMessage for SSE client ${entry.client.id} returned a value over its maxEventBytes: it was sent a resync instead.`);
+        delivery.logger.error('too-large', `onMessage for SSE client ${entry.client.id} returned a value over its maxEventBytes: it was sent a resync instead. Return smaller events or raise maxEventBytes.`);
       }
     },
     (error: unknown) => logHookError(delivery, entry, error),
@@ -137,12 +137,12 @@ function sendResult(delivery: ClientDelivery, entry: HubEntry, message: Delivere
       delivery.tooLarge++;
       return;
     }
-    delivery.logger.error(`onMessage for SSE client ${entry.client.id} returned a value that cannot be sent: ${(error as Error).message}`);
+    delivery.logger.error('on-message-value', `onMessage for SSE client ${entry.client.id} returned a value that cannot be sent, so it was skipped; fix the gateway's onMessage: ${(error as Error).message}`);
     return;
   }
   if (chunk) write(delivery, entry, chunk, idOf(message));
 }
 
 function logHookError(delivery: ClientDelivery, entry: HubEntry, error: unknown): void {
-  delivery.logger.error(`onMessage threw for SSE client ${entry.client.id}; the stream stays open.`, (error as Error)?.stack ?? String(error));
+  delivery.logger.error('on-message', `onMessage threw for SSE client ${entry.client.id}, so it missed that message; the stream stays open. Fix the gateway's onMessage: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
 }

@@ -37,6 +37,23 @@ export class ClientRegistry {
     return this.entries.size;
   }
 
+  /** How many channels have at least one stream. */
+  get channelCount(): number {
+    return this.channelIndex.size;
+  }
+
+  /** The `limit` channels with the most streams, most first. */
+  busiestChannels(limit: number): Array<{ channel: string; streams: number }> {
+    const busiest: Array<{ channel: string; streams: number }> = [];
+    for (const [channel, entries] of this.channelIndex) {
+      if (busiest.length === limit && entries.size <= busiest[limit - 1].streams) continue;
+      busiest.push({ channel, streams: entries.size });
+      busiest.sort((a, b) => b.streams - a.streams);
+      if (busiest.length > limit) busiest.pop();
+    }
+    return busiest;
+  }
+
   get(clientId: string): HubEntry | undefined {
     return this.entries.get(clientId);
   }

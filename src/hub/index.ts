@@ -9,3 +9,6 @@ export * from './sse-presence.interface';
 export * from './sse-message-handler.type';
 export * from './sse-replay.type';
 export * from './sse-transport.interface';
+export * from './sse-hub-stats.interface';
+export * from './sse-metrics-options.interface';
+export * from './sse-transport-state.interface';

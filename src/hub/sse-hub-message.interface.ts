@@ -2,12 +2,13 @@
  * What a transport carries between hubs. `value` is what the caller gave (JSON-safe
  * when the transport leaves the process); each hub encodes it once for its clients. A
  * broadcast gets its `id` from the transport, which orders it and keeps it for replay.
+ * `publishedAt` (ms since the epoch, on the publishing instance) gives the delivery lag.
  *
  * @publicApi
  */
 export type SseHubMessage =
-  | { type: 'broadcast'; id?: string; value: unknown; channels?: string[]; except?: string[]; idempotencyKey?: string }
-  | { type: 'send'; clientId: string; value: unknown }
+  | { type: 'broadcast'; id?: string; value: unknown; channels?: string[]; except?: string[]; idempotencyKey?: string; publishedAt?: number }
+  | { type: 'send'; clientId: string; value: unknown; publishedAt?: number }
   | { type: 'close'; clientId: string }
   /** Puts the client into `channels`, or out of them, on whichever instance holds its stream. */
   | { type: 'join'; clientId: string; channels: string[] }

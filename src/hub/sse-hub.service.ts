@@ -1,19 +1,23 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
-import { type SseChannelListener, type SseClient, type SseReplayStatus } from '../connection';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
+import { type SseChannelListener, type SseClient, SsePendingBudget, type SseReplayStatus } from '../connection';
 import { type ClientDelivery, deliverTo, reaches, releaseHeld } from './client-delivery';
 import { ClientRegistry, type HubEntry } from './client-registry';
 import { isEventId } from './event-id';
 import { type DeliveredMessage, HubMessageEncoder, prepareMessage } from './hub-message-encoder';
+import { HubMetrics } from './hub-metrics';
 import { InMemoryTransport } from './in-memory.transport';
 import { SerialDelivery } from './serial-delivery';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { type SseHubMessage } from './sse-hub-message.interface';
 import { type SseEventMap, type SseEventOf } from './sse-event-map.type';
+import { type SseHubStats } from './sse-hub-stats.interface';
 import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from './sse-presence.interface';
 import { SSE_HUB_OPTIONS, type SseHubOptions } from './sse-hub-options.interface';
 import { type SseMessageHandler } from './sse-message-handler.type';
 import { type SseHistoryResult } from './sse-replay.type';
 import { SSE_TRANSPORT, type SseTransport } from './sse-transport.interface';
+import { type SseTransportState } from './sse-transport-state.interface';
+import { ThrottledLogger } from './throttled-logger';
 
 function presenceOf(entry: HubEntry): SsePresenceEntry {
   return { id: entry.client.id, channels: [...entry.client.channels], info: entry.info ?? null };
@@ -55,24 +59,34 @@ function channelList(method: string, channels: string | readonly string[]): stri
  */
 @Injectable()
 export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown, SseChannelListener {
-  private readonly logger = new Logger(SseHub.name);
+  private readonly logger = new ThrottledLogger(SseHub.name);
   private readonly registry = new ClientRegistry();
   private readonly delivery: ClientDelivery = {
     encoder: new HubMessageEncoder(),
     logger: this.logger,
     tooLarge: 0,
   };
-  private readonly serial = new SerialDelivery((error) => this.logger.error(`A hub message could not be delivered: ${(error as Error)?.message ?? String(error)}`));
+  private readonly serial = new SerialDelivery((error) =>
+    this.logger.error('delivery', `A hub message could not be delivered (a bug: please report it): ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack),
+  );
   private readonly transport: SseTransport;
   private readonly maxEventBytes: number;
   private shuttingDown = false;
+  /** @internal Counts and metrics, fed by the hub, its streams and the routes. */
+  readonly metrics = new HubMetrics(() => this.transportState(), this.logger);
 
-  constructor(@Optional() @Inject(SSE_TRANSPORT) transport?: SseTransport, @Optional() @Inject(SSE_HUB_OPTIONS) options: SseHubOptions = {}) {
+  constructor(
+    @Optional() @Inject(SSE_TRANSPORT) transport?: SseTransport,
+    @Optional() @Inject(SSE_HUB_OPTIONS) private readonly options: SseHubOptions = {},
+    @Optional() private readonly pendingBudget?: SsePendingBudget,
+  ) {
     this.transport = transport ?? new InMemoryTransport();
     this.maxEventBytes = options.maxEventBytes ?? Infinity;
   }
 
   async onModuleInit(): Promise<void> {
+    // Here rather than in the constructor: an app registers its OpenTelemetry SDK before it starts.
+    this.metrics.start(this.options.metrics);
     await this.transport.subscribe((message) => this.serial.run(() => this.dispatch(message)));
   }
 
@@ -91,8 +105,12 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
       throw new TypeError(`SseHub.broadcast: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`);
     }
-    const message = prepareMessage({ type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except), idempotencyKey }, this.maxEventBytes);
+    const message = prepareMessage(
+      { type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except), idempotencyKey, publishedAt: Date.now() },
+      this.maxEventBytes,
+    );
     await this.transport.publish(message);
+    this.metrics.broadcastPublished();
   }
 
   /**
@@ -100,7 +118,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    * a reconnected client is another client.
    */
   async sendTo(clientId: string, value: SseEventOf<TEvents>): Promise<void> {
-    await this.transport.publish(prepareMessage({ type: 'send', clientId, value }, this.maxEventBytes));
+    await this.transport.publish(prepareMessage({ type: 'send', clientId, value, publishedAt: Date.now() }, this.maxEventBytes));
   }
 
   /**
@@ -163,6 +181,55 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    * old or unknown.
    */
   async replay(client: SseClient, limit = Infinity): Promise<SseReplayStatus> {
+    const status = await this.readMissed(client, limit);
+    this.metrics.replayed(status);
+    return status;
+  }
+
+  /**
+   * A snapshot of this instance: streams by route, channels, pending bytes, slow consumers,
+   * refusals, replays and the transport's state (the totals behind the metrics, for apps
+   * without OpenTelemetry, and the data of the dashboard).
+   */
+  stats(): SseHubStats {
+    const routes = Array.from(this.metrics.routes(), (tally) => ({
+      route: tally.label,
+      streams: tally.open,
+      events: tally.events,
+      bytes: tally.bytes,
+      slowConsumers: tally.slow.close + tally.slow.drop,
+    })).sort((a, b) => b.streams - a.streams || a.route.localeCompare(b.route));
+    const slowConsumers = { close: 0, drop: 0 };
+    for (const tally of this.metrics.routes()) {
+      slowConsumers.close += tally.slow.close;
+      slowConsumers.drop += tally.slow.drop;
+    }
+    return {
+      time: Date.now(),
+      streams: this.registry.size,
+      maxConnections: this.options.maxConnections,
+      routes,
+      channels: { count: this.registry.channelCount, busiest: this.registry.busiestChannels(10) },
+      pendingBytes: this.pendingBudget?.recount() ?? 0,
+      maxTotalPendingBytes: this.pendingBudget?.max,
+      slowConsumers,
+      rejected: { ...this.metrics.rejected },
+      broadcasts: this.metrics.broadcasts,
+      replays: { ...this.metrics.replays },
+      transport: { name: this.transport.constructor.name, ...this.transportState() },
+    };
+  }
+
+  /** Whether the transport carries messages now; one without `state()` (in-process) always does. */
+  private transportState(): SseTransportState {
+    try {
+      return this.transport.state?.() ?? { up: true };
+    } catch (error) {
+      return { up: false, reason: `its state could not be read: ${(error as Error).message}` };
+    }
+  }
+
+  private async readMissed(client: SseClient, limit: number): Promise<SseReplayStatus> {
     const entry = this.registry.get(client.id);
     const lastEventId = client.lastEventId;
     if (!entry?.held || lastEventId === undefined) return 'none';
@@ -259,7 +326,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     try {
       this.transport.updatePresence([change()]);
     } catch (error) {
-      this.logger.error(`Presence could not be recorded: ${(error as Error).message}`);
+      this.logger.error('presence', `Presence could not be recorded, so presence() may miss a stream: ${(error as Error).message}`);
     }
   }
 
@@ -271,7 +338,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (!entry.announces || this.shuttingDown) return;
     const value = { event, data: { channel, id: entry.client.id, info: entry.info ?? null } };
     this.broadcast(value as SseEventOf<TEvents>, { channels: channel }).catch((error: unknown) =>
-      this.logger.error(`The ${event} event of ${entry.client.id} in ${channel} could not be broadcast: ${(error as Error).message}`),
+      this.logger.error('presence-event', `The ${event} event of ${entry.client.id} in ${channel} could not be broadcast, so its members did not hear of it: ${(error as Error).message}`),
     );
   }
 
@@ -281,7 +348,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
       return await this.transport.history(lastEventId);
     } catch (error) {
       // Without history the client cannot be brought up to date: say so rather than fail the stream.
-      this.logger.error(`Replay after ${lastEventId} failed, the client gets a resync: ${(error as Error).message}`);
+      this.logger.error('replay', `Replay after ${lastEventId} failed, so the client gets a resync; check the transport: ${(error as Error).message}`);
       return { status: 'gap' };
     }
   }
@@ -310,14 +377,16 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
       encoded = this.delivery.encoder.encoded(message);
     } catch (error) {
       // Only a message from another instance can fail to encode here (ours were checked).
-      this.logger.error(`A hub message could not be encoded and was not delivered: ${(error as Error).message}`);
+      this.logger.error('encode', `A hub message from another instance could not be encoded and was not delivered (is every instance on the same version?): ${(error as Error).message}`);
       return;
     }
     const recipients = message.type === 'send' ? this.entryOf(message.clientId) : this.registry.recipients(message.channels, message.except);
     this.delivery.tooLarge = 0;
     let failed = 0;
+    let delivered = 0;
     let failure: unknown;
     for (const entry of recipients) {
+      delivered++;
       // Each recipient on its own: one whose write fails must not cost the others the message.
       try {
         deliverTo(this.delivery, entry, message, encoded);
@@ -327,13 +396,21 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
         entry.client.end('error');
       }
     }
-    if (failed > 0) this.logger.error(`Delivering a hub message failed for ${failed} client(s), whose streams were closed: ${(failure as Error)?.message ?? String(failure)}`, (failure as Error)?.stack);
+    // Once per message, not per recipient: from its publish to its write here.
+    if (delivered > 0 && message.publishedAt !== undefined) this.metrics.delivered(message.publishedAt);
+    if (failed > 0) {
+      this.logger.error(
+        'deliver',
+        `Delivering a hub message failed for ${failed} client(s), whose streams were closed (they reconnect): ${(failure as Error)?.message ?? String(failure)}`,
+        (failure as Error)?.stack,
+      );
+    }
     if (this.delivery.tooLarge > 0) this.reportTooLarge(message, encoded, this.delivery.tooLarge);
   }
 
   private reportTooLarge(message: DeliveredMessage, encoded: Buffer | undefined, clients: number): void {
     const what = message.type === 'broadcast' ? `Broadcast ${message.id ?? ''}` : 'A message';
-    this.logger.error(`${what} (${encoded?.length ?? '?'} bytes) is over the maxEventBytes of ${clients} client(s): they were sent a resync instead.`);
+    this.logger.error('too-large', `${what} (${encoded?.length ?? '?'} bytes) is over the maxEventBytes of ${clients} client(s): they were sent a resync instead. Send smaller events or raise maxEventBytes.`);
   }
 
   private entryOf(clientId: string): HubEntry[] {

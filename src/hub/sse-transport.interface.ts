@@ -1,6 +1,7 @@
 import { type SseHubMessage } from './sse-hub-message.interface';
 import { type SsePresence, type SsePresenceChange } from './sse-presence.interface';
 import { type SseHistoryResult } from './sse-replay.type';
+import { type SseTransportState } from './sse-transport-state.interface';
 
 /**
  * Carries hub messages to every instance of the application, this one included, and
@@ -29,6 +30,11 @@ export interface SseTransport {
   updatePresence?(changes: SsePresenceChange[]): void;
   /** Every open stream of the application, or of one channel, across instances. */
   presence?(channel?: string): Promise<SsePresence>;
+  /**
+   * Whether messages get through right now (for metrics, `stats()` and health checks);
+   * a transport without it is always up (the in-process one).
+   */
+  state?(): SseTransportState;
   /** Releases connections when the application shuts down. */
   close?(): void | Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { type SseRejectReason } from '../hub';
 import { type SseModuleOptions } from './sse-module-options.interface';
 import { type SseConnectionsPer } from './sse-stream-options.interface';
 import { SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
@@ -11,6 +12,8 @@ export class SseLimitException extends HttpException {
   constructor(
     status: HttpStatus.SERVICE_UNAVAILABLE | HttpStatus.TOO_MANY_REQUESTS,
     message: string,
+    /** Which limit it was, as metrics name it. */
+    readonly reason: Extract<SseRejectReason, 'max_connections' | 'max_connections_per'>,
     readonly retryAfter = LIMIT_RETRY_AFTER_SECONDS,
   ) {
     super(message, status);
@@ -43,7 +46,7 @@ export class SseConnectionLimiter {
   acquire(request: unknown, per: SseConnectionsPer | undefined = this.options.maxConnectionsPer): () => void {
     const max = this.options.maxConnections;
     if (max !== undefined && this.open >= max) {
-      throw new SseLimitException(HttpStatus.SERVICE_UNAVAILABLE, `This server has reached its limit of ${max} event streams; retry later.`);
+      throw new SseLimitException(HttpStatus.SERVICE_UNAVAILABLE, `This server has reached its limit of ${max} event streams; retry later.`, 'max_connections');
     }
     const key = per?.key(request);
     let counts: Map<string, number> | undefined;
@@ -51,7 +54,7 @@ export class SseConnectionLimiter {
       counts = this.perKey.get(per) ?? new Map();
       this.perKey.set(per, counts);
       if ((counts.get(key) ?? 0) >= per.limit) {
-        throw new SseLimitException(HttpStatus.TOO_MANY_REQUESTS, `Too many event streams for this client (limit ${per.limit}); close one or retry later.`);
+        throw new SseLimitException(HttpStatus.TOO_MANY_REQUESTS, `Too many event streams for this client (limit ${per.limit}); close one or retry later.`, 'max_connections_per');
       }
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }

@@ -1,4 +1,4 @@
-import { type SseTransport } from '../hub';
+import { type SseMetricsOptions, type SseTransport } from '../hub';
 import { type SseStreamOptions } from './sse-stream-options.interface';
 
 /**
@@ -30,4 +30,9 @@ export interface SseModuleOptions extends SseStreamOptions {
    * of V8's heap limit.
    */
   maxTotalPendingBytes?: number;
+  /**
+   * OpenTelemetry metrics: to the global `MeterProvider` by default (recorded once an SDK
+   * registers one, before the app starts), to `{ meterProvider }`, or `false` for none.
+   */
+  metrics?: SseMetricsOptions | false;
 }

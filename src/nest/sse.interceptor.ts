@@ -1,13 +1,15 @@
-import { BadRequestException, type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor, NotAcceptableException } from '@nestjs/common';
+import { BadRequestException, type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor, NotAcceptableException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import Negotiator from 'negotiator';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { concat, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
 import { isQueuedBehindStream, readLastEventId, SseClient, sseHeaders, SsePendingBudget } from '../connection';
 import { SseHub } from '../hub';
+import { ThrottledLogger } from '../hub/throttled-logger';
 import { encodeEvent, toSseEvent } from '../wire';
 import { DEFAULT_KEEP_ALIVE, DEFAULT_RESYNC_EVENT, DEFAULT_SHUTDOWN_RETRY, SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
 import { rawHttp } from './raw-http';
+import { routeOf } from './route-of';
 import { SseConnectionLimiter, SseLimitException } from './sse-connection-limiter';
 import { type SseGateway } from './sse-gateway.interface';
 import { type SseHandlerCall } from './sse-handler-call.interface';
@@ -24,7 +26,7 @@ import { isStream, isThenable, toObservable } from './to-observable';
  */
 @Injectable()
 export class SseInterceptor implements NestInterceptor {
-  private readonly logger = new Logger('SseRoute');
+  private readonly logger = new ThrottledLogger('SseRoute');
 
   constructor(
     private readonly hub: SseHub,
@@ -36,7 +38,7 @@ export class SseInterceptor implements NestInterceptor {
 
   /** Failures that end a stream, reported once each (the connection layer has no logger of its own). */
   private readonly reportError = (message: string, error: unknown): void => {
-    this.logger.error(`${message}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+    this.logger.error('stream-failed', `${message}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
   };
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<undefined> {
@@ -51,7 +53,10 @@ export class SseInterceptor implements NestInterceptor {
     return new Observable<undefined>((nest) => {
       let release: () => void;
       try {
-        if (route.strictAccept) assertAcceptsEventStream(req);
+        if (route.strictAccept && !acceptsEventStream(req)) {
+          this.hub.metrics.streamRejected('not_acceptable');
+          throw new NotAcceptableException('This route only serves text/event-stream: send "Accept: text/event-stream".');
+        }
         // HEAD asks for the headers a GET would get, and nothing else: no stream, no hub, no slot.
         if (req.method === 'HEAD') return this.answerHead(req, res, mergeHeaders(this.options.headers, headers, route.headers), nest);
         // Behind an event stream on the same connection, a pipelined request can never be answered.
@@ -59,7 +64,10 @@ export class SseInterceptor implements NestInterceptor {
         release = this.limiter.acquire(request, route.maxConnectionsPer ?? this.options.maxConnectionsPer);
       } catch (error) {
         // Refused before any work: a plain HTTP answer (406, 429, 503) with Retry-After.
-        if (error instanceof SseLimitException) res.setHeader('retry-after', String(error.retryAfter));
+        if (error instanceof SseLimitException) {
+          this.hub.metrics.streamRejected(error.reason);
+          res.setHeader('retry-after', String(error.retryAfter));
+        }
         return nest.error(error);
       }
       const client = new SseClient({
@@ -77,6 +85,7 @@ export class SseInterceptor implements NestInterceptor {
         resyncEvent: this.resyncEvent(route),
         pendingBudget: this.pendingBudget,
         reportError: this.reportError,
+        tally: this.hub.metrics.route(routeOf(request, context)),
       });
       client.onClose(release);
       request[SSE_CLIENT] = response[SSE_CLIENT] = client;
@@ -87,6 +96,7 @@ export class SseInterceptor implements NestInterceptor {
   private async open(client: SseClient, response: any, route: SseRouteOptions, next: CallHandler, nest: Subscriber<undefined>): Promise<void> {
     // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
     if (this.hub.closing) {
+      this.hub.metrics.streamRejected('shutting_down');
       client.end('shutdown');
       return this.handOver(nest);
     }
@@ -208,14 +218,18 @@ export class SseInterceptor implements NestInterceptor {
       nest.error(error);
       return;
     }
-    this.logger.error(`SSE stream ${client.id} failed and was closed: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+    this.logger.error(
+      'handler-failed',
+      `SSE stream ${client.id} failed and was closed after an error event (its client reconnects): ${(error as Error)?.message ?? String(error)}`,
+      (error as Error)?.stack,
+    );
     client.write(encodeEvent(toErrorEvent(error)));
     client.end('error');
   }
 
   private callHook(name: string, client: SseClient, hook: () => unknown): void {
     const report = (error: unknown) =>
-      this.logger.error(`${name} threw for SSE client ${client.id}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+      this.logger.error(`hook-${name}`, `${name} threw for SSE client ${client.id}; the stream is unaffected. Fix the gateway's ${name}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
     try {
       const result = hook();
       if (isThenable(result)) result.then(undefined, report);
@@ -226,10 +240,8 @@ export class SseInterceptor implements NestInterceptor {
 }
 
 /** Under `strictAccept`, an `Accept` that is missing or does not allow event streams (`q=0` included) gets 406. */
-function assertAcceptsEventStream(req: IncomingMessage): void {
-  if (!req.headers.accept || new Negotiator(req).mediaTypes(['text/event-stream']).length === 0) {
-    throw new NotAcceptableException('This route only serves text/event-stream: send "Accept: text/event-stream".');
-  }
+function acceptsEventStream(req: IncomingMessage): boolean {
+  return !!req.headers.accept && new Negotiator(req).mediaTypes(['text/event-stream']).length > 0;
 }
 
 /** Nest's subscriber while setup may still answer with an HTTP error; cleared once the stream has started. */

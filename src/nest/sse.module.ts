@@ -25,7 +25,7 @@ import { SseInterceptor } from './sse.interceptor';
     {
       provide: SSE_HUB_OPTIONS,
       inject: [SSE_RESOLVED_OPTIONS],
-      useFactory: ({ maxEventBytes }: SseModuleOptions): SseHubOptions => ({ maxEventBytes }),
+      useFactory: ({ maxEventBytes, maxConnections, metrics }: SseModuleOptions): SseHubOptions => ({ maxEventBytes, maxConnections, metrics }),
     },
     {
       provide: SsePendingBudget,

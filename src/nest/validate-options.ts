@@ -7,7 +7,7 @@ function isCount(value: unknown): value is number {
 
 /** Refuses options that would make every stream misbehave, at start-up rather than per request. */
 export function validateStreamOptions(options: SseModuleOptions & SseRouteOptions, where: string): void {
-  const { keepAlive, retry, history, shutdownRetry, resyncEvent, maxPendingBytes, slowConsumer, maxEventBytes, maxConnections, maxConnectionsPer, maxTotalPendingBytes, presence, presenceEvents } = options;
+  const { keepAlive, retry, history, shutdownRetry, resyncEvent, maxPendingBytes, slowConsumer, maxEventBytes, maxConnections, maxConnectionsPer, maxTotalPendingBytes, presence, presenceEvents, metrics } = options;
   for (const [name, value] of Object.entries({ maxPendingBytes, maxEventBytes, maxConnections, maxTotalPendingBytes })) {
     if (value !== undefined && !(isCount(value) && value > 0)) throw new TypeError(`${where}: ${name} must be a positive integer, got ${String(value)}.`);
   }
@@ -34,6 +34,9 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
   }
   if (presence !== undefined && typeof presence !== 'function') {
     throw new TypeError(`${where}: presence must be a function (client) => info, got ${JSON.stringify(presence)}.`);
+  }
+  if (metrics !== undefined && metrics !== false && !(typeof metrics === 'object' && metrics !== null && (metrics.meterProvider === undefined || typeof metrics.meterProvider?.getMeter === 'function'))) {
+    throw new TypeError(`${where}: metrics must be false or { meterProvider } with an OpenTelemetry MeterProvider, got ${String(metrics)}.`);
   }
   if (presenceEvents !== undefined && typeof presenceEvents !== 'boolean') {
     throw new TypeError(`${where}: presenceEvents must be true or false, got ${JSON.stringify(presenceEvents)}.`);

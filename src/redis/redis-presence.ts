@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type Logger } from '@nestjs/common';
+import { type ThrottledLogger } from '../hub/throttled-logger';
 import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
 import { keyBeside } from './keys';
 import { type RedisConnection } from './redis-connection';
@@ -61,7 +61,7 @@ export class RedisPresence {
     private readonly client: RedisConnection,
     private readonly stream: string,
     private readonly ttl: number,
-    private readonly logger: Logger,
+    private readonly logger: ThrottledLogger,
   ) {}
 
   start(): void {
@@ -118,7 +118,7 @@ export class RedisPresence {
       const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(this.ttl, 2_000))));
       await Promise.race([this.clear(this.instance), gaveUp]);
     } catch (error) {
-      this.logger.error(`This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`);
+      this.logger.error('presence-stop', `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
@@ -169,7 +169,7 @@ export class RedisPresence {
       if (rewrite || added === 1) this.update([...this.own.values()].map((entry) => ({ type: 'set', entry, left: [] })));
       const dead = (await this.client.send(this.key('instances'), ['ZRANGE', this.key('instances'), '-inf', String(Date.now()), 'BYSCORE'])) as string[];
       for (const instance of dead) await this.clear(instance);
-      if (this.failing) this.logger.log('Presence is recorded in Redis again.');
+      if (this.failing) this.logger.log('presence-up', 'Presence is recorded in Redis again.');
       this.failing = false;
     } catch (error) {
       this.failed(error);
@@ -193,7 +193,7 @@ export class RedisPresence {
     this.rewrite = true;
     if (this.failing) return;
     this.failing = true;
-    this.logger.error(`Presence could not be recorded in Redis (${(error as Error).message}); it is written again when Redis is back.`);
+    this.logger.error('presence-down', `Presence could not be recorded in Redis (${(error as Error).message}); it is written again when Redis is back.`);
   }
 
   private key(suffix: string): string {

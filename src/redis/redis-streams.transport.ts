@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
 import { createClient, ErrorReply } from 'redis';
-import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport } from '../hub';
+import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport, type SseTransportState } from '../hub';
+import { ThrottledLogger } from '../hub/throttled-logger';
 import { PublishBatch } from './publish-batch';
 import { backoff, type RedisClient, RedisConnection } from './redis-connection';
 import { RedisPresence } from './redis-presence';
@@ -41,7 +41,7 @@ export const READER_NAME = 'nestjs-sse-hub:reader';
  * @publicApi
  */
 export class RedisStreamsTransport implements SseTransport {
-  private readonly logger = new Logger(RedisStreamsTransport.name);
+  private readonly logger = new ThrottledLogger(RedisStreamsTransport.name);
   private readonly key: string;
   private readonly maxLen: number;
   private readonly blockMs: number;
@@ -55,6 +55,10 @@ export class RedisStreamsTransport implements SseTransport {
   private sequence: number | undefined;
   private running: Promise<void> | undefined;
   private closing = false;
+  /** Set once the reader has found where to start: from then on, a ready reader reads. */
+  private reading = false;
+  /** Why each connection (publisher, reader) last failed, while it is down. */
+  private readonly failures = new Map<string, string>();
   private readonly live = new Deferred();
   private readonly stopped = new Deferred();
   private readonly batch = new PublishBatch((entries) => this.appendOrFail(entries));
@@ -70,6 +74,7 @@ export class RedisStreamsTransport implements SseTransport {
     this.where = redact(options.url ?? this.client.url ?? 'redis://localhost:6379');
     if (this.client.queuesWhileAway) {
       this.logger.warn(
+        'offline-queue',
         'This Redis client queues commands while Redis is away (its offline queue is on): broadcasts would then wait in memory instead of failing. ' +
           'Create it with disableOfflineQueue: true (for createCluster, defaults: { disableOfflineQueue: true }).',
       );
@@ -92,6 +97,16 @@ export class RedisStreamsTransport implements SseTransport {
 
   updatePresence(changes: SsePresenceChange[]): void {
     this.presenceStore.update(changes);
+  }
+
+  /** Up while both connections are ready and this instance reads the stream; else which is not, and why. */
+  state(): SseTransportState {
+    if (this.closing) return { up: false, reason: 'the transport is closed: the application is shutting down' };
+    const down: string[] = [];
+    if (!this.client.isReady) down.push(`the publisher connection is not ready (${this.failures.get('publisher') ?? 'connecting'}), so broadcasts are refused`);
+    if (!this.reader?.isReady) down.push(`the reader connection is not ready (${this.failures.get('reader') ?? 'connecting'}), so no hub message reaches this instance`);
+    else if (!this.reading) down.push('the reader has not started reading the stream yet');
+    return down.length === 0 ? { up: true } : { up: false, reason: `Redis at ${this.where}: ${down.join('; ')}.` };
   }
 
   /** Every stream of every live instance (or of one channel), read from Redis. */
@@ -169,6 +184,7 @@ export class RedisStreamsTransport implements SseTransport {
         if (this.closing) return;
         // The newest entry when this instance starts reading: it delivers what comes after.
         if (this.cursor === undefined) [this.cursor, this.sequence] = await this.newest(reader);
+        this.reading = true;
         this.live.resolve();
         const reply = await reader.send(this.key, ['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(this.blockMs), 'STREAMS', this.key, this.cursor]);
         for (const entry of entriesOf(reply)) this.receive(entry);
@@ -208,6 +224,7 @@ export class RedisStreamsTransport implements SseTransport {
     if (expected !== undefined && sequence !== undefined && sequence !== expected) {
       const missed = sequence > expected ? `${sequence - expected} entries` : 'entries (the stream started over)';
       this.logger.error(
+        'reader-lag',
         `This instance missed ${missed} of ${this.key} before ${entry[0]}: they were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind). ` +
           'Every client on this instance is sent a resync. Raise maxLen if bursts are this large.',
       );
@@ -225,7 +242,7 @@ export class RedisStreamsTransport implements SseTransport {
       const message = JSON.parse(fieldOf(entry, MESSAGE_FIELD) ?? '') as SseHubMessage;
       return message.type === 'broadcast' ? { ...message, id } : message;
     } catch (error) {
-      this.logger.error(`Stream entry ${id} of ${this.key} is not a hub message and was skipped: ${(error as Error).message}`);
+      this.logger.error('bad-entry', `Stream entry ${id} of ${this.key} is not a hub message and was skipped (is another program writing to this stream? give the transport a stream of its own): ${(error as Error).message}`);
       return undefined;
     }
   }
@@ -234,15 +251,17 @@ export class RedisStreamsTransport implements SseTransport {
   private watch(client: RedisConnection, role: string): void {
     let down = false;
     client.onError((error: Error) => {
+      this.failures.set(role, error.message || error.name);
       if (down || this.closing) return;
       down = true;
       const meanwhile = role === 'reader' ? 'No hub message reaches this instance' : 'Broadcasts are refused';
-      this.logger.error(`Redis ${role} connection to ${this.where} failed (${error.message}); retrying. ${meanwhile} until it is back.`);
+      this.logger.error(`${role}-down`, `Redis ${role} connection to ${this.where} failed (${error.message}); retrying. ${meanwhile} until it is back: check that Redis runs and is reachable.`);
     });
     client.onReady(() => {
+      this.failures.delete(role);
       if (!down) return;
       down = false;
-      this.logger.log(`Redis ${role} connection to ${this.where} is back.`);
+      this.logger.log(`${role}-up`, `Redis ${role} connection to ${this.where} is back.`);
     });
   }
 }

@@ -1,0 +1,49 @@
+import { type SseTransportState } from './sse-transport-state.interface';
+
+/** What the streams of one route have done, in `SseHub.stats()`. @publicApi */
+export interface SseRouteStats {
+  /** The route's path as the framework matched it (`/rooms/:room/events`), what metrics call `http.route`. */
+  route: string;
+  /** Streams open now. */
+  streams: number;
+  /** Events and bytes written since the application started. */
+  events: number;
+  bytes: number;
+  /** Slow consumers since the application started (closed, or dropping events). */
+  slowConsumers: number;
+}
+
+/** Why streams were refused before they started: `sse.reject_reason`. @publicApi */
+export type SseRejectReason = 'max_connections' | 'max_connections_per' | 'not_acceptable' | 'shutting_down';
+
+/**
+ * A snapshot of this instance's hub, for apps without OpenTelemetry, health checks and
+ * the dashboard. Counts are totals since the application started; compare two snapshots
+ * for rates.
+ *
+ * @publicApi
+ */
+export interface SseHubStats {
+  /** When the snapshot was taken (ms since the epoch). */
+  time: number;
+  /** Streams open on this instance, and the most it takes (`maxConnections`), if limited. */
+  streams: number;
+  maxConnections?: number;
+  /** By route, busiest first. */
+  routes: SseRouteStats[];
+  /** Channels with at least one stream on this instance, and the busiest ten of them. */
+  channels: { count: number; busiest: Array<{ channel: string; streams: number }> };
+  /** Bytes written to streams and not yet taken by their sockets, against `maxTotalPendingBytes`. */
+  pendingBytes: number;
+  maxTotalPendingBytes?: number;
+  /** Slow consumers by what their policy did: closed, or began to drop events. */
+  slowConsumers: { close: number; drop: number };
+  /** Streams refused before they started, by reason. */
+  rejected: Record<SseRejectReason, number>;
+  /** Broadcasts published from this instance. */
+  broadcasts: number;
+  /** Reconnections that were replayed in full (`complete`) or told to resync (`gap`). */
+  replays: { complete: number; gap: number };
+  /** The transport's name and state. */
+  transport: SseTransportState & { name: string };
+}
