@@ -108,7 +108,7 @@ function runOnMessage(delivery: ClientDelivery, entry: HubEntry, message: Delive
       // Later than the delivery that would have counted it: said here.
       if (delivery.tooLarge > before) {
         delivery.tooLarge = before;
-        delivery.logger.error('too-large', `onMessage for SSE client ${entry.client.id} returned a value over its maxEventBytes: it was sent a resync instead. Return smaller events or raise maxEventBytes.`);
+        delivery.logger.error('onMessage-too-large', `onMessage for SSE client ${entry.client.id} returned a value over its maxEventBytes: it was sent a resync instead. Return smaller events or raise maxEventBytes.`);
       }
     },
     (error: unknown) => logHookError(delivery, entry, error),
@@ -137,12 +137,14 @@ function sendResult(delivery: ClientDelivery, entry: HubEntry, message: Delivere
       delivery.tooLarge++;
       return;
     }
-    delivery.logger.error('on-message-value', `onMessage for SSE client ${entry.client.id} returned a value that cannot be sent, so it was skipped; fix the gateway's onMessage: ${(error as Error).message}`);
+    const reason = (error as Error).message;
+    delivery.logger.error(`onMessage-value:${reason}`, `onMessage for SSE client ${entry.client.id} returned a value that cannot be sent, so it was skipped; fix the gateway's onMessage: ${reason}`);
     return;
   }
   if (chunk) write(delivery, entry, chunk, idOf(message));
 }
 
 function logHookError(delivery: ClientDelivery, entry: HubEntry, error: unknown): void {
-  delivery.logger.error('on-message', `onMessage threw for SSE client ${entry.client.id}, so it missed that message; the stream stays open. Fix the gateway's onMessage: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+  const reason = (error as Error)?.message ?? String(error);
+  delivery.logger.error(`onMessage:${reason}`, `onMessage threw for SSE client ${entry.client.id}, so it missed that message; the stream stays open. Fix the gateway's onMessage: ${reason}`, (error as Error)?.stack);
 }

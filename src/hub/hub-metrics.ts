@@ -7,23 +7,19 @@ import { type SseMetricsOptions } from './sse-metrics-options.interface';
 import { type SseTransportState } from './sse-transport-state.interface';
 import { type ThrottledLogger } from './throttled-logger';
 
-/** The version the meter is named with. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const VERSION: string = require('../../package.json').version;
-
 /** OpenTelemetry's API, if the app has it (an optional peer): without it, no metrics and no cost. */
-function loadMeter(options: SseMetricsOptions | false | undefined): Meter | undefined {
+async function loadMeter(options: SseMetricsOptions | false | undefined): Promise<Meter | undefined> {
   if (options === false) return undefined;
-  if (options?.meterProvider) return options.meterProvider.getMeter(METER_NAME, VERSION) as Meter;
+  if (options?.meterProvider) return options.meterProvider.getMeter(METER_NAME) as Meter;
   let api: typeof OpenTelemetry;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    api = require('@opentelemetry/api');
+    // Imported, not required: the library also runs as an ES module (NestJS 12's test runs).
+    api = await import('@opentelemetry/api');
   } catch {
     return undefined;
   }
   // Without a registered SDK this is a no-op meter: nothing is recorded.
-  return api.metrics.getMeter(METER_NAME, VERSION);
+  return api.metrics.getMeter(METER_NAME);
 }
 
 /**
@@ -45,8 +41,8 @@ export class HubMetrics implements StreamTallyObserver {
   ) {}
 
   /** Creates the instruments, from the app's meter provider at start-up (after its SDK has registered). */
-  start(options: SseMetricsOptions | false | undefined): void {
-    const meter = loadMeter(options);
+  async start(options: SseMetricsOptions | false | undefined): Promise<void> {
+    const meter = await loadMeter(options);
     if (!meter || this.instruments) return;
     this.instruments = new OtelInstruments(meter, {
       routes: () => Array.from(this.tallies.values(), (tally) => ({ attributes: this.attributes.get(tally)!, events: tally.events, bytes: tally.bytes })),
@@ -87,7 +83,7 @@ export class HubMetrics implements StreamTallyObserver {
         ? 'was closed: it reconnects and replays what it missed'
         : 'skips events until its socket drains, then gets a resync saying how many it missed';
     this.logger.warn(
-      'slow-consumer',
+      `slow-consumer:${tally.label}:${policy}`,
       `A stream of ${tally.label || 'an SSE route'} left more than its maxPendingBytes unread (a slow consumer) and ${what}. ` +
         'If its clients are slow but alive, raise maxPendingBytes or choose the other slowConsumer policy.',
     );

@@ -86,7 +86,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
 
   async onModuleInit(): Promise<void> {
     // Here rather than in the constructor: an app registers its OpenTelemetry SDK before it starts.
-    this.metrics.start(this.options.metrics);
+    await this.metrics.start(this.options.metrics);
     await this.transport.subscribe((message) => this.serial.run(() => this.dispatch(message)));
   }
 
@@ -348,7 +348,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
       return await this.transport.history(lastEventId);
     } catch (error) {
       // Without history the client cannot be brought up to date: say so rather than fail the stream.
-      this.logger.error('replay', `Replay after ${lastEventId} failed, so the client gets a resync; check the transport: ${(error as Error).message}`);
+      this.logger.error(`replay:${(error as Error).message}`, `Replay after ${lastEventId} failed, so the client gets a resync; check the transport: ${(error as Error).message}`);
       return { status: 'gap' };
     }
   }
@@ -377,7 +377,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
       encoded = this.delivery.encoder.encoded(message);
     } catch (error) {
       // Only a message from another instance can fail to encode here (ours were checked).
-      this.logger.error('encode', `A hub message from another instance could not be encoded and was not delivered (is every instance on the same version?): ${(error as Error).message}`);
+      this.logger.error(`encode:${(error as Error).message}`, `A hub message from another instance could not be encoded and was not delivered (is every instance on the same version?): ${(error as Error).message}`);
       return;
     }
     const recipients = message.type === 'send' ? this.entryOf(message.clientId) : this.registry.recipients(message.channels, message.except);
@@ -400,7 +400,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (delivered > 0 && message.publishedAt !== undefined) this.metrics.delivered(message.publishedAt);
     if (failed > 0) {
       this.logger.error(
-        'deliver',
+        `deliver:${(failure as Error)?.message ?? String(failure)}`,
         `Delivering a hub message failed for ${failed} client(s), whose streams were closed (they reconnect): ${(failure as Error)?.message ?? String(failure)}`,
         (failure as Error)?.stack,
       );

@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 
 /** How long repeats of one kind of line are held back after it is written. */
 const DEFAULT_WINDOW_MS = 10_000;
+/** Kinds followed at once; past it, the ones whose window is over are forgotten. */
+const MAX_KINDS = 1000;
 
 type Level = 'log' | 'warn' | 'error';
 
@@ -17,9 +19,10 @@ interface Held {
 
 /**
  * Nest's `Logger` under the library's context, with repeats held back: the first line of
- * a kind (a slow consumer, a hook that threw) is written, the next ones within the window
- * are counted, and one line at the window's end says how many there were and shows the
- * last. A storm of 10,000 slow consumers writes two lines, not 10,000.
+ * a kind (a slow consumer of a route, a hook that threw this error) is written, the next
+ * ones within the window are counted, and one line at the window's end says how many
+ * there were and shows the last. A storm of 10,000 slow consumers writes two lines, not
+ * 10,000; two different errors are two kinds, each written.
  */
 export class ThrottledLogger {
   private readonly logger: Logger;
@@ -32,7 +35,11 @@ export class ThrottledLogger {
     this.logger = new Logger(context);
   }
 
-  /** `kind` groups the lines that count as repeats of each other (e.g. `'slow-consumer'`). */
+  /**
+   * `kind` groups the lines that count as repeats of each other: what happened and where,
+   * without what differs per client (e.g. `slow-consumer:/rooms/:room/events:close`, or a
+   * hook's name and its error's message).
+   */
   error(kind: string, message: string, stack?: string): void {
     this.write('error', kind, message, stack);
   }
@@ -56,9 +63,15 @@ export class ThrottledLogger {
       held.timer ??= setTimeout(() => this.summarize(kind), held.until - now).unref();
       return;
     }
-    this.held.set(kind, { until: now + this.windowMs, repeats: 0, last: message, level, timer: undefined });
+    if (this.held.size >= MAX_KINDS) this.forgetPast(now);
+    // Still full of live windows (kinds that differ per client): written, not followed.
+    if (this.held.size < MAX_KINDS) this.held.set(kind, { until: now + this.windowMs, repeats: 0, last: message, level, timer: undefined });
     if (level === 'error') this.logger.error(message, stack);
     else this.logger[level](message);
+  }
+
+  private forgetPast(now: number): void {
+    for (const [kind, held] of this.held) if (now >= held.until && !held.timer) this.held.delete(kind);
   }
 
   private summarize(kind: string): void {

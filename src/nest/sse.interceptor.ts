@@ -38,7 +38,8 @@ export class SseInterceptor implements NestInterceptor {
 
   /** Failures that end a stream, reported once each (the connection layer has no logger of its own). */
   private readonly reportError = (message: string, error: unknown): void => {
-    this.logger.error('stream-failed', `${message}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+    const reason = (error as Error)?.message ?? String(error);
+    this.logger.error(`stream-failed:${reason}`, `${message}: ${reason}`, (error as Error)?.stack);
   };
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<undefined> {
@@ -218,18 +219,17 @@ export class SseInterceptor implements NestInterceptor {
       nest.error(error);
       return;
     }
-    this.logger.error(
-      'handler-failed',
-      `SSE stream ${client.id} failed and was closed after an error event (its client reconnects): ${(error as Error)?.message ?? String(error)}`,
-      (error as Error)?.stack,
-    );
+    const reason = (error as Error)?.message ?? String(error);
+    this.logger.error(`handler-failed:${reason}`, `SSE stream ${client.id} failed and was closed after an error event (its client reconnects): ${reason}`, (error as Error)?.stack);
     client.write(encodeEvent(toErrorEvent(error)));
     client.end('error');
   }
 
   private callHook(name: string, client: SseClient, hook: () => unknown): void {
-    const report = (error: unknown) =>
-      this.logger.error(`hook-${name}`, `${name} threw for SSE client ${client.id}; the stream is unaffected. Fix the gateway's ${name}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+    const report = (error: unknown) => {
+      const reason = (error as Error)?.message ?? String(error);
+      this.logger.error(`${name}:${reason}`, `${name} threw for SSE client ${client.id}; the stream is unaffected. Fix the gateway's ${name}: ${reason}`, (error as Error)?.stack);
+    };
     try {
       const result = hook();
       if (isThenable(result)) result.then(undefined, report);

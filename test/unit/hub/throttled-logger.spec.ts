@@ -39,4 +39,15 @@ describe('ThrottledLogger', () => {
     jest.advanceTimersByTime(20_000);
     expect(lines.map((line) => line.message)).toEqual(['onClose threw', 'onJoin threw']);
   });
+
+  it('writes every line of kinds it cannot follow (more than a thousand live at once) rather than lose them', () => {
+    const logger = new ThrottledLogger('SseRoute', 10_000);
+    for (let i = 0; i < 1500; i++) logger.error(`onClose:error ${i}`, `onClose threw: error ${i}`);
+    expect(lines).toHaveLength(1500);
+    // Once their windows are over, their places are free again: a repeat of a new kind is held back.
+    jest.advanceTimersByTime(10_000);
+    logger.error('onJoin:x', 'onJoin threw: x');
+    logger.error('onJoin:x', 'onJoin threw: x');
+    expect(lines).toHaveLength(1501);
+  });
 });
