@@ -140,5 +140,7 @@ describe('lifecycle: nothing left behind', () => {
     await stream.closed();
     expect(stream.status).toBe(200);
     expect(stream.received).toEqual([{ type: 'retry', retry: expect.any(Number) }]);
+    // Counted as refused (sse.server.rejected_streams, shutting_down).
+    expect(hub.stats().rejected).toMatchObject({ shutting_down: 1, max_connections: 0 });
   });
 });

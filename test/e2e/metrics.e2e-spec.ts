@@ -21,6 +21,11 @@ class MetricsController implements SseGateway {
   @SseRoute('strict', { strictAccept: true })
   strict() {}
 
+  @SseRoute('per-user', { maxConnectionsPer: { key: (req) => req.headers['x-user'], limit: 1 } })
+  perUser() {
+    return 'yours';
+  }
+
   onClose(client: SseClient, reason: SseCloseReason) {
     closes.set(client.id, reason);
   }
@@ -112,8 +117,11 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
     expect(closes.get(slowId)).toBe('slow-consumer');
     slow.close();
 
-    // Refusals: a 406 and, with every slot taken, a 503.
+    // Refusals: a 406, a 429 and, with every slot taken, a 503.
     expect((await fetch(`${t.url}/metrics/strict`, { headers: { accept: 'text/html' } })).status).toBe(406);
+    const ann = await openSseStream(t.url, '/metrics/per-user', { headers: { 'x-user': 'ann' } });
+    await ann.nextEvent();
+    expect((await fetch(`${t.url}/metrics/per-user`, { headers: { 'x-user': 'ann' } })).status).toBe(429);
     const fillers: SseTestStream[] = [];
     while (hub.count() < MAX_CONNECTIONS) fillers.push(await openSseStream(t.url, '/metrics/rooms/c/events'));
     for (const filler of fillers) await filler.nextEvent();
@@ -123,10 +131,10 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
     const room = stats.routes.find((route) => route.route === ROOM.http_route)!;
     const samples = await scrape();
     expect(valueOf(samples, 'sse_server_active_streams', ROOM)).toBe(room.streams);
-    expect(room.streams).toBe(MAX_CONNECTIONS);
+    expect(room.streams).toBe(MAX_CONNECTIONS - 1);
     // Events and bytes as the streams counted them; `you`, 5 ticks, the replay, the resync and the big ones.
     expect(valueOf(samples, 'sse_server_sent_events_total', ROOM)).toBe(room.events);
-    expect(room.events).toBeGreaterThanOrEqual(4 + 2 * 5 + 4 + 2 + 1 + MAX_CONNECTIONS);
+    expect(room.events).toBeGreaterThanOrEqual(4 + 2 * 5 + 4 + 2 + 1 + MAX_CONNECTIONS - 1);
     expect(valueOf(samples, 'sse_server_sent_bytes_total', ROOM)).toBe(room.bytes);
     expect(room.bytes).toBeGreaterThan(64 * 1024);
     // The exporter names histograms without their unit: `_count`, `_sum`, `_bucket`.
@@ -134,6 +142,7 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
     expect(valueOf(samples, 'sse_server_stream_duration_count', { ...ROOM, sse_close_reason: 'slow-consumer' })).toBe(1);
     expect(valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'max_connections' })).toBe(1);
     expect(valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'not_acceptable' })).toBe(1);
+    expect(valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'max_connections_per' })).toBe(1);
     expect(valueOf(samples, 'sse_server_slow_consumers_total', { sse_slow_consumer_policy: 'close' })).toBe(1);
     expect(valueOf(samples, 'sse_hub_broadcasts_total')).toBe(stats.broadcasts);
     expect(valueOf(samples, 'sse_hub_replays_total', { sse_replay_status: 'complete' })).toBe(1);
@@ -147,7 +156,7 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
     const labels = new Set([...samples.values()].flat().flatMap((sample) => Object.values(sample.labels)));
     for (const value of labels) expect(value).not.toMatch(/room:|[0-9a-f]{8}-[0-9a-f]{4}-/);
 
-    for (const stream of [...streams.slice(2), replayed, gapped, ...fillers]) stream.close();
+    for (const stream of [...streams.slice(2), replayed, gapped, ann, ...fillers]) stream.close();
     while (hub.count() > 0) await nextTurn();
     expect(valueOf(await scrape(), 'sse_server_active_streams', ROOM)).toBe(0);
   });
@@ -156,7 +165,7 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
     expect(platform()).toMatch(/express|fastify/);
     const samples = await scrape();
     const routes = new Set((samples.get('sse_server_sent_events_total') ?? []).map((sample) => sample.labels.http_route));
-    expect([...routes]).toEqual([ROOM.http_route]);
+    expect([...routes].sort()).toEqual(['/metrics/per-user', ROOM.http_route]);
   });
 });
 
