@@ -50,6 +50,12 @@ export class HubMetrics implements StreamTallyObserver {
     });
   }
 
+  /** Stops reporting to OpenTelemetry (the application has shut down). */
+  stop(): void {
+    this.instruments?.stop();
+    this.instruments = undefined;
+  }
+
   /** The tally of one route's streams (a route is a template, so there are few). */
   route(route: string): StreamTally {
     let tally = this.tallies.get(route);

@@ -1,4 +1,4 @@
-import type { Attributes, Counter, Histogram, Meter, ObservableResult, UpDownCounter } from '@opentelemetry/api';
+import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, ObservableCallback, ObservableCounter, ObservableGauge, UpDownCounter } from '@opentelemetry/api';
 import { type SseReplayStatus } from '../connection';
 import { type SseRejectReason } from './sse-hub-stats.interface';
 import { type SseTransportState } from './sse-transport-state.interface';
@@ -30,12 +30,19 @@ export class OtelInstruments {
   readonly broadcasts: Counter;
   readonly replays: Counter;
   readonly deliveryLag: Histogram;
+  private readonly sent: ObservableCounter[];
+  private readonly transportUp: ObservableGauge;
+  private readonly observeSent: BatchObservableCallback;
+  private readonly observeTransport: ObservableCallback;
   private readonly replayAttributes: Record<'complete' | 'gap', Attributes> = {
     complete: { 'sse.replay.status': 'complete' },
     gap: { 'sse.replay.status': 'gap' },
   };
 
-  constructor(meter: Meter, totals: ObservedTotals) {
+  constructor(
+    private readonly meter: Meter,
+    totals: ObservedTotals,
+  ) {
     this.activeStreams = meter.createUpDownCounter('sse.server.active_streams', { description: 'Event streams open now.', unit: '{stream}' });
     this.streamDuration = meter.createHistogram('sse.server.stream.duration', {
       description: 'How long event streams lasted, from their first byte to their end.',
@@ -56,17 +63,27 @@ export class OtelInstruments {
       unit: 's',
       advice: { explicitBucketBoundaries: LAG_BUCKETS },
     });
-    const transportUp = meter.createObservableGauge('sse.transport.up', { description: '1 while the hub transport carries messages, else 0.', unit: '1' });
-    meter.addBatchObservableCallback(
-      (result) => {
-        for (const route of totals.routes()) {
-          result.observe(sentEvents, route.events, route.attributes);
-          result.observe(sentBytes, route.bytes, route.attributes);
-        }
-      },
-      [sentEvents, sentBytes],
-    );
-    transportUp.addCallback((result: ObservableResult) => result.observe(totals.transport().up ? 1 : 0));
+    this.transportUp = meter.createObservableGauge('sse.transport.up', { description: '1 while the hub transport carries messages, else 0.', unit: '1' });
+    this.sent = [sentEvents, sentBytes];
+    this.observeSent = (result) => {
+      for (const route of totals.routes()) {
+        result.observe(sentEvents, route.events, route.attributes);
+        result.observe(sentBytes, route.bytes, route.attributes);
+      }
+    };
+    this.observeTransport = (result) => result.observe(totals.transport().up ? 1 : 0);
+    meter.addBatchObservableCallback(this.observeSent, this.sent);
+    this.transportUp.addCallback(this.observeTransport);
+  }
+
+  /**
+   * Stops observing this hub: the instruments belong to the meter, which outlives an
+   * application closed and started again in the same process (tests do), and a closed
+   * hub's totals must not be reported next to the new one's.
+   */
+  stop(): void {
+    this.meter.removeBatchObservableCallback(this.observeSent, this.sent);
+    this.transportUp.removeCallback(this.observeTransport);
   }
 
   rejected(reason: SseRejectReason): void {

@@ -317,6 +317,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.metrics.stop();
     await this.transport.close?.();
   }
 
