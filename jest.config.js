@@ -18,6 +18,7 @@ const shared = {
     '^nestjs-sse-hub/testing$': '<rootDir>/src/testing/index.ts',
     '^nestjs-sse-hub/redis$': '<rootDir>/src/redis/index.ts',
     '^nestjs-sse-hub/datastar$': '<rootDir>/src/datastar/index.ts',
+    '^nestjs-sse-hub/terminus$': '<rootDir>/src/terminus/index.ts',
   },
 };
 
@@ -28,6 +29,11 @@ const e2e = (nest, platform, ignore = []) => ({
   testRegex: '\\.e2e-spec\\.ts$',
   setupFiles: [`<rootDir>/test/e2e/support/platform.${platform}.js`],
   testPathIgnorePatterns: ['/node_modules/', ...ignore],
+  ...(nest === 11 && {
+    // @nestjs/terminus 12 is ES modules only, which Jest cannot load into CommonJS runs before Node 24.9.
+    transform: { ...shared.transform, '/node_modules/@nestjs/terminus/.+\\.js$': '<rootDir>/test/support/esm-package.transformer.js' },
+    transformIgnorePatterns: ['/node_modules/(?!@nestjs/terminus/)'],
+  }),
   ...(nest === 12 && {
     transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'test/nest12/tsconfig.json', useESM: true }] },
     extensionsToTreatAsEsm: ['.ts'],
@@ -38,7 +44,7 @@ const e2e = (nest, platform, ignore = []) => ({
 
 // Run once: the benchmark's smoke run and the ES-module app start their own processes;
 // HTTP/2 is Fastify's.
-const ONCE = ['bench\\.e2e-spec', 'esm-app\\.e2e-spec', 'redis\\.e2e-spec', 'redis-presence\\.e2e-spec', 'redis-cluster\\.e2e-spec', 'browser\\.e2e-spec'];
+const ONCE = ['bench\\.e2e-spec', 'esm-app\\.e2e-spec', 'redis\\.e2e-spec', 'redis-presence\\.e2e-spec', 'redis-cluster\\.e2e-spec', 'redis-health\\.e2e-spec', 'browser\\.e2e-spec'];
 const HTTP2 = 'http2\\.e2e-spec';
 // The at-scale tests (10,000 streams, a minute each) run on NestJS 11, once per platform:
 // NestJS 12 adds no code path under load, and CI's time is better spent elsewhere.

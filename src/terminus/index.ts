@@ -1,0 +1,2 @@
+export * from './sse-health-details.interface';
+export * from './sse-health.indicator';
