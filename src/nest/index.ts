@@ -1,4 +1,5 @@
 export * from './connected-client.decorator';
+export * from './dashboard';
 export * from './sse-connection-limiter';
 export * from './sse-gateway.interface';
 export * from './sse-module-options.interface';

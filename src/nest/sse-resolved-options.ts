@@ -1,6 +1,4 @@
-import { type Provider } from '@nestjs/common';
 import { type SseModuleOptions } from './sse-module-options.interface';
-import { SSE_MODULE_OPTIONS } from './sse.module-definition';
 import { validateStreamOptions } from './validate-options';
 
 /**
@@ -9,12 +7,13 @@ import { validateStreamOptions } from './validate-options';
  */
 export const SSE_RESOLVED_OPTIONS = Symbol('SSE_RESOLVED_OPTIONS');
 
-export const resolvedOptionsProvider: Provider = {
-  provide: SSE_RESOLVED_OPTIONS,
-  inject: [SSE_MODULE_OPTIONS],
-  useFactory: (options: SseModuleOptions | undefined | null): SseModuleOptions => {
-    const resolved = options ?? {};
-    validateStreamOptions(resolved, 'SseModule.forRoot()');
-    return resolved;
-  },
-};
+/** What `SSE_RESOLVED_OPTIONS` holds, from what `forRoot()` or the `forRootAsync` factory gave. */
+export function resolveOptions(options: SseModuleOptions | undefined | null): SseModuleOptions {
+  const resolved = options ?? {};
+  validateStreamOptions(resolved, 'SseModule.forRoot()');
+  // Only forRootAsync's factory can put it here, after the module's routes were made.
+  if ('dashboard' in resolved) {
+    throw new TypeError('SseModule.forRootAsync(): give dashboard beside useFactory ({ useFactory, dashboard }), not in what the factory returns: its routes exist before the factory runs.');
+  }
+  return resolved;
+}

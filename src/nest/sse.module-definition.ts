@@ -1,4 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { createSseDashboardController } from './dashboard/sse-dashboard.controller';
+import { type SseModuleExtras } from './dashboard/sse-dashboard-options.interface';
 import { type SseModuleOptions } from './sse-module-options.interface';
 
 export const {
@@ -9,6 +11,12 @@ export const {
 } = new ConfigurableModuleBuilder<SseModuleOptions>({ moduleName: 'Sse' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createSseOptions')
-  // One hub per application: every module's routes and services must see the same one.
-  .setExtras({}, (definition) => ({ ...definition, global: true }))
+  // Extras shape the module itself, so forRoot and forRootAsync both take them beside the
+  // options; a key listed here is also what Nest strips from forRoot's options.
+  .setExtras<SseModuleExtras>({ dashboard: undefined }, (definition, { dashboard }) => ({
+    ...definition,
+    // One hub per application: every module's routes and services must see the same one.
+    global: true,
+    controllers: dashboard === undefined ? [] : [createSseDashboardController(dashboard)],
+  }))
   .build();

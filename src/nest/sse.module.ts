@@ -3,7 +3,7 @@ import { defaultMaxTotalPendingBytes, SsePendingBudget } from '../connection';
 import { InMemoryTransport, SSE_HUB_OPTIONS, SSE_TRANSPORT, SseHub, type SseHubOptions } from '../hub';
 import { SseConnectionLimiter } from './sse-connection-limiter';
 import { type SseModuleOptions } from './sse-module-options.interface';
-import { resolvedOptionsProvider, SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
+import { resolveOptions, SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
 import { SSE_MODULE_OPTIONS, SSE_OPTIONS_TYPE, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
 
@@ -16,7 +16,7 @@ import { SseInterceptor } from './sse.interceptor';
  */
 @Module({
   providers: [
-    resolvedOptionsProvider,
+    { provide: SSE_RESOLVED_OPTIONS, inject: [SSE_MODULE_OPTIONS], useFactory: resolveOptions },
     {
       provide: SSE_TRANSPORT,
       inject: [SSE_RESOLVED_OPTIONS],

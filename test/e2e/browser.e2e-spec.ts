@@ -2,35 +2,26 @@
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type NestExpressApplication } from '@nestjs/platform-express';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { resolve } from 'node:path';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { SseHub } from 'nestjs-sse-hub';
 import { AppModule } from '../../demo/app.module';
 import { CaptureLogger } from './support/capture-logger';
+import { type Chromium, chromiumAvailable, launchChromium } from './support/chromium';
 
-// The demo page in Debian's Chromium, headless, driven by playwright-core (no browser
-// download: test/support/ensure-tools.sh installs the package). Run once, in the Express
-// project. The screenshot the README shows is written to SCREENSHOT.
-const CHROMIUM = '/usr/bin/chromium';
+// The demo page in Debian's Chromium. Run once, in the Express project. The screenshot
+// the README shows is written to SCREENSHOT.
 const SCREENSHOT = resolve('.test-artifacts/demo-page.png');
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-const CAN_RUN = existsSync(CHROMIUM);
-if (!CAN_RUN) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing and CI needs it: run \`npm test\` as root so test/support/ensure-tools.sh can install it.`);
-  console.warn(`\n⚠ ${CHROMIUM} is not installed: the browser tests are skipped (npm test installs it).\n`);
-}
-
-(CAN_RUN ? describe : describe.skip)('the demo page in a real browser (Chromium)', () => {
+(chromiumAvailable() ? describe : describe.skip)('the demo page in a real browser (Chromium)', () => {
   let app: INestApplication;
   let url: string;
   let hub: SseHub;
+  let browser: Chromium;
   let context: BrowserContext;
-  let profile: string;
   const logger = new CaptureLogger();
 
   beforeAll(async () => {
@@ -40,13 +31,12 @@ if (!CAN_RUN) {
     app = demo;
     url = `http://127.0.0.1:${(demo.getHttpServer().address() as AddressInfo).port}`;
     hub = demo.get(SseHub);
-    profile = mkdtempSync(join(tmpdir(), 'sse-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    browser = await launchChromium();
+    context = browser.context;
   }, 60_000);
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await app?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     expect(logger.errors()).toEqual([]);
   });
 

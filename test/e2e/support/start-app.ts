@@ -2,7 +2,7 @@ import { type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import { type AbstractHttpAdapter } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { SseModule, type SseModuleOptions } from 'nestjs-sse-hub';
+import { SseModule, type SseModuleExtras, type SseModuleOptions } from 'nestjs-sse-hub';
 import { baseUrlOf } from 'nestjs-sse-hub/testing';
 import { CaptureLogger } from './capture-logger';
 
@@ -29,7 +29,7 @@ export interface StartAppOptions {
   configure?: (app: INestApplication) => void;
 }
 
-export async function startApp(metadata: ModuleMetadata, options: SseModuleOptions = {}, { adapter, configure }: StartAppOptions = {}): Promise<TestApp> {
+export async function startApp(metadata: ModuleMetadata, options: SseModuleOptions & SseModuleExtras = {}, { adapter, configure }: StartAppOptions = {}): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     ...metadata,
     imports: [SseModule.forRoot(options), ...(metadata.imports ?? [])],

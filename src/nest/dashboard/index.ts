@@ -1,0 +1,2 @@
+export * from './sse-dashboard-options.interface';
+export * from './sse-dashboard-unguarded.error';
