@@ -1,10 +1,33 @@
 // Turns the samples into medians, ratios to `raw`, a text table (console), a Markdown
-// table (latest.md), the raw data (latest.json) and a small hand-written SVG (chart.svg).
+// table (latest.md), the raw data (latest.json) and a small hand-written SVG (chart.svg);
+// and, for servers that differ from another by one thing (metrics on, or the baseline's
+// build), a table of the one against the other, measured in the same rounds.
 const fs = require('node:fs');
 const path = require('node:path');
 const { median } = require('./lib/stats');
 
-const COLORS = { raw: '#6b7280', 'raw-close': '#9ca3af', 'nest-raw': '#7c3aed', hub: '#2563eb', 'hub-fastify': '#0891b2', 'nest-sse': '#dc2626', 'better-sse': '#16a34a', 'sse-channel': '#d97706' };
+const COLORS = {
+  raw: '#6b7280',
+  'raw-close': '#9ca3af',
+  'nest-raw': '#7c3aed',
+  hub: '#2563eb',
+  'hub-metrics': '#60a5fa',
+  'hub@base': '#1e3a8a',
+  'hub-fastify': '#0891b2',
+  'hub-fastify-metrics': '#67e8f9',
+  'hub-fastify@base': '#164e63',
+  'nest-sse': '#dc2626',
+  'better-sse': '#16a34a',
+  'sse-channel': '#d97706',
+};
+
+/** [server, the one it is compared with, what differs], for those in the run. */
+const COMPARISONS = [
+  ['hub-metrics', 'hub', 'metrics on ÷ off'],
+  ['hub-fastify-metrics', 'hub-fastify', 'metrics on ÷ off'],
+  ['hub', 'hub@base', 'this build ÷ baseline'],
+  ['hub-fastify', 'hub-fastify@base', 'this build ÷ baseline'],
+];
 
 function ratio(value, base) {
   return typeof value === 'number' && typeof base === 'number' && base !== 0 ? value / base : null;
@@ -52,7 +75,38 @@ function summarize(samples, servers, memoryPoints) {
       };
     }
   }
-  return { medians, ratios };
+  return { medians, ratios, comparisons: compare(samples, servers, medians, memoryPoints) };
+}
+
+/**
+ * Each comparison's medians and their ratio, and the spread: the ratio of the two servers'
+ * bursts round by round (run back to back in each round), lowest and highest.
+ */
+function compare(samples, servers, medians, memoryPoints) {
+  const largest = memoryPoints.at(-1);
+  return COMPARISONS.filter(([name, against]) => servers.includes(name) && servers.includes(against)).map(([name, against, what]) => {
+    const [m, base] = [medians[name], medians[against]];
+    const perRound = samples.burst[name]
+      .filter((s) => s.complete)
+      .map((s) => ratio(s.deliveriesPerSec, samples.burst[against].find((b) => b.round === s.round && b.complete)?.deliveriesPerSec))
+      .filter((r) => r !== null);
+    return {
+      name,
+      against,
+      what,
+      burstDeliveriesPerSec: [m.burstDeliveriesPerSec, base.burstDeliveriesPerSec],
+      burstRatio: ratio(m.burstDeliveriesPerSec, base.burstDeliveriesPerSec),
+      burstRatioPerRound: perRound,
+      burstRange: [samples.burst[name], samples.burst[against]].map((list) => {
+        const rates = list.filter((s) => s.complete).map((s) => s.deliveriesPerSec);
+        return rates.length ? [Math.min(...rates), Math.max(...rates)] : null;
+      }),
+      singleLastP50Ms: [m.singleLastP50Ms, base.singleLastP50Ms],
+      singleLastP99Ms: [m.singleLastP99Ms, base.singleLastP99Ms],
+      memoryBytesPerStream: [m.memoryBytesPerStream[largest], base.memoryBytesPerStream[largest]],
+      heapUsedBytesPerStream: [m.heapUsedBytesPerStream, base.heapUsedBytesPerStream],
+    };
+  });
 }
 
 function num(n, digits = 0) {
@@ -121,7 +175,39 @@ function tables(results) {
       kib(m.heapTotalBytesPerStream),
     ]);
   }
-  return { speed, memory };
+  const pairs = [
+    [
+      'server ÷ compared with',
+      'what differs',
+      'burst deliveries/s',
+      'ratio',
+      'per round: min–max',
+      'single: last p50 (ms)',
+      'ratio',
+      'p99 (ms)',
+      'ratio',
+      `RSS/stream @${largest} (KiB)`,
+      `heap used/stream @${largest} (KiB)`,
+    ],
+  ];
+  const both = ([a, b], digits = 0, scale = 1) => `${num(a === null ? null : a / scale, digits)} / ${num(b === null ? null : b / scale, digits)}`;
+  for (const c of results.comparisons ?? []) {
+    const rounds = c.burstRatioPerRound;
+    pairs.push([
+      `${c.name} ÷ ${c.against}`,
+      c.what,
+      both(c.burstDeliveriesPerSec),
+      times(c.burstRatio),
+      rounds.length ? `${num(Math.min(...rounds), 2)}–${num(Math.max(...rounds), 2)}×` : 'n/a',
+      both(c.singleLastP50Ms, 2),
+      times(ratio(...c.singleLastP50Ms)),
+      both(c.singleLastP99Ms, 2),
+      times(ratio(...c.singleLastP99Ms)),
+      both(c.memoryBytesPerStream, 2, 1024),
+      both(c.heapUsedBytesPerStream, 2, 1024),
+    ]);
+  }
+  return { speed, memory, pairs: pairs.length > 1 ? pairs : undefined };
 }
 
 function textTable(rows) {
@@ -145,15 +231,25 @@ function header(results) {
 }
 
 function printSummary(results, log) {
-  const { speed, memory } = tables(results);
+  const { speed, memory, pairs } = tables(results);
   log(`\n${header(results)}\n`);
   log(textTable(speed));
   log('');
   log(textTable(memory));
+  if (pairs) {
+    log(`\n${pairsNote(results)}\n`);
+    log(textTable(pairs));
+  }
+}
+
+/** What the comparison table shows, and what the baseline was. */
+function pairsNote(results) {
+  const base = results.baseline?.commit ? ` The baseline is the build at ${results.baseline.commit.slice(0, 12)} (${results.baseline.dir}).` : '';
+  return `Each server against the one it differs from by one thing, in the same rounds: medians (this / that), the ratio of the medians, and the lowest and highest of the per-round burst ratios.${base}`;
 }
 
 function markdown(results) {
-  const { speed, memory } = tables(results);
+  const { speed, memory, pairs } = tables(results);
   const source = results.source?.commit ? `Library at ${results.source.commit.slice(0, 12)}${results.source.uncommittedSrcChanges?.length ? ` plus uncommitted changes to ${results.source.uncommittedSrcChanges.map((l) => l.slice(3)).join(', ')}` : ''}.` : '';
   return [
     '# SSE fan-out benchmark',
@@ -166,6 +262,7 @@ function markdown(results) {
     '',
     'Ratios are the server\'s median divided by `raw`\'s: above 1 is better for deliveries/s, below 1 is better for latency and memory.',
     '',
+    ...(pairs ? ['## Metrics on against off, and against the baseline', '', pairsNote(results), '', markdownTable(pairs), ''] : []),
     '## Memory',
     '',
     markdownTable(memory),

@@ -1,5 +1,8 @@
-// Fan-out benchmark: the same SSE broadcasts through seven servers, each in a process of
+// Fan-out benchmark: the same SSE broadcasts through nine servers, each in a process of
 // its own, measured by one client process. Run: npm run bench (builds dist/ first).
+// `hub-metrics` and `hub-fastify-metrics` are `hub` and `hub-fastify` with the library's
+// metrics going to a real OpenTelemetry SDK with a reader; `hub` and `hub-fastify` run
+// with metrics off, so each pair shows what metrics cost, in the same rounds.
 //
 //   burst   N clients, 20 broadcasts back to back        → deliveries/s
 //   single  N clients, 50 broadcasts ~20 ms apart         → send → last client latency p50/p99
@@ -8,6 +11,8 @@
 // Environment: BENCH_QUICK=1 (200 clients, 1 round, memory at 200: a CI smoke run),
 // BENCH_CLIENTS, BENCH_ROUNDS, BENCH_MEMORY_ROUNDS, BENCH_MEMORY_POINTS (e.g. "1000,5000"),
 // BENCH_SERVERS (e.g. "raw,hub"; the control "raw-close" runs only when named),
+// BENCH_BASELINE (a checkout of another commit with its dist/ built: each hub server without
+// metrics also runs on that build, as "<name>@base", in the same rounds, for a before/after),
 // BENCH_RESULTS_DIR (default bench/results),
 // BENCH_SERVER_EXEC_ARGV (extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 const fs = require('node:fs');
@@ -22,9 +27,12 @@ const { summarize, printSummary, writeResults } = require('./report');
 
 const ROOT = path.join(__dirname, '..');
 // nest-raw, a bare Nest route on Express that only holds its response, is the floor for anything on Nest.
-const DEFAULT_SERVERS = ['raw', 'hub', 'hub-fastify', 'nest-sse', 'better-sse', 'sse-channel', 'nest-raw'];
+const DEFAULT_SERVERS = ['raw', 'hub', 'hub-metrics', 'hub-fastify', 'hub-fastify-metrics', 'nest-sse', 'better-sse', 'sse-channel', 'nest-raw'];
 // A control that only runs when named in BENCH_SERVERS.
 const KNOWN_SERVERS = [...DEFAULT_SERVERS, 'raw-close'];
+// The servers BENCH_BASELINE runs again on another build (the metrics variants need this one).
+const BASELINE_SERVERS = ['hub', 'hub-fastify'];
+const BASE = '@base';
 
 function intFromEnv(name, fallback) {
   const value = process.env[name];
@@ -49,6 +57,7 @@ const config = {
     if (!/^[1-9][0-9]*$/.test(n)) throw new Error(`BENCH_MEMORY_POINTS must be positive integers, got "${n}"`);
     return Number(n);
   }),
+  baseline: process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined,
   servers: listFromEnv('BENCH_SERVERS', DEFAULT_SERVERS),
   burstSize: 20,
   singles: 50,
@@ -88,7 +97,10 @@ const payload = { pad: padFor(config.eventBytes) };
 async function startServer(name) {
   // --expose-gc: the rss command collects garbage first, so RSS is what is really held.
   const extra = (process.env.BENCH_SERVER_EXEC_ARGV || '').split(' ').filter(Boolean);
-  const server = spawn(path.join(__dirname, 'servers', `${name}.js`), { execArgv: ['--expose-gc', ...extra], name });
+  // "<name>@base" is the same server script on the baseline's build of the library.
+  const script = name.endsWith(BASE) ? name.slice(0, -BASE.length) : name;
+  const env = script === name ? process.env : { ...process.env, BENCH_LIBRARY: config.baseline };
+  const server = spawn(path.join(__dirname, 'servers', `${script}.js`), { execArgv: ['--expose-gc', ...extra], env, name });
   const { port } = await server.ready;
   server.url = `http://127.0.0.1:${port}/events`;
   return server;
@@ -173,6 +185,20 @@ async function withServer(name, tag, failures, measure) {
   } finally {
     await server?.stop();
   }
+}
+
+/**
+ * A server with an SDK: the metrics were really recorded during the burst (the library
+ * counted every event it wrote), and how many times the reader exported meanwhile.
+ */
+async function checkRecorded(server, before, b, tag, failures) {
+  const after = await server.ask('metrics');
+  const sentEvents = (after.values['sse.server.sent_events'] ?? 0) - (before.values['sse.server.sent_events'] ?? 0);
+  const broadcasts = (after.values['sse.hub.broadcasts'] ?? 0) - (before.values['sse.hub.broadcasts'] ?? 0);
+  if (sentEvents !== b.expected || broadcasts !== config.burstSize) {
+    failures.push(`${tag}: the SDK recorded ${sentEvents} sent events and ${broadcasts} broadcasts, expected ${b.expected} and ${config.burstSize}`);
+  }
+  return { exports: after.exports - before.exports, intervalMs: after.intervalMs, sentEvents, broadcasts };
 }
 
 // ---------------------------------------------------------------- modes
@@ -271,6 +297,11 @@ async function main() {
     process.exit(2);
   }
   for (const name of config.servers) if (!KNOWN_SERVERS.includes(name)) throw new Error(`unknown server ${name}`);
+  if (config.baseline) {
+    if (!fs.existsSync(path.join(config.baseline, 'dist', 'index.js'))) throw new Error(`BENCH_BASELINE: ${config.baseline}/dist/index.js is missing: build that checkout first`);
+    // Each right after its own, so that the rotation of the rounds keeps them side by side.
+    config.servers = config.servers.flatMap((name) => (BASELINE_SERVERS.includes(name) ? [name, `${name}${BASE}`] : [name]));
+  }
 
   const limit = openFilesLimit();
   const memoryPoints = [...new Set(config.memoryPoints)].sort((a, b) => a - b).filter((n) => {
@@ -307,10 +338,13 @@ async function main() {
           // Unrecorded: the first burst pays for JIT and lazily grown buffers.
           await burst(server, config.clients);
 
+          const recorded = await server.ask('metrics');
           const b = await burst(server, config.clients);
+          if (recorded.values) b.metrics = await checkRecorded(server, recorded, b, `${tag} burst`, failures);
           samples.burst[name].push({ round: round + 1, clients: config.clients, ...b });
           if (!b.complete) failures.push(`${tag} burst: ${b.received}/${b.expected} events arrived`);
           log(`${tag} burst : ${fmt(b.deliveriesPerSec)} deliveries/s (${fmt(b.spanMs, 1)} ms for ${fmt(b.received)} events; server loop ${fmt(b.serverLoopMs, 1)} ms, CPU server ${fmt(b.serverCpuMs)} ms / client ${fmt(b.clientCpuMs)} ms)`);
+          if (b.metrics) log(`${tag} metrics: ${b.metrics.exports} export(s) of the SDK's reader during the burst; sse.server.sent_events +${fmt(b.metrics.sentEvents)}`);
 
           const s = await single(server, config.clients);
           samples.single[name].push({ round: round + 1, clients: config.clients, ...s });
@@ -350,7 +384,8 @@ async function main() {
       openFilesLimit: limit,
       date: new Date().toISOString(),
     },
-    source: sourceState(),
+    source: sourceState(ROOT),
+    ...(config.baseline && { baseline: { dir: config.baseline, ...sourceState(config.baseline) } }),
     config: { ...config, memoryPoints, resultsDir: undefined },
     durationMs,
     failures,
@@ -366,11 +401,11 @@ async function main() {
   }
 }
 
-/** Which library code was measured: the commit, and the source files changed since. */
-function sourceState() {
+/** Which library code was measured (in the checkout at `dir`): the commit, and the source files changed since. */
+function sourceState(dir) {
   try {
-    const commit = execSync('git rev-parse HEAD', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execSync('git status --porcelain -- src', { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const commit = execSync('git rev-parse HEAD', { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execSync('git status --porcelain -- src', { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
       .split('\n')
       .filter(Boolean);
     return { commit, uncommittedSrcChanges: dirty };

@@ -6,7 +6,9 @@
 //   { cmd: 'broadcast', count, seq, payload } → { done, at }  `count` broadcasts back to back, in one turn
 //   { cmd: 'rss' }                        → { rss, heapUsed } after a full GC (forked with --expose-gc)
 //   { cmd: 'cpu' }                        → { cpuMs }        CPU time used so far (user + system)
+//   { cmd: 'metrics' }                    → { exports, values } what a server with an SDK recorded ({} without)
 const http = require('node:http');
+const path = require('node:path');
 const { serve } = require('../lib/ipc');
 const { now } = require('../lib/clock');
 const { makeEvent } = require('../lib/event');
@@ -39,6 +41,7 @@ function runServer(start) {
       if (pending.length) await Promise.all(pending);
       return { done: true, at: now() };
     },
+    metrics: async () => (await server.metrics?.()) ?? {},
     cpu() {
       const { user, system } = process.cpuUsage();
       return { cpuMs: (user + system) / 1000 };
@@ -133,15 +136,20 @@ async function startNest({ events, decorators, params = [], imports = [], platfo
   return { app, server: app.getHttpServer() };
 }
 
+/** The built library (`sub` e.g. 'redis'): of the checkout BENCH_LIBRARY names (run.js's baseline), else of this one. */
+function library(sub = '') {
+  return require(path.join(process.env.BENCH_LIBRARY || path.join(__dirname, '..', '..'), 'dist', sub));
+}
+
 /** With BENCH_REDIS_URL (bench/redis.js), the hub servers share one Redis stream. */
 function transportFromEnv() {
   const url = process.env.BENCH_REDIS_URL;
   if (!url) return {};
-  const { RedisStreamsTransport } = require('../../dist/redis');
+  const { RedisStreamsTransport } = library('redis');
   // Sized for the benchmark's bursts (20,000 back to back), as the README says to size
   // maxLen for your largest burst: a reader further behind than maxLen misses entries.
   const maxLen = Number(process.env.BENCH_REDIS_MAXLEN || 100_000);
   return { transport: new RedisStreamsTransport({ url, stream: process.env.BENCH_REDIS_STREAM || 'nestjs-sse-hub-bench', maxLen }) };
 }
 
-module.exports = { runServer, listen, acceptStream, rawServer, writeToAll, startNest, transportFromEnv };
+module.exports = { runServer, listen, acceptStream, rawServer, writeToAll, startNest, library, transportFromEnv };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const SERVERS = ['raw', 'hub', 'hub-fastify', 'nest-sse', 'better-sse', 'sse-channel', 'nest-raw'];
+const SERVERS = ['raw', 'hub', 'hub-metrics', 'hub-fastify', 'hub-fastify-metrics', 'nest-sse', 'better-sse', 'sse-channel', 'nest-raw'];
 
 interface BenchMedians {
   burstDeliveriesPerSec: number | null;
@@ -22,6 +22,8 @@ interface BenchResults {
   failures: string[];
   config: { memoryPoints: number[] };
   medians: Record<string, BenchMedians>;
+  samples: { burst: Record<string, Array<{ metrics?: { sentEvents: number } }>> };
+  comparisons: Array<{ name: string; against: string; burstRatio: number | null }>;
 }
 
 /** Runs the benchmark as CI would, with its output kept for the failure message. */
@@ -77,5 +79,13 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
       }
       expect({ server, heap: [medians.heapUsedBytesPerStream, medians.heapTotalBytesPerStream].every(Number.isFinite) }).toEqual({ server, heap: true });
     }
+    // The metrics variants really recorded into their SDK (run.js fails the run when the counts are off), and are compared with metrics off.
+    for (const server of ['hub-metrics', 'hub-fastify-metrics']) {
+      expect({ server, recorded: results.samples.burst[server].every((s) => s.metrics!.sentEvents > 0) }).toEqual({ server, recorded: true });
+    }
+    expect(results.comparisons.map(({ name, against, burstRatio }) => [name, against, burstRatio! > 0])).toEqual([
+      ['hub-metrics', 'hub', true],
+      ['hub-fastify-metrics', 'hub-fastify', true],
+    ]);
   }, 120_000);
 });
