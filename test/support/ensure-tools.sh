@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests drive for real and npm cannot provide, from Debian's packages,
-# when it is missing and this is root: redis-server (the Redis transport) and chromium
-# (the browser tests, driven by playwright-core; no browser download). Without them, CI
-# fails here with the reason; a local run goes on and those tests skip with a warning.
+# when it is missing and this is root: redis-server (the Redis transport), postgresql (the
+# PostgreSQL transport: the tests run its initdb and postgres binaries themselves, from
+# /usr/lib/postgresql/<version>/bin) and chromium (the browser tests, driven by
+# playwright-core; no browser download). Without them, CI fails here with the reason; a
+# local run goes on and those tests skip with a warning.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# Debian's postgresql keeps its server binaries off the PATH, one directory per version.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
