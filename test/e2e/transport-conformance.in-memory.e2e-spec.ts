@@ -1,0 +1,9 @@
+import { InMemoryTransport } from 'nestjs-sse-hub';
+import { describeTransportConformance } from './support/transport-conformance';
+
+// The default transport: one instance, its history in the process.
+describeTransportConformance('InMemoryTransport', {
+  make: (_topic, options) => new InMemoryTransport({ historySize: options?.maxLen ?? 1000 }),
+  instances: false,
+  presence: false,
+});
