@@ -43,8 +43,19 @@ const e2e = (nest, platform, ignore = []) => ({
 });
 
 // Run once: the benchmark's smoke run and the ES-module app start their own processes;
-// HTTP/2 is Fastify's.
-const ONCE = ['bench\\.e2e-spec', 'esm-app\\.e2e-spec', 'redis\\.e2e-spec', 'redis-presence\\.e2e-spec', 'redis-cluster\\.e2e-spec', 'redis-health\\.e2e-spec', 'browser\\.e2e-spec', 'dashboard-browser\\.e2e-spec'];
+// the transports on a server (Redis, PostgreSQL) do not depend on the HTTP platform;
+// HTTP/2 is Fastify's. (The conformance suite in memory runs on every platform.)
+const ONCE = [
+  'bench\\.e2e-spec',
+  'esm-app\\.e2e-spec',
+  '/redis\\.e2e-spec',
+  'redis-presence\\.e2e-spec',
+  'redis-health\\.e2e-spec',
+  '/postgres\\.e2e-spec',
+  'transport-conformance\\.(redis|redis-cluster|postgres)\\.e2e-spec',
+  'browser\\.e2e-spec',
+  'dashboard-browser\\.e2e-spec',
+];
 const HTTP2 = 'http2\\.e2e-spec';
 // The at-scale tests (10,000 streams, a minute each) run on NestJS 11, once per platform:
 // NestJS 12 adds no code path under load, and CI's time is better spent elsewhere.

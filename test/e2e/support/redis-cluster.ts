@@ -29,14 +29,9 @@ export class RedisCluster {
       }
       const cli = join(binary, '..', 'redis-cli');
       await run(cli, ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 60_000 });
-      // Ready when every node sees every slot served (bounded: the nodes gossip in milliseconds).
-      for (let attempt = 0; ; attempt++) {
-        const states = await Promise.all(nodes.map(async (node) => (await run(cli, ['-p', String(node.port), 'cluster', 'info'])).stdout));
-        if (states.every((state) => state.includes('cluster_state:ok'))) break;
-        if (attempt > 200) throw new Error(`the cluster did not become ready:\n${states.join('\n')}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      return new RedisCluster(nodes, dir);
+      const cluster = new RedisCluster(nodes, dir);
+      await cluster.untilReady();
+      return cluster;
     } catch (error) {
       for (const node of nodes) await node.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -46,6 +41,28 @@ export class RedisCluster {
 
   get rootNodes(): Array<{ url: string }> {
     return this.nodes.map((node) => ({ url: node.url }));
+  }
+
+  /**
+   * Restarts every master, empty (no persistence), as one outage: each comes back with its
+   * node id and slots (its nodes-<port>.conf), and this resolves once the cluster serves
+   * every slot again.
+   */
+  async restart(): Promise<void> {
+    for (const node of this.nodes) await node.stop();
+    for (const node of this.nodes) await node.restart();
+    await this.untilReady();
+  }
+
+  /** Resolves when every node sees every slot served (bounded: the nodes gossip in milliseconds). */
+  private async untilReady(): Promise<void> {
+    const cli = join(this.nodes[0].binary, '..', 'redis-cli');
+    for (let attempt = 0; ; attempt++) {
+      const states = await Promise.all(this.nodes.map(async (node) => (await run(cli, ['-p', String(node.port), 'cluster', 'info'])).stdout));
+      if (states.every((state) => state.includes('cluster_state:ok'))) return;
+      if (attempt > 200) throw new Error(`the cluster did not become ready:\n${states.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   async stop(): Promise<void> {

@@ -26,7 +26,7 @@ export class RedisServer {
   private child: ChildProcess | undefined;
 
   private constructor(
-    private readonly binary: string,
+    readonly binary: string,
     readonly port: number,
     private readonly extra: string[],
   ) {}

@@ -1,0 +1,75 @@
+import { createClient, createCluster, ErrorReply } from 'redis';
+import { READER_NAME, type RedisClusterClient, RedisStreamsTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
+import { RedisCluster } from './support/redis-cluster';
+import { findRedisServer } from './support/redis-server';
+import { describeTransportConformance } from './support/transport-conformance';
+
+const redisServer = findRedisServer();
+const CAN_RUN = redisServer !== undefined;
+if (!CAN_RUN) {
+  if (process.env.CI) throw new Error('redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
+  console.warn('\n⚠ redis-server is not installed: the Redis Cluster conformance tests are skipped (npm test installs it).\n');
+}
+
+let cluster: RedisCluster | undefined;
+
+interface AdminClient {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+const clusterClients: RedisClusterClient[] = [];
+
+/** Runs `command` on every master, on an admin connection of its own. */
+async function onEveryMaster(command: (client: AdminClient) => Promise<unknown>): Promise<void> {
+  for (const node of cluster!.nodes) {
+    const client = await createClient({ url: node.url }).connect();
+    try {
+      await command(client);
+    } finally {
+      await client.close();
+    }
+  }
+}
+
+// On a real 3-master cluster, each app with a cluster client of its own, as a user passes
+// it (without an offline queue, as the README says); no persistence: the masters restart empty.
+describeTransportConformance('RedisStreamsTransport on a real 3-master Redis Cluster (createCluster)', {
+  available: CAN_RUN,
+  beforeAll: async () => {
+    cluster = await RedisCluster.start(redisServer!);
+  },
+  afterAll: async () => cluster?.stop(),
+  make: (topic, options) => {
+    const client = createCluster({ rootNodes: cluster!.rootNodes, defaults: { disableOfflineQueue: true } });
+    clusterClients.push(client);
+    return new RedisStreamsTransport({ client, stream: topic, maxLen: options?.maxLen });
+  },
+  ready: (transport) => (transport as RedisStreamsTransport).ready(),
+  afterEach: async () => {
+    const clients = clusterClients.splice(0);
+    // The app's own client: the transport connected it, and leaves it open for the app to close.
+    const closed = clients.filter((client) => !client.isOpen).length;
+    for (const client of clients) if (client.isOpen) client.destroy();
+    if (closed > 0) throw new Error(`${closed} cluster client(s) of the app were closed by the transport on shutdown`);
+  },
+  instances: true,
+  presence: true,
+  restart: () => cluster!.restart(),
+  restartKeepsHistory: false,
+  // First the blocking readers on every master (by connection name), then every connection.
+  killConnections: async (round) => {
+    let readers = 0;
+    await onEveryMaster(async (client) => {
+      if (round > 0) return client.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal']);
+      const list = String(await client.sendCommand(['CLIENT', 'LIST']));
+      for (const line of list.split('\n').filter((entry) => entry.includes(`name=${READER_NAME} `))) {
+        readers++;
+        await client.sendCommand(['CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]]);
+      }
+    });
+    if (round === 0 && readers === 0) throw new Error(`no reader connection (${READER_NAME}) on any master`);
+  },
+  // While the masters restart, a broadcast is refused with Redis's own CLUSTERDOWN reply
+  // rather than SseTransportUnavailableError (the transport passes Redis's error replies
+  // on): counted as refused too, since the cluster is away all the same.
+  unavailable: (error) => error instanceof SseTransportUnavailableError || (error instanceof ErrorReply && error.message.startsWith('CLUSTERDOWN')),
+});
