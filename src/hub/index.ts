@@ -12,3 +12,4 @@ export * from './sse-transport.interface';
 export * from './sse-hub-stats.interface';
 export * from './sse-metrics-options.interface';
 export * from './sse-transport-state.interface';
+export * from './sse-transport-unavailable.error';

@@ -1,4 +1,5 @@
 export * from './redis-streams-transport-options.interface';
 export * from './redis-streams.transport';
-export * from './sse-transport-unavailable.error';
+// Here first, and still here for the apps that import it from this entry point.
+export { SseTransportUnavailableError } from '../hub';
 export type { RedisClusterClient } from './redis-connection';

@@ -1,11 +1,10 @@
 import { createClient, ErrorReply } from 'redis';
-import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport, type SseTransportState } from '../hub';
+import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport, type SseTransportState, SseTransportUnavailableError } from '../hub';
 import { ThrottledLogger } from '../hub/throttled-logger';
-import { PublishBatch } from './publish-batch';
+import { PublishBatch } from '../hub/publish-batch';
 import { backoff, type RedisClient, RedisConnection } from './redis-connection';
 import { RedisPresence } from './redis-presence';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
-import { SseTransportUnavailableError } from './sse-transport-unavailable.error';
 import { checkStreamName, keyBeside } from './keys';
 import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
 

@@ -1,4 +1,4 @@
-/** At most this many entries, or about this many bytes, go to Redis in one call. */
+/** At most this many entries, or about this many bytes, go to the server in one call. */
 const MAX_ENTRIES = 1000;
 const MAX_BYTES = 1024 * 1024;
 
@@ -12,10 +12,10 @@ interface Queued {
 
 /**
  * Gathers what is published in one turn (a loop of `broadcast` calls, a burst from one
- * handler) into one call of `send`, in order: Redis then takes them in one round trip
- * and one script run instead of one each. A call holds at most 1,000 entries or ~1 MiB;
- * a larger burst is several calls, sent back to back (node-redis pipelines them). Every
- * message's promise settles with its own call.
+ * handler) into one call of `send`, in order: the transport's server (Redis, PostgreSQL)
+ * then takes them in one round trip instead of one each. A call holds at most 1,000
+ * entries or ~1 MiB; a larger burst is several calls, sent back to back. Every message's
+ * promise settles with its own call.
  */
 export class PublishBatch {
   private queued: Queued[] = [];
