@@ -19,6 +19,7 @@ const shared = {
     '^nestjs-sse-hub/redis$': '<rootDir>/src/redis/index.ts',
     '^nestjs-sse-hub/datastar$': '<rootDir>/src/datastar/index.ts',
     '^nestjs-sse-hub/terminus$': '<rootDir>/src/terminus/index.ts',
+    '^nestjs-sse-hub/postgres$': '<rootDir>/src/postgres/index.ts',
   },
 };
 

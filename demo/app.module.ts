@@ -1,16 +1,22 @@
 import { Module } from '@nestjs/common';
-import { SseModule } from 'nestjs-sse-hub';
+import { SseModule, type SseTransport } from 'nestjs-sse-hub';
+import { PostgresTransport } from 'nestjs-sse-hub/postgres';
 import { RedisStreamsTransport } from 'nestjs-sse-hub/redis';
 import { RoomsController } from './rooms.controller';
 import { TickerController } from './ticker.controller';
 
-// With REDIS_URL set, every demo instance shares one Redis stream: start two on two ports
-// and a message sent on one appears on the other (and a reconnect to either replays).
-const transport = process.env.REDIS_URL ? new RedisStreamsTransport({ url: process.env.REDIS_URL, stream: 'nestjs-sse-hub-demo' }) : undefined;
+// With REDIS_URL (or DATABASE_URL, for PostgreSQL) set, every demo instance shares one
+// Redis stream (or one table): start two on two ports and a message sent on one appears
+// on the other (and a reconnect to either replays).
+function transportFromEnv(): SseTransport | undefined {
+  if (process.env.REDIS_URL) return new RedisStreamsTransport({ url: process.env.REDIS_URL, stream: 'nestjs-sse-hub-demo' });
+  if (process.env.DATABASE_URL) return new PostgresTransport({ connectionString: process.env.DATABASE_URL, table: 'sse_hub_demo' });
+  return undefined;
+}
 
 @Module({
   // retry: how long a browser waits before reconnecting after the server goes away.
-  imports: [SseModule.forRoot({ keepAlive: 15_000, retry: 2_000, transport })],
+  imports: [SseModule.forRoot({ keepAlive: 15_000, retry: 2_000, transport: transportFromEnv() })],
   controllers: [RoomsController, TickerController],
 })
 export class AppModule {}

@@ -36,7 +36,7 @@ import { SseInterceptor } from './sse.interceptor';
     SseConnectionLimiter,
     SseInterceptor,
   ],
-  exports: [SseHub, SseConnectionLimiter, SseInterceptor, SsePendingBudget, SSE_MODULE_OPTIONS, SSE_RESOLVED_OPTIONS],
+  exports: [SseHub, SseConnectionLimiter, SseInterceptor, SsePendingBudget, SSE_TRANSPORT, SSE_MODULE_OPTIONS, SSE_RESOLVED_OPTIONS],
 })
 export class SseModule extends SseConfigurableModule {
   /** Every option is optional, and so is the argument: `SseModule.forRoot()`. */

@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 describe('the packed tarball', () => {
   it('is built by npm pack, with every entry point and its types, README, CHANGELOG and LICENSE', () => {
-    for (const entry of ['', 'testing/', 'redis/', 'datastar/', 'terminus/']) {
+    for (const entry of ['', 'testing/', 'redis/', 'datastar/', 'terminus/', 'postgres/']) {
       expect(files).toContain(`dist/${entry}index.js`);
       expect(files).toContain(`dist/${entry}index.d.ts`);
     }

@@ -1,0 +1,388 @@
+import { Client, type ClientConfig, DatabaseError, Pool, type QueryResult } from 'pg';
+import { type SseBroadcastMessage, type SseBroadcastOptions, type SseHistoryResult, type SseHubMessage, type SseTransport, type SseTransportState, SseTransportUnavailableError } from '../hub';
+import { PublishBatch } from '../hub/publish-batch';
+import { ThrottledLogger } from '../hub/throttled-logger';
+import { prepareMessage } from '../hub/hub-message-encoder';
+import { type PostgresTransportOptions } from './postgres-transport-options.interface';
+import { checkName, type Insert, type MessageRow, PostgresTable } from './postgres-table';
+
+const DEFAULT_TABLE = 'sse_hub_messages';
+const DEFAULT_MAX_LEN = 10_000;
+const DEFAULT_POLL_MS = 5000;
+/** Rows read per query of the reader. */
+const PAGE = 1000;
+/** How long after a publish its instance trims the table: once a second at most. */
+const TRIM_DELAY_MS = 1000;
+const RECONNECT_MS = [50, 100, 250, 500, 1000, 2000];
+/** Connection names, as `pg_stat_activity.application_name` shows them. */
+export const LISTENER_NAME = 'nestjs-sse-hub:listener';
+export const PUBLISHER_NAME = 'nestjs-sse-hub:publisher';
+/** A broadcast id: the row's position, in the form of the hub's ids (`<n>-0`). */
+const POSITION_ID = /^([1-9]\d{0,14})-0$/;
+
+/**
+ * Anything that runs a query with parameters: a `pg` client or pool, or an ORM's handle on
+ * the app's transaction (TypeORM's `EntityManager` and `QueryRunner`, Knex's `raw`...).
+ *
+ * @publicApi
+ */
+export interface PostgresQueryable {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * A transport for many instances of an app on PostgreSQL alone: every hub message is a
+ * row of one table, which is also the history; `LISTEN`/`NOTIFY` wakes every instance's
+ * reader, which reads the rows after its cursor and delivers them to its own clients.
+ * A row's position (in commit order, see `PostgresTable`) is the broadcast's id, so a
+ * client can reconnect to any instance and replay from the table.
+ *
+ * A `NOTIFY` only wakes: its payload carries nothing, and one lost while the listener was
+ * away costs nothing, because the reader always reads the table from its cursor, after
+ * every reconnect too. The reader finds what trimming took before it got there (the row
+ * at its cursor is gone) and sends its clients a resync, as a replay does for an id that
+ * is gone or unknown.
+ *
+ * `publishIn(tx, value)` publishes in the app's own transaction: the event goes out if
+ * and only if the transaction commits (the outbox pattern).
+ *
+ * PostgreSQL being down never stops the app: it starts, serves its clients, and
+ * reconnects; meanwhile `publish` rejects with `SseTransportUnavailableError`.
+ *
+ * @publicApi
+ */
+export class PostgresTransport implements SseTransport {
+  private readonly logger = new ThrottledLogger(PostgresTransport.name);
+  private readonly table: PostgresTable;
+  private readonly pool: Pool;
+  private readonly ownsPool: boolean;
+  private readonly listenConfig: ClientConfig;
+  private readonly maxLen: number;
+  private readonly maxAge: number | undefined;
+  private readonly pollMs: number;
+  private readonly where: string;
+  private deliver: ((message: SseHubMessage) => void) | undefined;
+  private created: Promise<void> | undefined;
+  private listener: Client | undefined;
+  /** The position of the last row this instance delivered ('0' before any). */
+  private cursor = '0';
+  /** Whether the row at the cursor should still be there (then its absence means trimming took rows unread). */
+  private anchored = false;
+  private started = false;
+  private reading = false;
+  private draining: Promise<void> | undefined;
+  private wokenWhileDraining = false;
+  private running: Promise<void> | undefined;
+  private closing = false;
+  private poll: NodeJS.Timeout | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
+  /** Why the listener, or the pool, last failed, while it is down. */
+  private readonly failures = new Map<'listener' | 'pool', string>();
+  private readonly live = new Deferred();
+  private readonly stopped = new Deferred();
+  private readonly batch = new PublishBatch((pairs) => this.insert(pairs));
+
+  constructor(options: PostgresTransportOptions = {}) {
+    if (!options.pool && !options.connectionString) {
+      throw new TypeError('PostgresTransport: give it a connectionString (postgres://user:password@host:5432/database) or the app\'s pg pool ({ pool }).');
+    }
+    this.table = new PostgresTable(checkName('schema', options.schema ?? 'public'), checkName('table', options.table ?? DEFAULT_TABLE));
+    this.maxLen = positiveInteger('maxLen', options.maxLen ?? DEFAULT_MAX_LEN);
+    this.maxAge = options.maxAge === undefined ? undefined : positiveInteger('maxAge', options.maxAge);
+    this.pollMs = positiveInteger('pollMs', options.pollMs ?? DEFAULT_POLL_MS);
+    this.ownsPool = !options.pool;
+    this.pool = options.pool ?? new Pool({ connectionString: options.connectionString, application_name: PUBLISHER_NAME, max: 4 });
+    // An idle connection that breaks is reported here; without a listener, it would end the process.
+    if (this.ownsPool) this.pool.on('error', (error) => this.failed('pool', error));
+    const poolConfig = connectionOf(this.pool);
+    this.listenConfig = options.listenConnectionString
+      ? { connectionString: options.listenConnectionString, application_name: LISTENER_NAME, keepAlive: true }
+      : { ...poolConfig, application_name: LISTENER_NAME, keepAlive: true };
+    this.where = describe(options.listenConnectionString ?? options.connectionString, poolConfig);
+  }
+
+  /** Resolves once this instance listens and reads: what is published from then on reaches its clients. */
+  ready(): Promise<void> {
+    return this.live.promise;
+  }
+
+  subscribe(deliver: (message: SseHubMessage) => void): void {
+    this.deliver = deliver;
+    // Not awaited: PostgreSQL being down at start-up must not keep the app from starting.
+    this.running = this.listen();
+    this.poll = setInterval(() => this.wake(), this.pollMs).unref();
+  }
+
+  async publish(message: SseHubMessage): Promise<void> {
+    if (this.closing) throw new SseTransportUnavailableError(this.where, new Error('the transport is closed'), 'PostgreSQL');
+    // The position is the table's to give.
+    const entry = message.type === 'broadcast' ? { ...message, id: undefined, idempotencyKey: undefined } : message;
+    const key = message.type === 'broadcast' ? (message.idempotencyKey ?? '') : '';
+    await this.batch.add(key, JSON.stringify(entry));
+  }
+
+  /**
+   * Publishes a broadcast in the app's own transaction: clients get it when, and only
+   * if, that transaction commits (the outbox pattern). `tx` is whatever runs the app's
+   * queries in it: a `pg` client after `BEGIN`, TypeORM's `EntityManager` in
+   * `dataSource.transaction()`, a `QueryRunner`. The event's position (its id) is taken
+   * at commit, so a long transaction never holds back the broadcasts of others.
+   */
+  async publishIn(tx: PostgresQueryable, value: unknown, options: SseBroadcastOptions = {}): Promise<void> {
+    const { idempotencyKey } = options;
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
+      throw new TypeError(`PostgresTransport.publishIn: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`);
+    }
+    if (!tx || typeof tx.query !== 'function') {
+      throw new TypeError('PostgresTransport.publishIn: the first argument must run queries in your transaction (a pg client after BEGIN, a TypeORM EntityManager or QueryRunner).');
+    }
+    // Refused here (SseEncodeError), as SseHub.broadcast refuses it, rather than found undeliverable on every instance.
+    const message: SseBroadcastMessage = prepareMessage({ type: 'broadcast', value, channels: list(options.channels), except: list(options.except), publishedAt: Date.now() }, Infinity);
+    await this.create();
+    await tx.query(this.table.publishInStatement(), [JSON.stringify(message), idempotencyKey ?? null]);
+    this.scheduleTrim();
+  }
+
+  /**
+   * Every broadcast after `lastEventId`, read in one query (one snapshot): the row of that
+   * id must still be there, and then every later row is, since trimming takes the oldest.
+   */
+  async history(lastEventId: string): Promise<SseHistoryResult> {
+    const position = POSITION_ID.exec(lastEventId)?.[1];
+    if (position === undefined) return { status: 'gap' };
+    const { rows } = await this.query<MessageRow>(this.table.readQuery('at'), [position, null]);
+    if (rows[0]?.position !== position) return { status: 'gap' };
+    const messages: SseBroadcastMessage[] = [];
+    for (let i = 1; i < rows.length; i++) {
+      const message = this.decode(rows[i]);
+      if (message?.type === 'broadcast') messages.push(message);
+    }
+    return { status: 'complete', messages };
+  }
+
+  /** Up while the listener is connected and reading, and the pool's last attempt worked; else which is not, and why. */
+  state(): SseTransportState {
+    if (this.closing) return { up: false, reason: 'the transport is closed: the application is shutting down' };
+    const down: string[] = [];
+    const pool = this.failures.get('pool');
+    if (pool !== undefined) down.push(`the pool cannot reach it (${pool}), so broadcasts are refused`);
+    if (!this.listener) down.push(`the listener connection is not ready (${this.failures.get('listener') ?? 'connecting'}), so no hub message reaches this instance`);
+    else if (!this.reading) down.push('the listener has not started reading the table yet');
+    return down.length === 0 ? { up: true } : { up: false, reason: `PostgreSQL at ${this.where}: ${down.join('; ')}.` };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.stopped.resolve();
+    clearInterval(this.poll);
+    clearTimeout(this.trimTimer);
+    await this.listener?.end().catch(() => undefined);
+    await this.running;
+    await this.draining;
+    if (this.ownsPool) await this.pool.end().catch(() => undefined);
+  }
+
+  /** Connects the listener, listens, and reads, for as long as the app runs, across reconnects. */
+  private async listen(): Promise<void> {
+    for (let attempt = 0; !this.closing; attempt++) {
+      const client = new Client(this.listenConfig);
+      const ended = new Promise<void>((resolve) => {
+        client.on('error', (error) => (this.failed('listener', error), resolve()));
+        client.on('end', () => resolve());
+      });
+      try {
+        await client.connect();
+        await this.create(client);
+        // Listening before reading: a row committed meanwhile is read now or wakes the reader.
+        await client.query(this.table.listenStatement());
+        client.on('notification', () => this.wake());
+        if (!this.started) await this.start(client);
+        this.listener = client;
+        this.recovered('listener');
+        attempt = 0;
+        this.reading = true;
+        this.live.resolve();
+        // The pool came back with it, most likely: ask rather than wait for a broadcast to.
+        if (this.failures.has('pool')) this.pool.query('SELECT 1').then(() => this.recovered('pool'), () => undefined);
+        this.wake();
+        await Promise.race([ended, this.stopped.promise]);
+      } catch (error) {
+        this.failed('listener', error);
+      } finally {
+        this.reading = false;
+        this.listener = undefined;
+        await client.end().catch(() => undefined);
+      }
+      if (!this.closing) await Promise.race([sleep(RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)]), this.stopped.promise]);
+    }
+  }
+
+  /** Where this instance starts: after the newest row, when it first connects. */
+  private async start(client: Client): Promise<void> {
+    const { rows } = await client.query<{ position: string | null }>(this.table.newestQuery());
+    const newest = rows[0]?.position ?? null;
+    this.cursor = newest ?? '0';
+    this.anchored = newest !== null;
+    this.started = true;
+  }
+
+  /** Reads what is new; a wake-up while a read runs makes it read again. */
+  private wake(): void {
+    if (!this.listener || this.closing) return;
+    if (this.draining) {
+      this.wokenWhileDraining = true;
+      return;
+    }
+    this.draining = this.drain(this.listener).finally(() => (this.draining = undefined));
+  }
+
+  private async drain(client: Client): Promise<void> {
+    try {
+      do {
+        this.wokenWhileDraining = false;
+        while ((await this.readPage(client)) === PAGE && !this.closing);
+      } while (this.wokenWhileDraining && !this.closing && this.listener === client);
+    } catch (error) {
+      // The connection is lost: listen() reconnects, and reading goes on from the cursor.
+      if (!this.closing && this.listener === client) this.failed('listener', error);
+    }
+  }
+
+  /** Reads and delivers the rows after the cursor; returns how many it read. */
+  private async readPage(client: Client): Promise<number> {
+    const { rows } = await client.query<MessageRow>(this.table.readQuery(this.anchored ? 'at' : 'after'), [this.cursor, PAGE + 1]);
+    if (this.anchored) {
+      if (rows[0]?.position === this.cursor) rows.shift();
+      else if (rows.length > 0) this.missed(`the messages after ${this.cursor}-0 were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind)`);
+      else this.anchored = false;
+    }
+    if (rows.length === 0) {
+      await this.checkStartedOver(client);
+      return 0;
+    }
+    for (const row of rows) {
+      this.cursor = row.position;
+      this.anchored = true;
+      const message = this.decode(row);
+      if (message) this.deliver?.(message);
+    }
+    return rows.length;
+  }
+
+  /** A table dropped and made again starts its positions over: the reader must too. */
+  private async checkStartedOver(client: Client): Promise<void> {
+    const { rows } = await client.query<{ position: string | null }>(this.table.newestQuery());
+    const newest = rows[0]?.position;
+    if (newest === null || newest === undefined || BigInt(newest) >= BigInt(this.cursor)) return;
+    this.missed(`the table started over (its newest position, ${newest}, is before this instance's cursor, ${this.cursor})`);
+    this.cursor = '0';
+    this.anchored = false;
+  }
+
+  private missed(why: string): void {
+    this.logger.error('reader-lag', `This instance may have missed messages of ${this.table.name}: ${why}. Every client on this instance is sent a resync. Raise maxLen if bursts are this large.`);
+    this.deliver?.({ type: 'resync', reason: why });
+  }
+
+  private decode(row: MessageRow): SseHubMessage | undefined {
+    try {
+      const message = JSON.parse(row.message) as SseHubMessage;
+      return message.type === 'broadcast' ? { ...message, id: `${row.position}-0` } : message;
+    } catch (error) {
+      this.logger.error('bad-row', `Row ${row.position} of ${this.table.name} is not a hub message and was skipped (is another program writing to this table? give the transport a table of its own): ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Inserts what one turn published, in one transaction and one round trip. */
+  private async insert(pairs: string[]): Promise<void> {
+    await this.create();
+    const inserts: Insert[] = [];
+    for (let i = 0; i < pairs.length; i += 2) inserts.push({ key: pairs[i] === '' ? null : pairs[i], message: pairs[i + 1] });
+    await this.query(this.table.publishStatements(inserts));
+    this.scheduleTrim();
+  }
+
+  /** Creates the table, its sequence, indexes and trigger if they are missing: once, before the first use. */
+  private create(client?: Client): Promise<void> {
+    this.created ??= (async () => {
+      const run = (text: string) => (client ? client.query(text) : this.query(text));
+      const { rows } = (await run(this.table.existsQuery())) as QueryResult<{ ready: boolean }>;
+      if (!rows[0]?.ready) await run(this.table.createStatements());
+    })().catch((error: unknown) => {
+      // Not remembered: the next use tries again (PostgreSQL was away, or a privilege was granted since).
+      this.created = undefined;
+      throw error;
+    });
+    return this.created;
+  }
+
+  private scheduleTrim(): void {
+    if (this.trimTimer || this.closing) return;
+    this.trimTimer = setTimeout(() => {
+      this.trimTimer = undefined;
+      this.query(this.table.trimStatement(this.maxLen, this.maxAge)).catch((error: unknown) => {
+        this.logger.warn(`trim:${(error as Error).message}`, `Trimming ${this.table.name} failed (${(error as Error).message}); it is tried again after the next publish.`);
+      });
+    }, TRIM_DELAY_MS).unref();
+  }
+
+  /** A query on the pool: PostgreSQL's own refusals as they are, a lost connection as `SseTransportUnavailableError`. */
+  private async query<Row extends object = any>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
+    try {
+      const result = await this.pool.query<Row>(text, values);
+      this.recovered('pool');
+      return result;
+    } catch (error) {
+      if (error instanceof DatabaseError && !error.code?.startsWith('57P') && !error.code?.startsWith('08')) throw error;
+      this.failed('pool', error);
+      throw new SseTransportUnavailableError(this.where, error, 'PostgreSQL');
+    }
+  }
+
+  /** Says once when a connection is lost and once when it is back, rather than at every retry. */
+  private failed(role: 'listener' | 'pool', error: unknown): void {
+    const message = (error as Error)?.message || String(error);
+    const wasDown = this.failures.has(role);
+    this.failures.set(role, message);
+    if (wasDown || this.closing) return;
+    const meanwhile = role === 'listener' ? 'No hub message reaches this instance' : 'Broadcasts are refused';
+    this.logger.error(`${role}-down`, `PostgreSQL ${role} connection to ${this.where} failed (${message}); retrying. ${meanwhile} until it is back: check that PostgreSQL runs and is reachable.`);
+  }
+
+  private recovered(role: 'listener' | 'pool'): void {
+    if (!this.failures.delete(role) || this.closing) return;
+    this.logger.log(`${role}-up`, `PostgreSQL ${role} connection to ${this.where} is back.`);
+  }
+}
+
+/** The connection settings of a pool (what its clients are made with), for the listener's own connection. */
+function connectionOf(pool: Pool): ClientConfig {
+  const config: Record<string, unknown> = { ...pool.options };
+  for (const poolOnly of ['max', 'min', 'idleTimeoutMillis', 'maxUses', 'maxLifetimeSeconds', 'allowExitOnIdle', 'log']) delete config[poolOnly];
+  return config as ClientConfig;
+}
+
+function list(value: string | readonly string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : typeof value === 'string' ? [value] : [...value];
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`PostgresTransport: ${name} must be a positive integer, got ${String(value)}.`);
+  return value;
+}
+
+/** Where PostgreSQL is, without a password, for logs and errors. */
+function describe(connectionString: string | undefined, config: ClientConfig): string {
+  if (connectionString) return connectionString.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  return `postgres://${config.user ?? ''}${config.user ? '@' : ''}${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+class Deferred {
+  resolve!: () => void;
+  readonly promise = new Promise<void>((resolve) => (this.resolve = resolve));
+}
