@@ -37,6 +37,9 @@ export class PostgresTable {
   private readonly regclass: string;
   private readonly trigger: string;
   private readonly commitFunction: string;
+  /** Every open stream of every instance, and the instances with the time each is alive until (see `PostgresPresence`). */
+  readonly presence: string;
+  readonly instances: string;
 
   constructor(
     readonly schema: string,
@@ -47,6 +50,8 @@ export class PostgresTable {
     this.sequence = `${id(schema)}.${id(`${table}_position`)}`;
     this.commitFunction = `${id(schema)}.${id(`${table}_commit`)}`;
     this.trigger = id(`${table}_commit`);
+    this.presence = `${id(schema)}.${id(`${table}_presence`)}`;
+    this.instances = `${id(schema)}.${id(`${table}_instances`)}`;
     const digest = createHash('sha256').update(`${schema}.${table}`).digest();
     // A channel is an identifier (at most 63 bytes): a digest fits whatever the names are.
     this.channel = `sse_hub_${digest.subarray(0, 8).toString('hex')}`;
@@ -55,7 +60,7 @@ export class PostgresTable {
 
   /** Whether the table and its trigger are there already (then nothing is created, and no DDL privilege is needed). */
   existsQuery(): string {
-    return `SELECT to_regclass(${this.regclass}) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${this.regclass}) AND tgname = ${literal(`${this.table}_commit`)}) AS ready`;
+    return `SELECT to_regclass(${literal(this.presence)}) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${this.regclass}) AND tgname = ${literal(`${this.table}_commit`)}) AS ready`;
   }
 
   /** Creates what is missing, in one transaction, under the lock (two instances starting at once both succeed). */
@@ -73,6 +78,16 @@ export class PostgresTable {
       );
       CREATE UNIQUE INDEX IF NOT EXISTS ${id(`${this.table}_position`)} ON ${this.name} (position);
       CREATE UNIQUE INDEX IF NOT EXISTS ${id(`${this.table}_idempotency_key`)} ON ${this.name} (idempotency_key);
+      -- Unlogged: what a crash loses, the instances write again (their heartbeat finds them gone).
+      CREATE UNLOGGED TABLE IF NOT EXISTS ${this.instances} (instance text PRIMARY KEY, alive_until timestamptz NOT NULL);
+      CREATE UNLOGGED TABLE IF NOT EXISTS ${this.presence} (
+        instance text NOT NULL,
+        client text NOT NULL,
+        channels text[] NOT NULL,
+        info text,
+        PRIMARY KEY (instance, client)
+      );
+      CREATE INDEX IF NOT EXISTS ${id(`${this.table}_presence_channels`)} ON ${this.presence} USING gin (channels);
       CREATE OR REPLACE FUNCTION ${this.commitFunction}() RETURNS trigger LANGUAGE plpgsql AS $sse$
       BEGIN
         PERFORM pg_advisory_xact_lock(${this.lockKey});
@@ -140,7 +155,7 @@ export class PostgresTable {
 
 /** A schema or table name: quoted where it is used, so any name works, within PostgreSQL's 63 bytes (minus the suffixes added). */
 export function checkName(what: 'schema' | 'table', name: unknown): string {
-  const room = what === 'table' ? 63 - '_idempotency_key'.length : 63;
+  const room = what === 'table' ? 63 - '_presence_channels'.length : 63;
   if (typeof name !== 'string' || name === '' || name.includes('\0') || Buffer.byteLength(name) > room) {
     throw new TypeError(`PostgresTransport: ${what} must be a name of 1 to ${room} bytes, got ${JSON.stringify(name)}.`);
   }

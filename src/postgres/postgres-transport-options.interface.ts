@@ -37,4 +37,10 @@ export interface PostgresTransportOptions {
    * `NOTIFY` (default 5,000): a backstop for a connection that died without a word.
    */
   pollMs?: number;
+  /**
+   * How long, in ms, an instance that stopped without a goodbye (killed, cut off from
+   * PostgreSQL) stays in `SseHub.presence()`: each instance says it is alive every third
+   * of it (default 15,000), by the database's clock.
+   */
+  presenceTtl?: number;
 }

@@ -1,14 +1,16 @@
 import { Client, type ClientConfig, DatabaseError, Pool, type QueryResult } from 'pg';
-import { type SseBroadcastMessage, type SseBroadcastOptions, type SseHistoryResult, type SseHubMessage, type SseTransport, type SseTransportState, SseTransportUnavailableError } from '../hub';
+import { type SseBroadcastMessage, type SseBroadcastOptions, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport, type SseTransportState, SseTransportUnavailableError } from '../hub';
 import { PublishBatch } from '../hub/publish-batch';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { prepareMessage } from '../hub/hub-message-encoder';
 import { type PostgresTransportOptions } from './postgres-transport-options.interface';
+import { PostgresPresence } from './postgres-presence';
 import { checkName, type Insert, type MessageRow, PostgresTable } from './postgres-table';
 
 const DEFAULT_TABLE = 'sse_hub_messages';
 const DEFAULT_MAX_LEN = 10_000;
 const DEFAULT_POLL_MS = 5000;
+const DEFAULT_PRESENCE_TTL = 15_000;
 /** Rows read per query of the reader. */
 const PAGE = 1000;
 /** How long after a publish its instance trims the table: once a second at most. */
@@ -81,6 +83,7 @@ export class PostgresTransport implements SseTransport {
   private readonly live = new Deferred();
   private readonly stopped = new Deferred();
   private readonly batch = new PublishBatch((pairs) => this.insert(pairs));
+  private readonly presenceStore: PostgresPresence;
 
   constructor(options: PostgresTransportOptions = {}) {
     if (!options.pool && !options.connectionString) {
@@ -99,6 +102,8 @@ export class PostgresTransport implements SseTransport {
       ? { connectionString: options.listenConnectionString, application_name: LISTENER_NAME, keepAlive: true }
       : { ...poolConfig, application_name: LISTENER_NAME, keepAlive: true };
     this.where = describe(options.listenConnectionString ?? options.connectionString, poolConfig);
+    const ttl = positiveInteger('presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL);
+    this.presenceStore = new PostgresPresence(this.table, async (text, values) => (await this.create(), this.query(text, values)), ttl, this.logger);
   }
 
   /** Resolves once this instance listens and reads: what is published from then on reaches its clients. */
@@ -111,6 +116,17 @@ export class PostgresTransport implements SseTransport {
     // Not awaited: PostgreSQL being down at start-up must not keep the app from starting.
     this.running = this.listen();
     this.poll = setInterval(() => this.wake(), this.pollMs).unref();
+    this.presenceStore.start();
+    void this.presenceStore.beat();
+  }
+
+  updatePresence(changes: SsePresenceChange[]): void {
+    this.presenceStore.update(changes);
+  }
+
+  /** Every stream of every live instance (or of one channel), read from PostgreSQL. */
+  presence(channel?: string): Promise<SsePresence> {
+    return this.presenceStore.query(channel);
   }
 
   async publish(message: SseHubMessage): Promise<void> {
@@ -172,6 +188,7 @@ export class PostgresTransport implements SseTransport {
   }
 
   async close(): Promise<void> {
+    await this.presenceStore.stop();
     this.closing = true;
     this.stopped.resolve();
     clearInterval(this.poll);

@@ -1,5 +1,9 @@
 import { Controller } from '@nestjs/common';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Client, Pool } from 'pg';
 import { type SseClient, type SseGateway, SseEncodeError, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { LISTENER_NAME, PostgresTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/postgres';
@@ -40,6 +44,32 @@ async function until(stream: SseTestStream, marker: string): Promise<Array<{ id?
     if (event.data === marker) return seen;
     if (event.event !== 'hello') seen.push({ id: event.id, data: event.data });
   }
+}
+
+/** An instance in another process (test/e2e/support/instance.child.js), to kill without a goodbye. */
+async function spawnInstance(databaseUrl: string, table: string, presenceTtl: number): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [resolve('test/e2e/support/instance.child.js')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, TABLE: table, PRESENCE_TTL: String(presenceTtl) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`the instance exited with ${String(code)} before it was ready:\n${stderr}`);
+  });
+  const ready = once(createInterface({ input: child.stdout! }), 'line').then(([line]) => JSON.parse(line as string) as { port: number });
+  const { port } = await Promise.race([ready, exited]);
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** Polls `check` until it holds, for at most `ms` (what is awaited is a clock: a TTL running out). */
+async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return Date.now() - started;
 }
 
 const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.[1]);
@@ -204,8 +234,8 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     const schema = `hub_${randomUUID().slice(0, 8)}`;
     const name = 'Events Of The Hub';
     const instances = await Promise.all([1, 2, 3].map(() => start(new PostgresTransport({ connectionString: pg.url, schema, table: name }))));
-    const tables = await pg.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema]);
-    expect(tables.map((row) => row.table_name)).toEqual([name]);
+    const tables = await pg.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
+    expect(tables.map((row) => row.table_name)).toEqual([name, `${name}_instances`, `${name}_presence`]);
     const onC = await join(instances[2], 'x');
     await instances[0].hub.broadcast({ event: 'n', data: 'made once' }, { channels: 'x' });
     expect((await onC.stream.nextEvent()).data).toBe('made once');
@@ -263,9 +293,29 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     }
   }, 60_000);
 
+  it('forgets the streams of an instance killed without a goodbye within presenceTtl, by the database clock', async () => {
+    const name = table();
+    const ttl = 1_000;
+    const a = await start(new PostgresTransport({ connectionString: pg.url, table: name, presenceTtl: ttl }));
+    const doomed = await spawnInstance(pg.url, name, ttl);
+    try {
+      const ann = await openSseStream(a.url, '/r/x/events', { timeout: 15_000 });
+      const others = await Promise.all(['bob', 'cyd'].map((user) => openSseStream(doomed.url, `/p/x?user=${user}`, { timeout: 15_000 })));
+      await within(5_000, 'both instances in presence', async () => (await a.hub.presence()).count === 3);
+      expect((await a.hub.presence('room:x')).clients.map((client) => client.info)).toEqual(expect.arrayContaining([{ user: 'bob' }, { user: 'cyd' }]));
+      doomed.child.kill('SIGKILL');
+      await once(doomed.child, 'exit');
+      const took = await within(ttl * 5, "the killed instance's streams are gone from presence", async () => (await a.hub.presence()).count === 1);
+      console.log(`presence: a killed instance's streams were gone after ${took} ms (presenceTtl ${ttl} ms)`);
+      for (const stream of [ann, ...others]) stream.close();
+    } finally {
+      doomed.child.kill('SIGKILL');
+    }
+  });
+
   it('refuses options that cannot work, saying what to give', () => {
     expect(() => new PostgresTransport({})).toThrow(/connectionString .* or the app's pg pool/);
     expect(() => new PostgresTransport({ connectionString: pg.url, maxLen: 0 })).toThrow(/maxLen must be a positive integer/);
-    expect(() => new PostgresTransport({ connectionString: pg.url, table: 'x'.repeat(60) })).toThrow(/table must be a name of 1 to 47 bytes/);
+    expect(() => new PostgresTransport({ connectionString: pg.url, table: 'x'.repeat(60) })).toThrow(/table must be a name of 1 to 45 bytes/);
   });
 });

@@ -19,7 +19,7 @@ const seenFromOnClose = new Map<string, string[]>();
 class PresenceController implements SseGateway {
   constructor(private readonly hub: SseHub) {}
 
-  // The same route as test/e2e/support/redis-instance.child.js.
+  // The same route as test/e2e/support/instance.child.js.
   @SseRoute(':room', { channels: (req) => `room:${req.params.room}`, presence: (client) => ({ user: client.request.query.user ?? null }), presenceEvents: true, keepAlive: false })
   room() {}
 
@@ -40,7 +40,7 @@ interface Instance extends TestApp {
 /** An instance in another process, killed at will. */
 async function spawnInstance(redisUrl: string, stream: string, presenceTtl: number): Promise<{ url: string; child: ChildProcess }> {
   if (!existsSync(resolve('dist/redis/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
-  const child = spawn(process.execPath, [resolve('test/e2e/support/redis-instance.child.js')], {
+  const child = spawn(process.execPath, [resolve('test/e2e/support/instance.child.js')], {
     env: { ...process.env, REDIS_URL: redisUrl, STREAM: stream, PRESENCE_TTL: String(presenceTtl) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -22,7 +22,7 @@ describeTransportConformance('PostgresTransport on a real PostgreSQL', {
   make: (topic, options) => new PostgresTransport({ connectionString: pg!.url, table: `sse_${topic}`, maxLen: options?.maxLen }),
   ready: (transport) => (transport as PostgresTransport).ready(),
   instances: true,
-  presence: false,
+  presence: true,
   restart: () => pg!.restart(),
   restartKeepsHistory: true,
   // First only the listeners (the readers), while publishing goes on; then every backend of the transports.

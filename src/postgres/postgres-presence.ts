@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
+import { type ThrottledLogger } from '../hub/throttled-logger';
+import { type PostgresTable } from './postgres-table';
+
+/** Runs one statement on the transport's pool. */
+type Run = <Row extends object>(text: string, values?: unknown[]) => Promise<{ rows: Row[] }>;
+
+/**
+ * The streams of every instance, in two unlogged tables beside the messages: one row per
+ * stream (its instance, channels and info) and one per instance, alive until a time that
+ * its heartbeat (every `ttl / 3` ms) moves on. Liveness is judged by the database's
+ * clock, so the instances' clocks need not agree. A read keeps the streams of live
+ * instances only, so an instance that died without a goodbye drops out within `ttl`; the
+ * next heartbeat of a live one deletes its rows. This instance's own streams are kept
+ * here too, and written again when its heartbeat finds it was taken for dead, or after a
+ * write failed.
+ */
+export class PostgresPresence {
+  readonly instance = randomUUID();
+  private readonly own = new Map<string, SsePresenceEntry>();
+  /** The latest change of each stream not yet written: a stream, or null for one that went. */
+  private queued = new Map<string, SsePresenceEntry | null>();
+  private flushing: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private failing = false;
+  private rewrite = false;
+  private beaten = false;
+
+  constructor(
+    private readonly table: PostgresTable,
+    private readonly run: Run,
+    private readonly ttl: number,
+    private readonly logger: ThrottledLogger,
+  ) {}
+
+  start(): void {
+    this.heartbeat = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttl / 3))).unref();
+  }
+
+  update(changes: SsePresenceChange[]): void {
+    // With the others of this turn: one statement.
+    if (this.queued.size === 0) queueMicrotask(() => void this.flush());
+    for (const change of changes) {
+      if (change.type === 'set') {
+        this.own.set(change.entry.id, change.entry);
+        this.queued.set(change.entry.id, change.entry);
+      } else {
+        this.own.delete(change.id);
+        this.queued.set(change.id, null);
+      }
+    }
+  }
+
+  async query(channel?: string): Promise<SsePresence> {
+    // This instance's own latest changes first (presence() from onClose, right after a join).
+    await this.flush();
+    const where = channel === undefined ? '' : 'AND p.channels @> ARRAY[$1]::text[]';
+    const { rows } = await this.run<{ id: string; channels: string[]; info: string | null }>(
+      `SELECT p.client AS id, p.channels, p.info FROM ${this.table.presence} AS p JOIN ${this.table.instances} AS i USING (instance) WHERE i.alive_until > now() ${where}`,
+      channel === undefined ? [] : [channel],
+    );
+    const clients = rows.map(({ id, channels, info }) => ({ id, channels, info: info === null ? undefined : JSON.parse(info) }));
+    return { count: clients.length, clients };
+  }
+
+  /** The first heartbeat, once the tables are there: this instance is alive from now on. */
+  async beat(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const rewrite = this.rewrite;
+      this.rewrite = false;
+      // What PostgreSQL has of this instance may be wrong (a write that failed): start over.
+      if (rewrite) await this.run(`DELETE FROM ${this.table.presence} WHERE instance = $1`, [this.instance]);
+      const { rows } = await this.run<{ added: boolean }>(
+        `INSERT INTO ${this.table.instances} (instance, alive_until) VALUES ($1, now() + $2 * interval '1 millisecond')
+         ON CONFLICT (instance) DO UPDATE SET alive_until = EXCLUDED.alive_until RETURNING (xmax = 0) AS added`,
+        [this.instance, this.ttl],
+      );
+      // Not there after the first beat: taken for dead (a heartbeat later than the TTL), or lost in a crash.
+      if (rewrite || (rows[0]?.added && this.beaten)) this.update([...this.own.values()].map((entry) => ({ type: 'set', entry, left: [] })));
+      this.beaten = true;
+      await this.run(
+        `WITH dead AS (DELETE FROM ${this.table.instances} WHERE alive_until < now() RETURNING instance)
+         DELETE FROM ${this.table.presence} AS p USING dead WHERE p.instance = dead.instance`,
+      );
+      if (this.failing) this.logger.log('presence-up', 'Presence is recorded in PostgreSQL again.');
+      this.failing = false;
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  /** Stops the heartbeat and takes this instance's streams out of presence (on shutdown), waiting at most 2 s. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(this.ttl, 2_000))));
+    try {
+      const goodbye = this.run(
+        `WITH gone AS (DELETE FROM ${this.table.instances} WHERE instance = $1) DELETE FROM ${this.table.presence} WHERE instance = $1`,
+        [this.instance],
+      );
+      await Promise.race([goodbye, gaveUp]);
+    } catch (error) {
+      this.logger.error('presence-stop', `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Writes the queued changes in one statement: the streams that went are deleted, the others upserted. */
+  private flush(): Promise<void> {
+    if (this.queued.size === 0) return this.flushing ?? Promise.resolve();
+    const changes = this.queued;
+    this.queued = new Map();
+    const gone: string[] = [];
+    const set: Array<{ id: string; channels: string[]; info: string | null }> = [];
+    for (const [id, entry] of changes) {
+      if (entry === null) gone.push(id);
+      else set.push({ id, channels: entry.channels, info: JSON.stringify(entry.info) ?? null });
+    }
+    const previous = this.flushing;
+    // After the previous flush: changes are written in the order they were made.
+    const flushing = (async () => {
+      await previous;
+      try {
+        await this.run(
+          `WITH gone AS (DELETE FROM ${this.table.presence} WHERE instance = $1 AND client = ANY($2::text[]))
+           INSERT INTO ${this.table.presence} (instance, client, channels, info)
+           SELECT $1, s.id, ARRAY(SELECT jsonb_array_elements_text(s.channels)), s.info FROM jsonb_to_recordset($3::jsonb) AS s(id text, channels jsonb, info text)
+           ON CONFLICT (instance, client) DO UPDATE SET channels = EXCLUDED.channels, info = EXCLUDED.info`,
+          [this.instance, gone, JSON.stringify(set)],
+        );
+      } catch (error) {
+        this.failed(error);
+      }
+    })();
+    this.flushing = flushing;
+    void flushing.then(() => {
+      if (this.flushing === flushing) this.flushing = undefined;
+    });
+    return flushing;
+  }
+
+  private failed(error: unknown): void {
+    // Written again in full at the next heartbeat that works.
+    this.rewrite = true;
+    if (this.failing || this.stopped) return;
+    this.failing = true;
+    this.logger.error('presence-down', `Presence could not be recorded in PostgreSQL (${(error as Error).message}); it is written again when PostgreSQL is back.`);
+  }
+}
