@@ -1,12 +1,11 @@
-// One instance of an app on the Redis transport, in a process of its own so that a test
-// can kill it without a goodbye (SIGKILL). CommonJS, on the build (npm test builds it
-// first), decorators applied by hand. Env: REDIS_URL, STREAM, PRESENCE_TTL. Prints
-// { port } as JSON once it reads the stream.
+// One instance of an app on the Redis or the PostgreSQL transport, in a process of its own
+// so that a test can kill it without a goodbye (SIGKILL). CommonJS, on the build (npm test
+// builds it first), decorators applied by hand. Env: REDIS_URL and STREAM, or DATABASE_URL
+// and TABLE; PRESENCE_TTL. Prints { port } as JSON once it reads.
 require('reflect-metadata');
 const { Controller, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { SseModule, SseRoute } = require('../../../dist');
-const { RedisStreamsTransport } = require('../../../dist/redis');
 
 class PresenceController {
   room() {}
@@ -21,7 +20,10 @@ decorate(
 Controller('p')(PresenceController);
 
 async function main() {
-  const transport = new RedisStreamsTransport({ url: process.env.REDIS_URL, stream: process.env.STREAM, presenceTtl: Number(process.env.PRESENCE_TTL) });
+  const presenceTtl = Number(process.env.PRESENCE_TTL);
+  const transport = process.env.DATABASE_URL
+    ? new (require('../../../dist/postgres').PostgresTransport)({ connectionString: process.env.DATABASE_URL, table: process.env.TABLE, presenceTtl })
+    : new (require('../../../dist/redis').RedisStreamsTransport)({ url: process.env.REDIS_URL, stream: process.env.STREAM, presenceTtl });
   class AppModule {}
   Module({ imports: [SseModule.forRoot({ transport })], controllers: [PresenceController] })(AppModule);
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
