@@ -60,7 +60,11 @@ export class RedisConnection {
    * instead of failing. (A single client that is not ready is refused before any command.)
    */
   get queuesWhileAway(): boolean {
-    const options = (this.raw as { options?: { defaults?: { disableOfflineQueue?: boolean } } }).options;
+    // node-redis 6 keeps a cluster's options in _options (on _self, behind its command proxy).
+    type WithOptions = { _options?: ClusterOptions; options?: ClusterOptions };
+    type ClusterOptions = { defaults?: { disableOfflineQueue?: boolean } };
+    const raw = this.raw as WithOptions & { _self?: WithOptions };
+    const options = (raw._self ?? raw)._options ?? raw._options ?? raw.options;
     return isCluster(this.raw) && options?.defaults?.disableOfflineQueue !== true;
   }
 

@@ -114,7 +114,7 @@ export class RedisStreamsTransport implements SseTransport {
     try {
       return await this.presenceStore.query(channel);
     } catch (error) {
-      if (error instanceof ErrorReply) throw error;
+      if (error instanceof ErrorReply && !isUnavailableReply(error)) throw error;
       throw new SseTransportUnavailableError(this.where, error);
     }
   }
@@ -199,7 +199,7 @@ export class RedisStreamsTransport implements SseTransport {
       await this.append(entries);
     } catch (error) {
       // Redis answered (a wrong key type...): say what it said. Otherwise it is away.
-      if (error instanceof ErrorReply) throw error;
+      if (error instanceof ErrorReply && !isUnavailableReply(error)) throw error;
       throw new SseTransportUnavailableError(this.where, error);
     }
   }
@@ -263,6 +263,14 @@ export class RedisStreamsTransport implements SseTransport {
       this.logger.log(`${role}-up`, `Redis ${role} connection to ${this.where} is back.`);
     });
   }
+}
+
+/**
+ * Replies that say Redis is away rather than that the command is wrong: a cluster without
+ * a quorum or a slot being moved, a replica cut from its master, a server still loading.
+ */
+function isUnavailableReply(error: ErrorReply): boolean {
+  return /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING) /.test(error.message);
 }
 
 /** The number that should follow `sequence`, if it is known. */
