@@ -15,17 +15,17 @@
 //               client of single broadcasts, against one instance holding them all alone,
 //               in the same run; and how long presence() takes on the first instance, of
 //               the channel of 10 and of everyone
+// The first three are bench/lib/across.js's, which bench/postgres.js runs for PostgreSQL
+// and Redis alike. Redis runs without persistence (no snapshots, no append-only file).
 // Env: REDIS_BENCH_CLIENTS (default 1000), REDIS_BENCH_SINGLES (200), REDIS_BENCH_BURST (20000),
 //      REDIS_BENCH_ROUNDS (3), REDIS_BENCH_PER (5000).
 const path = require('node:path');
-const { spawn: spawnChild } = require('node:child_process');
-const { createServer } = require('node:net');
 const { spawn } = require('./lib/ipc');
-const { sleep } = require('./lib/clock');
-const { padFor } = require('./lib/event');
+const { now, sleep } = require('./lib/clock');
 const { percentile } = require('./lib/stats');
-const { now } = require('./lib/clock');
 const { makeEvent } = require('./lib/event');
+const { startRedis } = require('./lib/redis-server');
+const { startPair, Across, payload } = require('./lib/across');
 const { createClient } = require('redis');
 
 const CLIENTS = Number(process.env.REDIS_BENCH_CLIENTS || 1000);
@@ -34,82 +34,32 @@ const BURST = Number(process.env.REDIS_BENCH_BURST || 20_000);
 const ROUNDS = Number(process.env.REDIS_BENCH_ROUNDS || 3);
 const PER = Number(process.env.REDIS_BENCH_PER || 5000);
 const SMALL = 10;
-const payload = { pad: padFor(100) };
-
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const child = spawnChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk) && output.includes('Ready to accept connections') && resolve());
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
-}
 
 async function main() {
   const redis = await startRedis();
   const env = { ...process.env, BENCH_REDIS_URL: redis.url, BENCH_REDIS_STREAM: `bench-${Date.now()}` };
-  const [a, b] = await Promise.all(['a', 'b'].map((name) => spawn(path.join(__dirname, 'servers', 'hub.js'), { env, name: `hub ${name}` })));
   const client = spawn(path.join(__dirname, 'client.js'), { name: 'client' });
+  let pair;
   try {
-    const [{ port: portB }] = await Promise.all([b.ready, a.ready, client.ready]);
-    // The transports read the stream once connected: a first broadcast proves both are live.
-    await sleep(500);
-    let seq = 1;
-    const round = async (n, count, timeoutMs = 120_000) => {
-      const from = seq;
-      seq += count;
-      await client.ask('arm', { from, to: from + count - 1, expected: n * count });
-      const { at } = await a.ask('broadcast', { count, seq: from, payload }, timeoutMs);
-      return { ...(await client.ask('collect', { timeoutMs }, timeoutMs + 10_000)), publishedAt: at };
-    };
-
-    await client.ask('open', { url: `http://127.0.0.1:${portB}/events`, count: CLIENTS }, 120_000);
-    const first = [];
-    const last = [];
-    for (let i = 0; i < SINGLES; i++) {
-      const got = await round(CLIENTS, 1);
-      if (!got.complete) throw new Error(`broadcast ${i} did not reach all ${CLIENTS} clients on B`);
-      first.push(got.first[0] - got.t[0]);
-      last.push(got.last[0] - got.t[0]);
-      await sleep(10);
-    }
-    await client.ask('drop');
-
-    await client.ask('open', { url: `http://127.0.0.1:${portB}/events`, count: 1 }, 60_000);
-    const spans = [];
-    const published = [];
-    const floor = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const started = now();
-      const got = await round(1, BURST);
-      if (!got.complete) throw new Error(`only ${got.received} of ${BURST} broadcasts reached B`);
-      spans.push(Math.max(...got.last) - Math.min(...got.t));
-      published.push(BURST / ((got.publishedAt - started) / 1000));
-      floor.push(await pipelinedXadds(redis.url, env.BENCH_REDIS_STREAM + '-floor', BURST));
-    }
+    [pair] = await Promise.all([startPair('redis', env), client.ready]);
+    // The latency, throughput and publishing measurements, as bench/postgres.js makes them for every transport.
+    const across = new Across(client);
+    const { first, last } = (await across.latency([pair], { clients: CLIENTS, singles: SINGLES })).get('redis');
+    const floors = { redis: () => pipelinedXadds(redis.url, env.BENCH_REDIS_STREAM + '-floor', BURST) };
+    const { spans, published, floor } = (await across.bursts([pair], { burst: BURST, rounds: ROUNDS, floors })).get('redis');
     const span = percentile(spans, 50);
     const fmt = (ms) => ms.toFixed(1);
-    console.log(`Redis ${redis.url}, 2 instances (Nest/Express), Node ${process.version}`);
+    console.log(`Redis ${redis.url} (no persistence), 2 instances (Nest/Express), Node ${process.version}`);
     console.log(`latency A → ${CLIENTS} clients on B, ${SINGLES} broadcasts: first client p50 ${fmt(percentile(first, 50))} ms, p99 ${fmt(percentile(first, 99))} ms; last client p50 ${fmt(percentile(last, 50))} ms, p99 ${fmt(percentile(last, 99))} ms`);
     const rate = (value) => Math.round(value).toLocaleString('en-US');
     console.log(`throughput through one stream: ${BURST} broadcasts from A reached B in ${fmt(span)} ms = ${rate(BURST / (span / 1000))} entries/s (median of ${ROUNDS})`);
     const [hub, bare] = [percentile(published, 50), percentile(floor, 50)];
     console.log(`publishing from A: ${rate(hub)} broadcasts/s; floor (node-redis pipelining the same XADDs by hand): ${rate(bare)} XADDs/s; ${(hub / bare).toFixed(2)}× the floor (medians of ${ROUNDS})`);
-    await client.ask('drop');
+    await pair.stop();
+    pair = undefined;
     await many(redis, client, fmt);
   } finally {
-    await Promise.all([a, b, client].map((child) => child.stop()));
+    await Promise.all([pair?.stop(), client.stop()]);
     redis.stop();
   }
 }

@@ -13,14 +13,17 @@ function runHub({ platform, metrics }) {
   // Loaded only here: a server with metrics off holds nothing of the SDK.
   const sdk = metrics === 'sdk' ? require('./sdk-meter').sdkMeter() : undefined;
   runServer(async () => {
+    const transport = transportFromEnv();
     const { app, server } = await startNest({
       events: () => undefined,
       // bench/redis.js puts streams in channels with ?ch=… (BENCH_CHANNELS=1), for presence().
       decorators: [SseRoute('events', { keepAlive: false, ...(process.env.BENCH_CHANNELS === '1' && { channels: (req) => req.query.ch ?? [] }) })],
-      imports: [SseModule.forRoot({ ...transportFromEnv(), metrics: sdk ? { meterProvider: sdk.meterProvider } : false })],
+      imports: [SseModule.forRoot({ ...transport, metrics: sdk ? { meterProvider: sdk.meterProvider } : false })],
       platform,
     });
     const hub = app.get(SseHub);
+    // Across instances: what is published once this resolves reaches this instance's clients.
+    await transport.transport?.ready?.();
     return {
       port: await listen(server),
       count: () => hub.count(),
