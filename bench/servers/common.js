@@ -141,15 +141,27 @@ function library(sub = '') {
   return require(path.join(process.env.BENCH_LIBRARY || path.join(__dirname, '..', '..'), 'dist', sub));
 }
 
-/** With BENCH_REDIS_URL (bench/redis.js), the hub servers share one Redis stream. */
+/**
+ * With BENCH_REDIS_URL (bench/redis.js, bench/postgres.js), the hub servers share one Redis
+ * stream; with BENCH_DATABASE_URL (bench/postgres.js), one PostgreSQL table. The hub
+ * servers wait for `transport.ready()` before they say they are ready.
+ */
 function transportFromEnv() {
-  const url = process.env.BENCH_REDIS_URL;
-  if (!url) return {};
-  const { RedisStreamsTransport } = library('redis');
   // Sized for the benchmark's bursts (20,000 back to back), as the README says to size
   // maxLen for your largest burst: a reader further behind than maxLen misses entries.
-  const maxLen = Number(process.env.BENCH_REDIS_MAXLEN || 100_000);
-  return { transport: new RedisStreamsTransport({ url, stream: process.env.BENCH_REDIS_STREAM || 'nestjs-sse-hub-bench', maxLen }) };
+  const url = process.env.BENCH_REDIS_URL;
+  if (url) {
+    const { RedisStreamsTransport } = library('redis');
+    const maxLen = Number(process.env.BENCH_REDIS_MAXLEN || 100_000);
+    return { transport: new RedisStreamsTransport({ url, stream: process.env.BENCH_REDIS_STREAM || 'nestjs-sse-hub-bench', maxLen }) };
+  }
+  const connectionString = process.env.BENCH_DATABASE_URL;
+  if (connectionString) {
+    const { PostgresTransport } = library('postgres');
+    const maxLen = Number(process.env.BENCH_DATABASE_MAXLEN || 100_000);
+    return { transport: new PostgresTransport({ connectionString, table: process.env.BENCH_DATABASE_TABLE || 'nestjs_sse_hub_bench', maxLen }) };
+  }
+  return {};
 }
 
 module.exports = { runServer, listen, acceptStream, rawServer, writeToAll, startNest, library, transportFromEnv };
