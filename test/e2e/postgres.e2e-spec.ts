@@ -1,14 +1,12 @@
 import { Controller } from '@nestjs/common';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Client, Pool } from 'pg';
 import { type SseClient, type SseGateway, SseEncodeError, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { LISTENER_NAME, PostgresTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/postgres';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { findPostgres, PostgresServer } from './support/postgres-server';
+import { spawnInstance, within } from './support/instance-process';
 import { startApp, type TestApp } from './support/start-app';
 
 // What is particular to PostgreSQL; what every transport does is in the conformance suite
@@ -44,32 +42,6 @@ async function until(stream: SseTestStream, marker: string): Promise<Array<{ id?
     if (event.data === marker) return seen;
     if (event.event !== 'hello') seen.push({ id: event.id, data: event.data });
   }
-}
-
-/** An instance in another process (test/e2e/support/instance.child.js), to kill without a goodbye. */
-async function spawnInstance(databaseUrl: string, table: string, presenceTtl: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [resolve('test/e2e/support/instance.child.js')], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, TABLE: table, PRESENCE_TTL: String(presenceTtl) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`the instance exited with ${String(code)} before it was ready:\n${stderr}`);
-  });
-  const ready = once(createInterface({ input: child.stdout! }), 'line').then(([line]) => JSON.parse(line as string) as { port: number });
-  const { port } = await Promise.race([ready, exited]);
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
-/** Polls `check` until it holds, for at most `ms` (what is awaited is a clock: a TTL running out). */
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return Date.now() - started;
 }
 
 const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.[1]);
@@ -297,7 +269,7 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     const name = table();
     const ttl = 1_000;
     const a = await start(new PostgresTransport({ connectionString: pg.url, table: name, presenceTtl: ttl }));
-    const doomed = await spawnInstance(pg.url, name, ttl);
+    const doomed = await spawnInstance({ DATABASE_URL: pg.url, TABLE: name, PRESENCE_TTL: String(ttl) });
     try {
       const ann = await openSseStream(a.url, '/r/x/events', { timeout: 15_000 });
       const others = await Promise.all(['bob', 'cyd'].map((user) => openSseStream(doomed.url, `/p/x?user=${user}`, { timeout: 15_000 })));

@@ -1,8 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { Controller } from '@nestjs/common';
 import { type SseClient, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
@@ -10,6 +7,7 @@ import { RedisStreamsTransport } from 'nestjs-sse-hub/redis';
 import { CuttableProxy } from './support/redis-server';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { findRedisServer, RedisServer } from './support/redis-server';
+import { spawnInstance, within } from './support/instance-process';
 import { startApp, type TestApp } from './support/start-app';
 
 /** What presence() answered from onClose, by the id of the stream that closed. */
@@ -35,33 +33,6 @@ if (!CAN_RUN && process.env.CI) throw new Error('redis-server is missing and CI 
 
 interface Instance extends TestApp {
   hub: SseHub;
-}
-
-/** An instance in another process, killed at will. */
-async function spawnInstance(redisUrl: string, stream: string, presenceTtl: number): Promise<{ url: string; child: ChildProcess }> {
-  if (!existsSync(resolve('dist/redis/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
-  const child = spawn(process.execPath, [resolve('test/e2e/support/instance.child.js')], {
-    env: { ...process.env, REDIS_URL: redisUrl, STREAM: stream, PRESENCE_TTL: String(presenceTtl) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`the instance exited with ${String(code)} before it was ready:\n${stderr}`);
-  });
-  const ready = once(createInterface({ input: child.stdout! }), 'line').then(([line]) => JSON.parse(line as string) as { port: number });
-  const { port } = await Promise.race([ready, exited]);
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
-/** Polls `check` until it holds, for at most `ms` (what is awaited here is a clock: a TTL running out). */
-async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return Date.now() - started;
 }
 
 (CAN_RUN ? describe : describe.skip)('presence across instances on Redis', () => {
@@ -135,7 +106,7 @@ async function within(ms: number, what: string, check: () => Promise<boolean>): 
     const key = `presence-${randomUUID()}`;
     const ttl = 1_000;
     const a = await start(key, ttl);
-    const doomed = await spawnInstance(redis.url, key, ttl);
+    const doomed = await spawnInstance({ REDIS_URL: redis.url, STREAM: key, PRESENCE_TTL: String(ttl) });
     children.push(doomed.child);
     await member(a.url, 'x', 'ann');
     for (const user of ['bob', 'cyd']) await member(doomed.url, 'x', user);
@@ -175,7 +146,7 @@ async function within(ms: number, what: string, check: () => Promise<boolean>): 
     const key = `presence-${randomUUID()}`;
     const ttl = 1_000;
     const a = await start(key, ttl);
-    const paused = await spawnInstance(redis.url, key, ttl);
+    const paused = await spawnInstance({ REDIS_URL: redis.url, STREAM: key, PRESENCE_TTL: String(ttl) });
     children.push(paused.child);
     await member(a.url, 'x', 'ann');
     await member(paused.url, 'x', 'bob');

@@ -1,22 +1,7 @@
-import { Controller, Get } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import { SseHealthIndicator } from 'nestjs-sse-hub/terminus';
 
-/** The controller a user writes: terminus's check, with the hub's indicator in it. */
-@Controller('health')
-export class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly sse: SseHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([() => this.sse.isHealthy()]);
-  }
-}
+// The README's own controller (docs/examples), so that the tests check what users copy.
+export { HealthController } from '../../../docs/examples/src/guide/health.module';
 
 /** What GET /health answered: the HTTP status and terminus's JSON body. */
 export interface HealthAnswer {
