@@ -166,6 +166,20 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     onB.stream.close();
   });
 
+  it('carries what SQL would choke on, as it was sent (quotes, backslashes, dollar quotes, NUL, emoji), and a retried idempotency key once', async () => {
+    const name = table();
+    const [a, b] = await Promise.all([start(new PostgresTransport({ connectionString: pg.url, table: name })), start(new PostgresTransport({ connectionString: pg.url, table: name }))]);
+    const onB = await join(b, 'x');
+    const nasty = ["it's", "'); DROP TABLE sse_hub_messages; --", 'back\\slash \\\' E\'x\'', '$sse$ $$ $1', 'nul \u0000 here', 'emoji 🎉 and \ud83d alone', 'ünïcödé'];
+    for (const text of nasty) await a.hub.broadcast({ event: 'n', data: { text } }, { channels: 'x' });
+    await a.hub.broadcast({ event: 'n', data: { text: 'once' } }, { channels: 'x', idempotencyKey: 'k1' });
+    await b.hub.broadcast({ event: 'n', data: { text: 'once' } }, { channels: 'x', idempotencyKey: 'k1' });
+    await a.hub.broadcast({ event: 'n', data: { text: 'end' } }, { channels: 'x' });
+    const got = (await onB.stream.take(nasty.length + 2)).map((event) => JSON.parse(event.data).text);
+    expect(got).toEqual([...nasty.map((text) => JSON.parse(JSON.stringify(text))), 'once', 'end']);
+    onB.stream.close();
+  });
+
   it('catches up from the table after its listener is cut off, whatever was published meanwhile', async () => {
     const name = table();
     const [a, b] = await Promise.all([start(new PostgresTransport({ connectionString: pg.url, table: name })), start(new PostgresTransport({ connectionString: pg.url, table: name }))]);
