@@ -8,7 +8,8 @@
 //   throughput  the same bursts reaching one client on B: broadcasts/s, first send to last arrival
 //   latency     single broadcasts from A (PG_BENCH_SINGLES, 200, per transport): send →
 //               arrival at the first and the last of PG_BENCH_CLIENTS (1,000) clients on B, p50/p99
-// The transports take turns, in an order that rotates every round (PG_BENCH_ROUNDS, 5):
+// The transports take turns, in an order that rotates every round (PG_BENCH_ROUNDS, 7),
+// after a warm-up that is not counted (10 single broadcasts, then a burst, each):
 // medians of the rounds, percentiles of every single broadcast, and each round's
 // PostgreSQL ÷ Redis ratio (lowest–highest).
 //
@@ -50,7 +51,7 @@ const config = {
   clients: intFromEnv('PG_BENCH_CLIENTS', QUICK ? 50 : 1000),
   singles: intFromEnv('PG_BENCH_SINGLES', QUICK ? 20 : 200),
   burst: intFromEnv('PG_BENCH_BURST', QUICK ? 1000 : 20_000),
-  rounds: intFromEnv('PG_BENCH_ROUNDS', QUICK ? 1 : 5),
+  rounds: intFromEnv('PG_BENCH_ROUNDS', QUICK ? 1 : 7),
   durable: process.env.PG_BENCH_DURABLE !== '0' && !GIVEN,
   eventBytes: 100,
   resultsDir: path.resolve(process.env.BENCH_RESULTS_DIR || path.join(__dirname, 'results')),
@@ -131,8 +132,8 @@ async function main() {
     const [pairs] = await Promise.all([Promise.all(transports.map(({ name, env }) => startPair(name, env))), client.ready]);
     stops.push(() => Promise.all(pairs.map((pair) => pair.stop())));
     const across = new Across(client);
-    const latency = await across.latency(pairs, { clients: config.clients, singles: config.singles, rounds: config.rounds });
-    const bursts = await across.bursts(pairs, { burst: config.burst, rounds: config.rounds });
+    const latency = await across.latency(pairs, { clients: config.clients, singles: config.singles, rounds: config.rounds, warmUp: true });
+    const bursts = await across.bursts(pairs, { burst: config.burst, rounds: config.rounds, warmUp: true });
 
     const results = summarize(transports, latency, bursts, startedAt);
     print(results);
@@ -231,7 +232,7 @@ function write(results) {
   const md = [
     '# PostgreSQL against Redis, across instances',
     '',
-    `\`npm run bench:postgres\`: two hub instances (Nest on Express, each its own process) per transport, A broadcasting and B holding the clients, all transports in the same run, taking turns in an order that rotates every round. ${c.rounds} round(s); bursts of ${rate(c.burst)} broadcasts made in one turn (medians of the rounds); ${c.singles} single broadcasts per transport to ${rate(c.clients)} clients (percentiles of all). ${m.cpus} CPUs (${m.model}), Node ${m.node}, ${m.platform}, ${m.date}; wall time ${m.wallSeconds.toFixed(1)} s. Library at ${results.library}.`,
+    `\`npm run bench:postgres\`: two hub instances (Nest on Express, each its own process) per transport, A broadcasting and B holding the clients, all transports in the same run, taking turns in an order that rotates every round, after a warm-up that is not counted. ${c.rounds} round(s); bursts of ${rate(c.burst)} broadcasts made in one turn (medians of the rounds); ${c.singles} single broadcasts per transport to ${rate(c.clients)} clients (percentiles of all). ${m.cpus} CPUs (${m.model}), Node ${m.node}, ${m.platform}, ${m.date}; wall time ${m.wallSeconds.toFixed(1)} s. Library at ${results.library}.`,
     '',
     ...servers(results),
     '',

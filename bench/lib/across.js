@@ -61,23 +61,27 @@ class Across {
     return { ...(await this.client.ask('collect', { timeoutMs }, timeoutMs + 10_000)), publishedAt: at };
   }
 
-  /** Opens `count` streams on each pair's B, and proves each pair live with one broadcast. */
-  async open(pairs, count) {
+  /** Opens `count` streams on each pair's B, and proves each pair live with `first` broadcasts, one at a time, not counted. */
+  async open(pairs, count, first = 1) {
     for (const pair of pairs) {
       await this.client.ask('open', { url: `http://127.0.0.1:${pair.portB}/events`, count }, 120_000);
-      const got = await this.round(pair, count, 1, 30_000);
-      if (!got.complete) throw new Error(`${pair.name}: a first broadcast reached ${got.received} of ${count} clients on B`);
+      for (let i = 0; i < first; i++) {
+        const got = await this.round(pair, count, 1, 30_000);
+        if (!got.complete) throw new Error(`${pair.name}: a first broadcast reached ${got.received} of ${count} clients on B`);
+        await sleep(10);
+      }
     }
   }
 
   /**
    * Latency to `clients` clients on each B: `singles` broadcasts per pair, in `rounds`
    * turns. Per pair: { first, last }, send → arrival in ms, one sample per broadcast, and
-   * `rounds`, the same samples by round.
+   * `rounds`, the same samples by round. With `warmUp`, each pair first makes 10 that are
+   * not counted.
    */
-  async latency(pairs, { clients, singles, rounds = 1, gapMs = 10 }) {
+  async latency(pairs, { clients, singles, rounds = 1, gapMs = 10, warmUp = false }) {
     const samples = new Map(pairs.map((pair) => [pair.name, { first: [], last: [], rounds: [] }]));
-    await this.open(pairs, clients);
+    await this.open(pairs, clients, warmUp ? 10 : 1);
     try {
       const chunks = split(singles, rounds);
       for (let r = 0; r < rounds; r++) {
@@ -108,11 +112,18 @@ class Across {
    * value per round: `published`, broadcasts/s from A until its last promise resolved;
    * `spans`, ms from the first send to the last arrival on B; and `floor`, what
    * `floors[name]()` measured right after (bench/redis.js's hand-pipelined XADDs), if given.
+   * With `warmUp`, each pair first makes one burst that is not counted: a pair's first
+   * burst is its processes' first (code not yet optimized, buffers not yet grown).
    */
-  async bursts(pairs, { burst, rounds, floors = {} }) {
+  async bursts(pairs, { burst, rounds, floors = {}, warmUp = false }) {
     const samples = new Map(pairs.map((pair) => [pair.name, { published: [], spans: [], floor: [] }]));
     await this.open(pairs, 1);
     try {
+      for (const pair of warmUp ? pairs : []) {
+        const got = await this.round(pair, 1, burst);
+        if (!got.complete) throw new Error(`${pair.name}: only ${got.received} of ${burst} broadcasts of the warm-up reached B`);
+        await sleep(1500);
+      }
       for (let r = 0; r < rounds; r++) {
         for (const pair of rotate(pairs, r)) {
           const { published, spans, floor } = samples.get(pair.name);
