@@ -8,12 +8,6 @@ export interface MessageRow {
   message: string;
 }
 
-/** What one publish inserts: the message's JSON, and its idempotency key or null. */
-export interface Insert {
-  message: string;
-  key: string | null;
-}
-
 /**
  * The table of one hub and the SQL that works on it. The names are quoted everywhere;
  * the lock key and the `NOTIFY` channel are derived from them, so that two hubs in one
@@ -23,7 +17,7 @@ export interface Insert {
  * makes "everything after my cursor" safe to read: a position is taken under a
  * transaction-scoped advisory lock, which is released only after the transaction's rows
  * are visible, so a row can never become visible after a row with a later position.
- * The transport's own inserts take the lock in their one-statement-batch transaction;
+ * The transport's own inserts take the lock in their publish function, one short statement;
  * an insert inside the app's transaction (`publishIn`) gets a negative stand-in, and a
  * deferred trigger gives it its position at commit, under the same lock, so that the
  * app's transaction holds the lock only for its commit, not for its whole length.
@@ -37,6 +31,7 @@ export class PostgresTable {
   private readonly regclass: string;
   private readonly trigger: string;
   private readonly commitFunction: string;
+  private readonly publishFunction: string;
   /** Every open stream of every instance, and the instances with the time each is alive until (see `PostgresPresence`). */
   readonly presence: string;
   readonly instances: string;
@@ -50,6 +45,7 @@ export class PostgresTable {
     this.sequence = `${id(schema)}.${id(`${table}_position`)}`;
     this.commitFunction = `${id(schema)}.${id(`${table}_commit`)}`;
     this.trigger = id(`${table}_commit`);
+    this.publishFunction = `${id(schema)}.${id(`${table}_publish`)}`;
     this.presence = `${id(schema)}.${id(`${table}_presence`)}`;
     this.instances = `${id(schema)}.${id(`${table}_instances`)}`;
     const digest = createHash('sha256').update(`${schema}.${table}`).digest();
@@ -58,9 +54,9 @@ export class PostgresTable {
     this.lockKey = digest.readBigInt64BE(8).toString();
   }
 
-  /** Whether the table and its trigger are there already (then nothing is created, and no DDL privilege is needed). */
+  /** Whether the tables, the publish function and the trigger are there already (then nothing is created, and no DDL privilege is needed). */
   existsQuery(): string {
-    return `SELECT to_regclass(${literal(this.presence)}) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${this.regclass}) AND tgname = ${literal(`${this.table}_commit`)}) AS ready`;
+    return `SELECT to_regclass(${literal(this.presence)}) IS NOT NULL AND to_regprocedure(${literal(`${this.publishFunction}(text[],text[])`)}) IS NOT NULL AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${this.regclass}) AND tgname = ${literal(`${this.table}_commit`)}) AS ready`;
   }
 
   /** Creates what is missing, in one transaction, under the lock (two instances starting at once both succeed). */
@@ -88,6 +84,16 @@ export class PostgresTable {
         PRIMARY KEY (instance, client)
       );
       CREATE INDEX IF NOT EXISTS ${id(`${this.table}_presence_channels`)} ON ${this.presence} USING gin (channels);
+      -- The transport's own publish: the lock before the positions, the rows in the order given.
+      CREATE OR REPLACE FUNCTION ${this.publishFunction}(messages text[], keys text[]) RETURNS void LANGUAGE plpgsql AS $sse$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(${this.lockKey});
+        INSERT INTO ${this.name} (position, message, idempotency_key)
+          SELECT nextval(${position}), m.message, m.key FROM unnest(messages, keys) WITH ORDINALITY AS m(message, key, n) ORDER BY m.n
+          ON CONFLICT (idempotency_key) DO NOTHING;
+        PERFORM pg_notify(${literal(this.channel)}, '');
+      END
+      $sse$;
       CREATE OR REPLACE FUNCTION ${this.commitFunction}() RETURNS trigger LANGUAGE plpgsql AS $sse$
       BEGIN
         PERFORM pg_advisory_xact_lock(${this.lockKey});
@@ -107,16 +113,11 @@ export class PostgresTable {
   }
 
   /**
-   * The transport's own publish: one transaction (a multi-statement simple query is one),
-   * one round trip. The values are literals because the extended protocol, which takes
-   * parameters, takes one statement only.
+   * The transport's own publish, of what one turn published: one statement, one round
+   * trip, one transaction, the messages and their keys as two array parameters.
    */
-  publishStatements(inserts: Insert[]): string {
-    const position = `nextval(${literal(this.sequence)})`;
-    const rows = inserts.map(({ message, key }) => `(${position}, ${literal(message)}, ${key === null ? 'NULL' : literal(key)})`);
-    return `SELECT pg_advisory_xact_lock(${this.lockKey});
-      INSERT INTO ${this.name} (position, message, idempotency_key) VALUES ${rows.join(', ')} ON CONFLICT (idempotency_key) DO NOTHING;
-      SELECT pg_notify(${literal(this.channel)}, '')`;
+  publishStatement(): string {
+    return `SELECT ${this.publishFunction}($1::text[], $2::text[])`;
   }
 
   /** An insert in the app's transaction: its position comes at commit (see the class comment). */

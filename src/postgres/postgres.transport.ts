@@ -5,7 +5,7 @@ import { ThrottledLogger } from '../hub/throttled-logger';
 import { prepareMessage } from '../hub/hub-message-encoder';
 import { type PostgresTransportOptions } from './postgres-transport-options.interface';
 import { PostgresPresence } from './postgres-presence';
-import { checkName, type Insert, type MessageRow, PostgresTable } from './postgres-table';
+import { checkName, type MessageRow, PostgresTable } from './postgres-table';
 
 const DEFAULT_TABLE = 'sse_hub_messages';
 const DEFAULT_MAX_LEN = 10_000;
@@ -314,9 +314,13 @@ export class PostgresTransport implements SseTransport {
   /** Inserts what one turn published, in one transaction and one round trip. */
   private async insert(pairs: string[]): Promise<void> {
     await this.create();
-    const inserts: Insert[] = [];
-    for (let i = 0; i < pairs.length; i += 2) inserts.push({ key: pairs[i] === '' ? null : pairs[i], message: pairs[i + 1] });
-    await this.query(this.table.publishStatements(inserts));
+    const messages: string[] = [];
+    const keys: Array<string | null> = [];
+    for (let i = 0; i < pairs.length; i += 2) {
+      keys.push(pairs[i] === '' ? null : pairs[i]);
+      messages.push(pairs[i + 1]);
+    }
+    await this.query(this.table.publishStatement(), [messages, keys]);
     this.scheduleTrim();
   }
 
