@@ -250,7 +250,11 @@ export class PostgresTransport implements SseTransport {
       this.wokenWhileDraining = true;
       return;
     }
-    this.draining = this.drain(this.listener).finally(() => (this.draining = undefined));
+    this.draining = this.drain(this.listener).finally(() => {
+      this.draining = undefined;
+      // Woken for a listener that came while the last one's read was failing: read on it now.
+      if (this.wokenWhileDraining) this.wake();
+    });
   }
 
   private async drain(client: Client): Promise<void> {
