@@ -9,6 +9,19 @@ import { openSseStream } from 'nestjs-sse-hub/testing';
 const APP = resolve('test/nest12/esm-app/main.js');
 
 describe('an ES-module app on NestJS 12 that imports the packed library', () => {
+  /** `promise`, or a failure after 12 s that names what did not happen and shows the app's stderr. */
+  const deadline = async <T>(promise: Promise<T>, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`waited 12 s for ${what} (the app has ${child.exitCode === null && child.signalCode === null ? 'not exited' : 'exited'}); its stderr:\n${stderr.join('')}`)), 12_000);
+    });
+    try {
+      return await Promise.race([promise, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   let child: ChildProcess;
   let url: string;
   let nest: string;
@@ -52,11 +65,13 @@ describe('an ES-module app on NestJS 12 that imports the packed library', () => 
   it('ends its streams with a retry and exits through Nest\'s shutdown hooks on SIGTERM', async () => {
     const stream = await openSseStream(url, '/rooms/z/events');
     await stream.nextEvent();
+    const exit = once(child, 'exit');
     child.kill('SIGTERM');
-    await stream.closed();
+    // Each step bounded, so that a hang says which step it was and what the app wrote.
+    await deadline(stream.closed(), 'the stream to end after SIGTERM');
     expect(stream.body).toMatch(/retry: \d+\n\n$/);
     // Nest's shutdown hooks close the app, then raise the signal again for the default exit.
-    const [code, signal] = await once(child, 'exit');
+    const [code, signal] = await deadline(exit, 'the app to exit after its stream ended');
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
     expect(stderr.join('')).toBe('');
   });
