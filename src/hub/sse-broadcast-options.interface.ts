@@ -10,9 +10,10 @@ export interface SseBroadcastOptions {
   except?: string | readonly string[];
   /**
    * Makes a retry safe: a broadcast with a key that was already published (among the
-   * last 10,000 keys in process, within 10 minutes on Redis) is not published again. Pass the same key when you retry a broadcast whose outcome you
-   * do not know (it rejected with `SseTransportUnavailableError` after Redis may have
-   * taken it): clients get it once.
+   * last 10,000 keys in process, within 10 minutes on Redis, while its row is kept on
+   * PostgreSQL) is not published again. Pass the same key when you retry a broadcast
+   * whose outcome you do not know (it rejected with `SseTransportUnavailableError` after
+   * the server may have taken it): clients get it once.
    */
   idempotencyKey?: string;
 }
