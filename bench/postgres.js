@@ -35,14 +35,7 @@ const { median, percentile } = require('./lib/stats');
 const { startRedis } = require('./lib/redis-server');
 const { PostgresCluster } = require('./lib/postgres-server');
 const { startPair, Across } = require('./lib/across');
-
-function intFromEnv(name, fallback) {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${value}"`);
-  return n;
-}
+const { intFromEnv } = require('./lib/env');
 
 const QUICK = process.env.PG_BENCH_QUICK === '1';
 const GIVEN = process.env.BENCH_DATABASE_URL || undefined;

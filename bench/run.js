@@ -24,6 +24,7 @@ const { now, sleep } = require('./lib/clock');
 const { padFor } = require('./lib/event');
 const { percentile } = require('./lib/stats');
 const { summarize, printSummary, writeResults } = require('./report');
+const { intFromEnv } = require('./lib/env');
 
 const ROOT = path.join(__dirname, '..');
 // nest-raw, a bare Nest route on Express that only holds its response, is the floor for anything on Nest.
@@ -33,14 +34,6 @@ const KNOWN_SERVERS = [...DEFAULT_SERVERS, 'raw-close'];
 // The servers BENCH_BASELINE runs again on another build (the metrics variants need this one).
 const BASELINE_SERVERS = ['hub', 'hub-fastify'];
 const BASE = '@base';
-
-function intFromEnv(name, fallback) {
-  const value = process.env[name];
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${value}"`);
-  return n;
-}
 
 function listFromEnv(name, fallback) {
   const value = process.env[name];
