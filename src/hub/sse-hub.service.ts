@@ -1,6 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
 import { type SseChannelListener, type SseClient, SsePendingBudget, type SseReplayStatus } from '../connection';
 import { type ClientDelivery, deliverTo, reaches, releaseHeld } from './client-delivery';
+import { broadcastMessage, toList } from './broadcast-message';
 import { ClientRegistry, type HubEntry } from './client-registry';
 import { isEventId } from './event-id';
 import { type DeliveredMessage, HubMessageEncoder, prepareMessage } from './hub-message-encoder';
@@ -36,10 +37,6 @@ export interface SseRegistration {
 // Longer ids are not ours: answered with a gap without asking the transport.
 const MAX_EVENT_ID_LENGTH = 256;
 
-function toList(value: string | readonly string[] | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  return typeof value === 'string' ? [value] : [...value];
-}
 
 /** The channels of `join` and `leave`: one name or a list of them, checked before they leave the process. */
 function channelList(method: string, channels: string | readonly string[]): string[] {
@@ -101,14 +98,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    * `SseEncodeError` or `SseEventTooLargeError` (nothing sent) if it cannot be sent.
    */
   async broadcast(value: SseEventOf<TEvents>, options: SseBroadcastOptions = {}): Promise<void> {
-    const { idempotencyKey } = options;
-    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
-      throw new TypeError(`SseHub.broadcast: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`);
-    }
-    const message = prepareMessage(
-      { type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except), idempotencyKey, publishedAt: Date.now() },
-      this.maxEventBytes,
-    );
+    const message = broadcastMessage(value, options, this.maxEventBytes);
     await this.transport.publish(message);
     this.metrics.broadcastPublished();
   }

@@ -2,7 +2,7 @@ import { Client, type ClientConfig, DatabaseError, Pool, type QueryResult } from
 import { type SseBroadcastMessage, type SseBroadcastOptions, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport, type SseTransportState, SseTransportUnavailableError } from '../hub';
 import { PublishBatch } from '../hub/publish-batch';
 import { ThrottledLogger } from '../hub/throttled-logger';
-import { prepareMessage } from '../hub/hub-message-encoder';
+import { broadcastMessage } from '../hub/broadcast-message';
 import { type PostgresTransportOptions } from './postgres-transport-options.interface';
 import { PostgresPresence } from './postgres-presence';
 import { checkName, type MessageRow, PostgresTable } from './postgres-table';
@@ -145,15 +145,11 @@ export class PostgresTransport implements SseTransport {
    * at commit, so a long transaction never holds back the broadcasts of others.
    */
   async publishIn(tx: PostgresQueryable, value: unknown, options: SseBroadcastOptions = {}): Promise<void> {
-    const { idempotencyKey } = options;
-    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
-      throw new TypeError(`PostgresTransport.publishIn: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`);
-    }
     if (!tx || typeof tx.query !== 'function') {
       throw new TypeError('PostgresTransport.publishIn: the first argument must run queries in your transaction (a pg client after BEGIN, a TypeORM EntityManager or QueryRunner).');
     }
-    // Refused here (SseEncodeError), as SseHub.broadcast refuses it, rather than found undeliverable on every instance.
-    const message: SseBroadcastMessage = prepareMessage({ type: 'broadcast', value, channels: list(options.channels), except: list(options.except), publishedAt: Date.now() }, Infinity);
+    // Refused here, as SseHub.broadcast refuses it, rather than found undeliverable on every instance.
+    const { idempotencyKey, ...message } = broadcastMessage(value, options, Infinity, 'PostgresTransport.publishIn');
     await this.create();
     await tx.query(this.table.publishInStatement(), [JSON.stringify(message), idempotencyKey ?? null]);
     this.scheduleTrim();
@@ -388,9 +384,6 @@ function connectionOf(pool: Pool): ClientConfig {
   return config as ClientConfig;
 }
 
-function list(value: string | readonly string[] | undefined): string[] | undefined {
-  return value === undefined ? undefined : typeof value === 'string' ? [value] : [...value];
-}
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`PostgresTransport: ${name} must be a positive integer, got ${String(value)}.`);

@@ -1,0 +1,26 @@
+import { prepareMessage } from './hub-message-encoder';
+import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
+import { type SseBroadcastMessage } from './sse-hub-message.interface';
+
+/** One channel name or a list of them, as a list (or undefined). */
+export function toList(value: string | readonly string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? [value] : [...value];
+}
+
+/**
+ * The broadcast of `value` to whom `options` says, stamped with when it was published and
+ * encoded once: refused here (a bad idempotency key, `SseEncodeError`,
+ * `SseEventTooLargeError` over `maxEventBytes`) before anything is sent. `caller` names
+ * the method in the error, for `SseHub.broadcast` and the transports' own publishers.
+ */
+export function broadcastMessage(value: unknown, options: SseBroadcastOptions, maxEventBytes: number, caller = 'SseHub.broadcast'): SseBroadcastMessage {
+  const { idempotencyKey } = options;
+  if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
+    throw new TypeError(`${caller}: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`);
+  }
+  return prepareMessage(
+    { type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except), idempotencyKey, publishedAt: Date.now() },
+    maxEventBytes,
+  );
+}
