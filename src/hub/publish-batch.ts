@@ -11,50 +11,60 @@ interface Queued {
 }
 
 /**
- * Gathers what is published in one turn (a loop of `broadcast` calls, a burst from one
- * handler) into one call of `send`, in order: the transport's server (Redis, PostgreSQL)
- * then takes them in one round trip instead of one each. A call holds at most 1,000
- * entries or ~1 MiB; a larger burst is several calls, sent back to back. Every message's
- * promise settles with its own call.
+ * What one call of `send` says of its messages, in their order: nothing (all were taken),
+ * or one result per message, an `Error` for one that was refused on its own (the others
+ * were taken).
+ */
+export type PublishResults = void | ReadonlyArray<unknown>;
+
+/**
+ * Carries what one instance publishes to the transport's server in call order, whatever
+ * the server's connections: one call of `send` at a time, and what is published while
+ * one is on its way goes together in the next (a loop of `broadcast` calls, a burst from
+ * one handler, turns that do not await each other). Two calls in flight at once could
+ * land in either order: a pool runs them on two connections, and a Redis script that
+ * has to be loaded again (NOSCRIPT) is sent again after a later call went in. A call
+ * holds at most 1,000 entries or ~1 MiB. Every message's promise settles with its call.
  */
 export class PublishBatch {
   private queued: Queued[] = [];
+  private sending = false;
 
   /** `send` takes pairs: each message's idempotency key (or '') and the message. */
-  constructor(private readonly send: (pairs: string[]) => Promise<unknown>) {}
+  constructor(private readonly send: (pairs: string[]) => Promise<PublishResults>) {}
 
   add(key: string, entry: string): Promise<void> {
     return new Promise((resolve, reject) => {
       // After the code that is publishing now, before anything else: no added latency.
-      if (this.queued.length === 0) queueMicrotask(() => this.flush());
+      if (this.queued.length === 0 && !this.sending) queueMicrotask(() => this.sendNext());
       this.queued.push({ key, entry, resolve, reject });
     });
   }
 
-  private flush(): void {
-    const queued = this.queued;
-    this.queued = [];
-    let start = 0;
+  private sendNext(): void {
+    if (this.sending || this.queued.length === 0) return;
+    let count = 0;
     let bytes = 0;
-    for (let i = 0; i < queued.length; i++) {
-      bytes += queued[i].key.length + queued[i].entry.length;
-      const last = i === queued.length - 1;
-      if (last || i + 1 - start >= MAX_ENTRIES || bytes >= MAX_BYTES) {
-        this.sendChunk(queued.slice(start, i + 1));
-        start = i + 1;
-        bytes = 0;
-      }
+    while (count < this.queued.length && count < MAX_ENTRIES && bytes < MAX_BYTES) {
+      bytes += this.queued[count].key.length + this.queued[count].entry.length;
+      count++;
     }
-  }
-
-  private sendChunk(chunk: Queued[]): void {
-    this.send(chunk.flatMap((queued) => [queued.key, queued.entry])).then(
-      () => {
-        for (const queued of chunk) queued.resolve();
-      },
-      (error: unknown) => {
-        for (const queued of chunk) queued.reject(error);
-      },
-    );
+    const chunk = this.queued.splice(0, count);
+    this.sending = true;
+    let sent: Promise<PublishResults>;
+    try {
+      sent = this.send(chunk.flatMap((queued) => [queued.key, queued.entry]));
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent
+      .then(
+        (results) => chunk.forEach((queued, i) => (results?.[i] instanceof Error ? queued.reject(results[i]) : queued.resolve())),
+        (error: unknown) => chunk.forEach((queued) => queued.reject(error)),
+      )
+      .finally(() => {
+        this.sending = false;
+        this.sendNext();
+      });
   }
 }

@@ -68,6 +68,7 @@ describeTransportConformance('RedisStreamsTransport on a real 3-master Redis Clu
     });
     if (round === 0 && readers === 0) throw new Error(`no reader connection (${READER_NAME}) on any master`);
   },
+  forgetScripts: () => onEveryMaster((client) => client.sendCommand(['SCRIPT', 'FLUSH'])),
   // While the masters restart, Redis answers CLUSTERDOWN: the transport says unavailable.
   unavailable: (error) => error instanceof SseTransportUnavailableError,
 });

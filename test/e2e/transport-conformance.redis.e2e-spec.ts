@@ -58,5 +58,6 @@ describeTransportConformance('RedisStreamsTransport on one real Redis (restarted
       if (readers.length === 0) throw new Error(`no reader connection (${READER_NAME}) in CLIENT LIST:\n${list}`);
       for (const line of readers) await client.sendCommand(['CLIENT', 'KILL', 'ID', /id=(\d+)/.exec(line)![1]]);
     }),
+  forgetScripts: () => admin(async (client) => void (await client.sendCommand(['SCRIPT', 'FLUSH']))),
   unavailable: (error) => error instanceof SseTransportUnavailableError,
 });

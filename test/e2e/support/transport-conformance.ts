@@ -34,6 +34,8 @@ export interface TransportHarness {
    * with round 0 then 1 (a harness may kill only the readers first, then everything).
    */
   killConnections?: (round: number) => Promise<void>;
+  /** Makes the server forget what the transport loaded into it (Redis: `SCRIPT FLUSH`), as a restart or a failover does. */
+  forgetScripts?: () => Promise<void>;
   /** Whether a rejected broadcast was refused because the server is away (default: an `SseTransportUnavailableError`). */
   unavailable?: (error: unknown) => boolean;
   beforeAll?: () => Promise<void>;
@@ -192,6 +194,32 @@ export function describeTransportConformance(name: string, harness: TransportHar
       expect(seen[2][0].id).toBe(ids[0]);
       expect(compareEventIds(ids[0], ids[1])).toBeLessThan(0);
     });
+
+    it(`delivers broadcasts called on one instance in the order they were called, across turns, awaited or not${harness.forgetScripts ? ', while the server forgets its scripts' : ''}`, async () => {
+      const { a, b } = await pair();
+      const clients = [await join(a, 'x'), await join(b, 'x')];
+      const TURNS = 20;
+      const PER_TURN = 200;
+      const published: Array<Promise<void>> = [];
+      // Turns that do not await each other: each turn's batch may still be on its way when the next is made.
+      for (let turn = 0; turn < TURNS; turn++) {
+        if (harness.forgetScripts && turn % 5 === 0) await harness.forgetScripts();
+        for (let i = 0; i < PER_TURN; i++) published.push(a.hub.broadcast({ event: 'n', data: String(turn * PER_TURN + i) }, { channels: 'x' }));
+        await nextTurn();
+      }
+      await Promise.all(published);
+      await a.hub.broadcast({ event: 'n', data: 'end' }, { channels: 'x' });
+      const expected = Array.from({ length: TURNS * PER_TURN }, (_, n) => String(n));
+      for (const client of clients) {
+        const got = await until(client.stream);
+        const values = got.map((event) => event.data);
+        // The first place where the order broke says more than a diff of 4,000 lines.
+        const firstWrong = values.findIndex((value, n) => value !== expected[n]);
+        expect({ firstWrong, around: firstWrong < 0 ? [] : values.slice(Math.max(0, firstWrong - 2), firstWrong + 3), count: values.length }).toEqual({ firstWrong: -1, around: [], count: expected.length });
+        const ids = got.map((event) => event.id!);
+        for (let n = 1; n < ids.length; n++) if (compareEventIds(ids[n - 1], ids[n]) >= 0) throw new Error(`ids not increasing at ${n}: ${ids[n - 1]} then ${ids[n]}`);
+      }
+    }, 60_000);
 
     it(`delivers to channels and leaves out \`except\`, ${where}; a stream in two channels gets a broadcast to both once`, async () => {
       const { a, b } = await pair();
