@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { defaultMaxTotalPendingBytes, SsePendingBudget } from '../connection';
 import { InMemoryTransport, SSE_HUB_OPTIONS, SSE_TRANSPORT, SseHub, type SseHubOptions } from '../hub';
 import { SseConnectionLimiter } from './sse-connection-limiter';
@@ -6,6 +7,7 @@ import { type SseModuleOptions } from './sse-module-options.interface';
 import { resolveOptions, SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
 import { SSE_MODULE_OPTIONS, SSE_OPTIONS_TYPE, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
+import { SseTransportUnavailableFilter } from './sse-transport-unavailable.filter';
 
 /**
  * Server-Sent Events for the whole application: `SseModule.forRoot(options)` or
@@ -34,6 +36,8 @@ import { SseInterceptor } from './sse.interceptor';
     },
     SseHub,
     SseConnectionLimiter,
+    // A route whose broadcast found the transport away answers 503 with Retry-After.
+    { provide: APP_FILTER, useClass: SseTransportUnavailableFilter },
     SseInterceptor,
   ],
   exports: [SseHub, SseConnectionLimiter, SseInterceptor, SsePendingBudget, SSE_TRANSPORT, SSE_MODULE_OPTIONS, SSE_RESOLVED_OPTIONS],

@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Body, Controller, Post } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createClient } from 'redis';
@@ -19,13 +19,24 @@ class RoomsController implements SseGateway {
   }
 }
 
+// A route of the app that awaits a broadcast, as the README's do: no filter of its own.
+@Controller('post')
+class PostController {
+  constructor(private readonly hub: SseHub) {}
+
+  @Post()
+  post(@Body() body: { text: string }) {
+    return this.hub.broadcast({ event: 'n', data: body.text });
+  }
+}
+
 interface Instance extends TestApp {
   hub: SseHub;
   transport: SseTransport;
 }
 
 async function instance(transport: SseTransport, { waitForRedis = true } = {}): Promise<Instance> {
-  const app = await startApp({ controllers: [RoomsController] }, { transport });
+  const app = await startApp({ controllers: [RoomsController, PostController] }, { transport });
   if (waitForRedis && transport instanceof RedisStreamsTransport) await transport.ready();
   return { ...app, hub: app.app.get(SseHub), transport };
 }
@@ -307,6 +318,13 @@ if (!CAN_RUN) {
       await expect(a.hub.broadcast({ event: 'n', data: 'lost' }, { channels: 'x' })).rejects.toThrow(SseTransportUnavailableError);
       await expect(a.hub.broadcast('x')).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:\d+ is not reachable .*Retry once Redis is back/);
       expect(a.logger.errors().join('\n')).toMatch(/Redis (publisher|reader) connection to redis:\/\/127\.0\.0\.1:\d+ failed .*retrying/);
+      // Through HTTP: 503 with Retry-After, as for any refusal to retry later; the body names no server.
+      const answer = await fetch(`${a.url}/post`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'lost' }) });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('5');
+      const body = await answer.text();
+      expect(JSON.parse(body)).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'Events cannot be published right now: retry later.' });
+      expect(body).not.toContain('127.0.0.1');
       await later.restart();
       await transport.ready();
       await broadcastSurely(a.hub, { event: 'n', data: 'found' }, 'x');
