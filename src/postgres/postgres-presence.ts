@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
+import { type SseHubMessage, type SsePresence, type SsePresenceChange } from '../hub';
 import { type ThrottledLogger } from '../hub/throttled-logger';
 import { type PostgresTable } from './postgres-table';
 
 /** Runs one statement on the transport's pool. */
 type Run = <Row extends object>(text: string, values?: unknown[]) => Promise<{ rows: Row[] }>;
+
+type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
 
 /**
  * The streams of every instance, in two unlogged tables beside the messages: one row per
@@ -12,21 +14,23 @@ type Run = <Row extends object>(text: string, values?: unknown[]) => Promise<{ r
  * its heartbeat (every `ttl / 3` ms) moves on. Liveness is judged by the database's
  * clock, so the instances' clocks need not agree. A read keeps the streams of live
  * instances only, so an instance that died without a goodbye drops out within `ttl`; the
- * next heartbeat of a live one deletes its rows. This instance's own streams are kept
- * here too, and written again when its heartbeat finds it was taken for dead, or after a
- * write failed.
+ * next heartbeat of a live one deletes its rows (one statement: only one instance gets
+ * them) and hands its hub those that announce (`departed`). This instance's own streams
+ * are kept here too, and written again when its heartbeat finds it was taken for dead
+ * (then their members are told they are back: `returned`), or after a write failed.
  */
 export class PostgresPresence {
   readonly instance = randomUUID();
-  private readonly own = new Map<string, SsePresenceEntry>();
+  private readonly own = new Map<string, SetChange>();
   /** The latest change of each stream not yet written: a stream, or null for one that went. */
-  private queued = new Map<string, SsePresenceEntry | null>();
+  private queued = new Map<string, SetChange | null>();
   private flushing: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopped = false;
   private failing = false;
   private rewrite = false;
   private beaten = false;
+  private deliver: ((message: SseHubMessage) => void) | undefined;
 
   constructor(
     private readonly table: PostgresTable,
@@ -35,7 +39,9 @@ export class PostgresPresence {
     private readonly logger: ThrottledLogger,
   ) {}
 
-  start(): void {
+  /** Starts the heartbeat; `deliver` hands the hub the streams whose `join` or `leave` events it should send. */
+  start(deliver: (message: SseHubMessage) => void): void {
+    this.deliver = deliver;
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttl / 3))).unref();
   }
 
@@ -44,8 +50,8 @@ export class PostgresPresence {
     if (this.queued.size === 0) queueMicrotask(() => void this.flush());
     for (const change of changes) {
       if (change.type === 'set') {
-        this.own.set(change.entry.id, change.entry);
-        this.queued.set(change.entry.id, change.entry);
+        this.own.set(change.entry.id, change);
+        this.queued.set(change.entry.id, change);
       } else {
         this.own.delete(change.id);
         this.queued.set(change.id, null);
@@ -79,17 +85,42 @@ export class PostgresPresence {
         [this.instance, this.ttl],
       );
       // Not there after the first beat: taken for dead (a heartbeat later than the TTL), or lost in a crash.
-      if (rewrite || (rows[0]?.added && this.beaten)) this.update([...this.own.values()].map((entry) => ({ type: 'set', entry, left: [] })));
+      const gone = rows[0]?.added === true && this.beaten;
+      if (rewrite || gone) this.update([...this.own.values()].map((change) => ({ ...change, left: [] })));
+      // Taken for dead, its streams' members got a leave: they are told they are back (after a crash, that repeats a join).
+      if (gone) this.announceOwn();
       this.beaten = true;
-      await this.run(
-        `WITH dead AS (DELETE FROM ${this.table.instances} WHERE alive_until < now() RETURNING instance)
-         DELETE FROM ${this.table.presence} AS p USING dead WHERE p.instance = dead.instance`,
-      );
+      await this.clearDead();
       if (this.failing) this.logger.log('presence-up', 'Presence is recorded in PostgreSQL again.');
       this.failing = false;
     } catch (error) {
       this.failed(error);
     }
+  }
+
+  /**
+   * Deletes the dead instances and their streams, and hands the hub those that announce,
+   * in the channels that no live instance's stream of the same id is in (one taken over).
+   * Two instances at it at once: the rows of an instance are deleted, and returned, once.
+   */
+  private async clearDead(): Promise<void> {
+    const { rows } = await this.run<{ id: string; channels: string[]; info: string | null }>(
+      `WITH dead AS (DELETE FROM ${this.table.instances} WHERE alive_until < now() RETURNING instance),
+       gone AS (DELETE FROM ${this.table.presence} AS p USING dead WHERE p.instance = dead.instance RETURNING p.client, p.channels, p.info, p.announces)
+       SELECT g.client AS id, g.info, ARRAY(
+         SELECT c FROM unnest(g.channels) AS c WHERE NOT EXISTS (
+           SELECT 1 FROM ${this.table.presence} AS q JOIN ${this.table.instances} AS i USING (instance)
+           WHERE q.client = g.client AND i.alive_until > now() AND c = ANY (q.channels))
+       ) AS channels FROM gone AS g WHERE g.announces`,
+    );
+    const clients = rows.filter((row) => row.channels.length > 0).map(({ id, channels, info }) => ({ id, channels, info: info === null ? null : JSON.parse(info) }));
+    if (clients.length > 0) this.deliver?.({ type: 'departed', clients });
+  }
+
+  /** This instance's streams that announce, to the hub: their members got a leave when it was taken for dead. */
+  private announceOwn(): void {
+    const clients = [...this.own.values()].filter((change) => change.announces).map((change) => change.entry);
+    if (clients.length > 0) this.deliver?.({ type: 'returned', clients });
   }
 
   /** Stops the heartbeat and takes this instance's streams out of presence (on shutdown), waiting at most 2 s. */
@@ -117,10 +148,10 @@ export class PostgresPresence {
     const changes = this.queued;
     this.queued = new Map();
     const gone: string[] = [];
-    const set: Array<{ id: string; channels: string[]; info: string | null }> = [];
-    for (const [id, entry] of changes) {
-      if (entry === null) gone.push(id);
-      else set.push({ id, channels: entry.channels, info: JSON.stringify(entry.info) ?? null });
+    const set: Array<{ id: string; channels: string[]; info: string | null; announces: boolean }> = [];
+    for (const [id, change] of changes) {
+      if (change === null) gone.push(id);
+      else set.push({ id, channels: change.entry.channels, info: JSON.stringify(change.entry.info) ?? null, announces: change.announces === true });
     }
     const previous = this.flushing;
     // After the previous flush: changes are written in the order they were made.
@@ -129,9 +160,10 @@ export class PostgresPresence {
       try {
         await this.run(
           `WITH gone AS (DELETE FROM ${this.table.presence} WHERE instance = $1 AND client = ANY($2::text[]))
-           INSERT INTO ${this.table.presence} (instance, client, channels, info)
-           SELECT $1, s.id, ARRAY(SELECT jsonb_array_elements_text(s.channels)), s.info FROM jsonb_to_recordset($3::jsonb) AS s(id text, channels jsonb, info text)
-           ON CONFLICT (instance, client) DO UPDATE SET channels = EXCLUDED.channels, info = EXCLUDED.info`,
+           INSERT INTO ${this.table.presence} (instance, client, channels, info, announces)
+           SELECT $1, s.id, ARRAY(SELECT jsonb_array_elements_text(s.channels)), s.info, s.announces
+           FROM jsonb_to_recordset($3::jsonb) AS s(id text, channels jsonb, info text, announces boolean)
+           ON CONFLICT (instance, client) DO UPDATE SET channels = EXCLUDED.channels, info = EXCLUDED.info, announces = EXCLUDED.announces`,
           [this.instance, gone, JSON.stringify(set)],
         );
       } catch (error) {

@@ -3,16 +3,20 @@ import { type SseBroadcastMessage, type SseBroadcastOptions, type SseHistoryResu
 import { PublishBatch } from '../hub/publish-batch';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { broadcastMessage } from '../hub/broadcast-message';
+import { type ServerAddress } from '../hub/server-address';
 import { type PostgresTransportOptions } from './postgres-transport-options.interface';
 import { PostgresPresence } from './postgres-presence';
-import { checkName, type MessageRow, PostgresTable } from './postgres-table';
+import { connectionOf, serverOf } from './postgres-connection';
+import { PostgresReader } from './postgres-reader';
+import { checkName, type MessageRow, type PageRow, PostgresTable, type PublishStatus } from './postgres-table';
+import { SseIdempotencyKeyBusyError } from './sse-idempotency-key-busy.error';
+
+export { SseIdempotencyKeyBusyError };
 
 const DEFAULT_TABLE = 'sse_hub_messages';
 const DEFAULT_MAX_LEN = 10_000;
 const DEFAULT_POLL_MS = 5000;
 const DEFAULT_PRESENCE_TTL = 15_000;
-/** Rows read per query of the reader. */
-const PAGE = 1000;
 /** How long after a publish its instance trims the table: once a second at most. */
 const TRIM_DELAY_MS = 1000;
 const RECONNECT_MS = [50, 100, 250, 500, 1000, 2000];
@@ -21,6 +25,9 @@ export const LISTENER_NAME = 'nestjs-sse-hub:listener';
 export const PUBLISHER_NAME = 'nestjs-sse-hub:publisher';
 /** A broadcast id: the row's position, in the form of the hub's ids (`<n>-0`). */
 const POSITION_ID = /^([1-9]\d{0,14})-0$/;
+/** Rows, and about how many bytes of messages, per page of a replay. */
+const HISTORY_PAGE = 1000;
+const HISTORY_PAGE_BYTES = 1024 * 1024;
 
 /**
  * Anything that runs a query with parameters: a `pg` client or pool, or an ORM's handle on
@@ -41,12 +48,14 @@ export interface PostgresQueryable {
  *
  * A `NOTIFY` only wakes: its payload carries nothing, and one lost while the listener was
  * away costs nothing, because the reader always reads the table from its cursor, after
- * every reconnect too. The reader finds what trimming took before it got there (the row
- * at its cursor is gone) and sends its clients a resync, as a replay does for an id that
- * is gone or unknown.
+ * every reconnect too (see `PostgresReader`). The reader finds what trimming took before
+ * it got there and sends its clients a resync, as a replay does for an id that is gone or
+ * unknown.
  *
  * `publishIn(tx, value)` publishes in the app's own transaction: the event goes out if
- * and only if the transaction commits (the outbox pattern).
+ * and only if the transaction commits (the outbox pattern). While that transaction holds
+ * an idempotency key, a broadcast of the same key is refused at once
+ * (`SseIdempotencyKeyBusyError`) rather than wait for it.
  *
  * PostgreSQL being down never stops the app: it starts, serves its clients, and
  * reconnects; meanwhile `publish` rejects with `SseTransportUnavailableError`.
@@ -62,18 +71,13 @@ export class PostgresTransport implements SseTransport {
   private readonly maxLen: number;
   private readonly maxAge: number | undefined;
   private readonly pollMs: number;
+  /** Where PostgreSQL is, with no password, and the secrets to scrub from what the driver says. */
+  private readonly server: ServerAddress;
   private readonly where: string;
   private deliver: ((message: SseHubMessage) => void) | undefined;
   private created: Promise<void> | undefined;
   private listener: Client | undefined;
-  /** The position of the last row this instance delivered ('0' before any). */
-  private cursor = '0';
-  /** Whether the row at the cursor should still be there (then its absence means trimming took rows unread). */
-  private anchored = false;
-  private started = false;
-  private reading = false;
-  private draining: Promise<void> | undefined;
-  private wokenWhileDraining = false;
+  private readonly reader: PostgresReader;
   private running: Promise<void> | undefined;
   private closing = false;
   private poll: NodeJS.Timeout | undefined;
@@ -95,13 +99,17 @@ export class PostgresTransport implements SseTransport {
     this.pollMs = positiveInteger('pollMs', options.pollMs ?? DEFAULT_POLL_MS);
     this.ownsPool = !options.pool;
     this.pool = options.pool ?? new Pool({ connectionString: options.connectionString, application_name: PUBLISHER_NAME, max: 4 });
-    // An idle connection that breaks is reported here; without a listener, it would end the process.
-    if (this.ownsPool) this.pool.on('error', (error) => this.failed('pool', error));
     const poolConfig = connectionOf(this.pool);
     this.listenConfig = options.listenConnectionString
       ? { connectionString: options.listenConnectionString, application_name: LISTENER_NAME, keepAlive: true }
       : { ...poolConfig, application_name: LISTENER_NAME, keepAlive: true };
-    this.where = describe(options.listenConnectionString ?? options.connectionString, poolConfig);
+    // Both checked (each must be a connection string node-postgres reads); logs name the listener's server.
+    const pooled = serverOf(options.pool ? "the pool's connectionString" : 'connectionString', poolConfig);
+    this.server = options.listenConnectionString ? serverOf('listenConnectionString', this.listenConfig, [poolConfig]) : pooled;
+    this.where = this.server.text;
+    // An idle connection that breaks is reported on its pool, the app's pool too: with no listener there, it would end the process.
+    this.pool.on('error', (error) => this.failed('pool', error));
+    this.reader = new PostgresReader(this.table, (message) => this.deliver?.(message), (error) => this.failed('listener', error), this.logger, this.maxLen);
     const ttl = positiveInteger('presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL);
     this.presenceStore = new PostgresPresence(this.table, async (text, values) => (await this.create(), this.query(text, values)), ttl, this.logger);
   }
@@ -115,8 +123,8 @@ export class PostgresTransport implements SseTransport {
     this.deliver = deliver;
     // Not awaited: PostgreSQL being down at start-up must not keep the app from starting.
     this.running = this.listen();
-    this.poll = setInterval(() => this.wake(), this.pollMs).unref();
-    this.presenceStore.start();
+    this.poll = setInterval(() => this.reader.wake(), this.pollMs).unref();
+    this.presenceStore.start(deliver);
     void this.presenceStore.beat();
   }
 
@@ -142,7 +150,10 @@ export class PostgresTransport implements SseTransport {
    * if, that transaction commits (the outbox pattern). `tx` is whatever runs the app's
    * queries in it: a `pg` client after `BEGIN`, TypeORM's `EntityManager` in
    * `dataSource.transaction()`, a `QueryRunner`. The event's position (its id) is taken
-   * at commit, so a long transaction never holds back the broadcasts of others.
+   * at commit, so a long transaction never holds back the broadcasts of others. With an
+   * `idempotencyKey`, the transaction holds the key until it ends: a broadcast of the same
+   * key meanwhile is refused with `SseIdempotencyKeyBusyError`, and another `publishIn` of
+   * it waits for this transaction.
    */
   async publishIn(tx: PostgresQueryable, value: unknown, options: SseBroadcastOptions = {}): Promise<void> {
     if (!tx || typeof tx.query !== 'function') {
@@ -156,20 +167,30 @@ export class PostgresTransport implements SseTransport {
   }
 
   /**
-   * Every broadcast after `lastEventId`, read in one query (one snapshot): the row of that
-   * id must still be there, and then every later row is, since trimming takes the oldest.
+   * Every broadcast after `lastEventId`, read in pages of about `HISTORY_PAGE_BYTES`: the
+   * row of that id must still be there, and no row after the last one read may have been
+   * trimmed meanwhile (the watermark, read with each page, says so), else it is a gap.
+   * With `each`, the broadcasts go to it page by page and none are kept here.
    */
-  async history(lastEventId: string): Promise<SseHistoryResult> {
+  async history(lastEventId: string, each?: (message: SseBroadcastMessage) => boolean): Promise<SseHistoryResult> {
     const position = POSITION_ID.exec(lastEventId)?.[1];
     if (position === undefined) return { status: 'gap' };
-    const { rows } = await this.query<MessageRow>(this.table.readQuery('at'), [position, null]);
+    const { rows } = await this.query<MessageRow>(this.table.readQuery('at'), [position, 1]);
     if (rows[0]?.position !== position) return { status: 'gap' };
     const messages: SseBroadcastMessage[] = [];
-    for (let i = 1; i < rows.length; i++) {
-      const message = this.decode(rows[i]);
-      if (message?.type === 'broadcast') messages.push(message);
+    const take = each ?? ((message: SseBroadcastMessage) => messages.push(message) > 0);
+    for (let cursor = position; ; ) {
+      const page = (await this.query<PageRow>(this.table.historyPageQuery(), [cursor, HISTORY_PAGE, HISTORY_PAGE_BYTES])).rows;
+      // Rows after the cursor were trimmed since the last page: what came after it cannot be known whole.
+      const trimmed = page[0]?.trimmed;
+      if (trimmed !== null && trimmed !== undefined && BigInt(trimmed) > BigInt(cursor)) return { status: 'gap' };
+      if (page[0]?.position === null || page.length === 0) return { status: 'complete', messages };
+      for (const row of page as MessageRow[]) {
+        cursor = row.position;
+        const message = this.reader.decode(row);
+        if (message?.type === 'broadcast' && !take(message)) return { status: 'gap' };
+      }
     }
-    return { status: 'complete', messages };
   }
 
   /** Up while the listener is connected and reading, and the pool's last attempt worked; else which is not, and why. */
@@ -179,7 +200,7 @@ export class PostgresTransport implements SseTransport {
     const pool = this.failures.get('pool');
     if (pool !== undefined) down.push(`the pool cannot reach it (${pool}), so broadcasts are refused`);
     if (!this.listener) down.push(`the listener connection is not ready (${this.failures.get('listener') ?? 'connecting'}), so no hub message reaches this instance`);
-    else if (!this.reading) down.push('the listener has not started reading the table yet');
+    else if (!this.reader.reading) down.push('the listener has not started reading the table yet');
     return down.length === 0 ? { up: true } : { up: false, reason: `PostgreSQL at ${this.where}: ${down.join('; ')}.` };
   }
 
@@ -191,7 +212,7 @@ export class PostgresTransport implements SseTransport {
     clearTimeout(this.trimTimer);
     await this.listener?.end().catch(() => undefined);
     await this.running;
-    await this.draining;
+    await this.reader.stop();
     if (this.ownsPool) await this.pool.end().catch(() => undefined);
   }
 
@@ -208,21 +229,20 @@ export class PostgresTransport implements SseTransport {
         await this.create(client);
         // Listening before reading: a row committed meanwhile is read now or wakes the reader.
         await client.query(this.table.listenStatement());
-        client.on('notification', () => this.wake());
-        if (!this.started) await this.start(client);
+        client.on('notification', () => this.reader.wake());
+        // Reads on it from now on, first what came while there was no listener.
+        await this.reader.attach(client);
         this.listener = client;
         this.recovered('listener');
         attempt = 0;
-        this.reading = true;
         this.live.resolve();
         // The pool came back with it, most likely: ask rather than wait for a broadcast to.
         if (this.failures.has('pool')) this.pool.query('SELECT 1').then(() => this.recovered('pool'), () => undefined);
-        this.wake();
         await Promise.race([ended, this.stopped.promise]);
       } catch (error) {
         this.failed('listener', error);
       } finally {
-        this.reading = false;
+        this.reader.detach(client);
         this.listener = undefined;
         await client.end().catch(() => undefined);
       }
@@ -230,89 +250,11 @@ export class PostgresTransport implements SseTransport {
     }
   }
 
-  /** Where this instance starts: after the newest row, when it first connects. */
-  private async start(client: Client): Promise<void> {
-    const { rows } = await client.query<{ position: string | null }>(this.table.newestQuery());
-    const newest = rows[0]?.position ?? null;
-    this.cursor = newest ?? '0';
-    this.anchored = newest !== null;
-    this.started = true;
-  }
-
-  /** Reads what is new; a wake-up while a read runs makes it read again. */
-  private wake(): void {
-    if (!this.listener || this.closing) return;
-    if (this.draining) {
-      this.wokenWhileDraining = true;
-      return;
-    }
-    this.draining = this.drain(this.listener).finally(() => {
-      this.draining = undefined;
-      // Woken for a listener that came while the last one's read was failing: read on it now.
-      if (this.wokenWhileDraining) this.wake();
-    });
-  }
-
-  private async drain(client: Client): Promise<void> {
-    try {
-      do {
-        this.wokenWhileDraining = false;
-        while ((await this.readPage(client)) === PAGE && !this.closing);
-      } while (this.wokenWhileDraining && !this.closing && this.listener === client);
-    } catch (error) {
-      // The connection is lost: listen() reconnects, and reading goes on from the cursor.
-      if (!this.closing && this.listener === client) this.failed('listener', error);
-    }
-  }
-
-  /** Reads and delivers the rows after the cursor; returns how many it read. */
-  private async readPage(client: Client): Promise<number> {
-    const { rows } = await client.query<MessageRow>(this.table.readQuery(this.anchored ? 'at' : 'after'), [this.cursor, PAGE + 1]);
-    if (this.anchored) {
-      if (rows[0]?.position === this.cursor) rows.shift();
-      else if (rows.length > 0) this.missed(`the messages after ${this.cursor}-0 were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind)`);
-      else this.anchored = false;
-    }
-    if (rows.length === 0) {
-      await this.checkStartedOver(client);
-      return 0;
-    }
-    for (const row of rows) {
-      this.cursor = row.position;
-      this.anchored = true;
-      const message = this.decode(row);
-      if (message) this.deliver?.(message);
-    }
-    return rows.length;
-  }
-
-  /** A table dropped and made again starts its positions over: the reader must too. */
-  private async checkStartedOver(client: Client): Promise<void> {
-    const { rows } = await client.query<{ position: string | null }>(this.table.newestQuery());
-    const newest = rows[0]?.position;
-    if (newest === null || newest === undefined || BigInt(newest) >= BigInt(this.cursor)) return;
-    this.missed(`the table started over (its newest position, ${newest}, is before this instance's cursor, ${this.cursor})`);
-    this.cursor = '0';
-    this.anchored = false;
-  }
-
-  private missed(why: string): void {
-    this.logger.error('reader-lag', `This instance may have missed messages of ${this.table.name}: ${why}. Every client on this instance is sent a resync. Raise maxLen if bursts are this large.`);
-    this.deliver?.({ type: 'resync', reason: why });
-  }
-
-  private decode(row: MessageRow): SseHubMessage | undefined {
-    try {
-      const message = JSON.parse(row.message) as SseHubMessage;
-      return message.type === 'broadcast' ? { ...message, id: `${row.position}-0` } : message;
-    } catch (error) {
-      this.logger.error('bad-row', `Row ${row.position} of ${this.table.name} is not a hub message and was skipped (is another program writing to this table? give the transport a table of its own): ${(error as Error).message}`);
-      return undefined;
-    }
-  }
-
-  /** Inserts what one turn published, in one transaction and one round trip. */
-  private async insert(pairs: string[]): Promise<void> {
+  /**
+   * Inserts what one turn published, in one transaction and one round trip; refuses, one
+   * by one, the messages whose key an open transaction holds (the others are published).
+   */
+  private async insert(pairs: string[]): Promise<Array<SseIdempotencyKeyBusyError | undefined>> {
     await this.create();
     const messages: string[] = [];
     const keys: Array<string | null> = [];
@@ -320,8 +262,9 @@ export class PostgresTransport implements SseTransport {
       keys.push(pairs[i] === '' ? null : pairs[i]);
       messages.push(pairs[i + 1]);
     }
-    await this.query(this.table.publishStatement(), [messages, keys]);
+    const { rows } = await this.query<{ statuses: PublishStatus[] | null }>(this.table.publishStatement(), [messages, keys]);
     this.scheduleTrim();
+    return (rows[0]?.statuses ?? []).map((status, i) => (status === 'busy' ? new SseIdempotencyKeyBusyError(keys[i]!) : undefined));
   }
 
   /** Creates the table, its sequence, indexes and trigger if they are missing: once, before the first use. */
@@ -343,7 +286,8 @@ export class PostgresTransport implements SseTransport {
     this.trimTimer = setTimeout(() => {
       this.trimTimer = undefined;
       this.query(this.table.trimStatement(this.maxLen, this.maxAge)).catch((error: unknown) => {
-        this.logger.warn(`trim:${(error as Error).message}`, `Trimming ${this.table.name} failed (${(error as Error).message}); it is tried again after the next publish.`);
+        const message = this.server.scrub((error as Error).message);
+        this.logger.warn(`trim:${message}`, `Trimming ${this.table.name} failed (${message}); it is tried again after the next publish.`);
       });
     }, TRIM_DELAY_MS).unref();
   }
@@ -355,15 +299,17 @@ export class PostgresTransport implements SseTransport {
       this.recovered('pool');
       return result;
     } catch (error) {
-      if (error instanceof DatabaseError && !error.code?.startsWith('57P') && !error.code?.startsWith('08')) throw error;
-      this.failed('pool', error);
-      throw new SseTransportUnavailableError(this.where, error, 'PostgreSQL');
+      // What the driver says may quote what it was given: never a password.
+      const cause = this.server.scrubError(error);
+      if (error instanceof DatabaseError && !error.code?.startsWith('57P') && !error.code?.startsWith('08')) throw cause;
+      this.failed('pool', cause);
+      throw new SseTransportUnavailableError(this.where, cause, 'PostgreSQL');
     }
   }
 
   /** Says once when a connection is lost and once when it is back, rather than at every retry. */
   private failed(role: 'listener' | 'pool', error: unknown): void {
-    const message = (error as Error)?.message || String(error);
+    const message = this.server.scrub((error as Error)?.message || String(error));
     const wasDown = this.failures.has(role);
     this.failures.set(role, message);
     if (wasDown || this.closing) return;
@@ -377,23 +323,9 @@ export class PostgresTransport implements SseTransport {
   }
 }
 
-/** The connection settings of a pool (what its clients are made with), for the listener's own connection. */
-function connectionOf(pool: Pool): ClientConfig {
-  const config: Record<string, unknown> = { ...pool.options };
-  for (const poolOnly of ['max', 'min', 'idleTimeoutMillis', 'maxUses', 'maxLifetimeSeconds', 'allowExitOnIdle', 'log']) delete config[poolOnly];
-  return config as ClientConfig;
-}
-
-
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`PostgresTransport: ${name} must be a positive integer, got ${String(value)}.`);
   return value;
-}
-
-/** Where PostgreSQL is, without a password, for logs and errors. */
-function describe(connectionString: string | undefined, config: ClientConfig): string {
-  if (connectionString) return connectionString.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  return `postgres://${config.user ?? ''}${config.user ? '@' : ''}${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,6 +2,7 @@ import { createClient, ErrorReply } from 'redis';
 import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport, type SseTransportState, SseTransportUnavailableError } from '../hub';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { PublishBatch } from '../hub/publish-batch';
+import { ServerAddress } from '../hub/server-address';
 import { backoff, type RedisClient, RedisConnection } from './redis-connection';
 import { RedisPresence } from './redis-presence';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
@@ -15,8 +16,11 @@ const DEFAULT_BLOCK_MS = 5000;
 /** How long a broadcast's idempotency key keeps a retry of it from being published again. */
 const IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
 const DEFAULT_PRESENCE_TTL = 15_000;
-/** Entries read per XREAD and per XRANGE page of a replay. */
+/** Entries read per XREAD, and at most per XRANGE page of a replay. */
 const PAGE = 1000;
+/** A replay's first page, and about how many bytes its later pages hold (their count follows the entries' size). */
+const FIRST_REPLAY_PAGE = 100;
+const PAGE_BYTES = 1024 * 1024;
 /** Connection names, as `CLIENT LIST` shows them. */
 export const PUBLISHER_NAME = 'nestjs-sse-hub:publisher';
 export const READER_NAME = 'nestjs-sse-hub:reader';
@@ -44,6 +48,8 @@ export class RedisStreamsTransport implements SseTransport {
   private readonly key: string;
   private readonly maxLen: number;
   private readonly blockMs: number;
+  /** Where Redis is, with no password, and the secrets to scrub from what the driver says. */
+  private readonly server: ServerAddress;
   private readonly where: string;
   private readonly client: RedisConnection;
   private readonly ownsClient: boolean;
@@ -70,7 +76,9 @@ export class RedisStreamsTransport implements SseTransport {
     this.ownsClient = !options.client;
     // No offline queue: while Redis is away a broadcast must fail now, not wait or be sent late.
     this.client = new RedisConnection(options.client ?? (createClient({ url: options.url, name: PUBLISHER_NAME, disableOfflineQueue: true, socket: { reconnectStrategy: backoff } }) as RedisClient));
-    this.where = redact(options.url ?? this.client.url ?? 'redis://localhost:6379');
+    const secrets = [options.url, this.client.url, (this.client.raw as { options?: unknown }).options];
+    this.server = new ServerAddress(options.url ?? this.client.url ?? 'redis://localhost:6379', secrets);
+    this.where = this.server.text;
     if (this.client.queuesWhileAway) {
       this.logger.warn(
         'offline-queue',
@@ -91,7 +99,7 @@ export class RedisStreamsTransport implements SseTransport {
     this.deliver = deliver;
     // Not awaited: Redis being down at start-up must not keep the app from starting.
     this.running = this.read();
-    this.presenceStore.start();
+    this.presenceStore.start(deliver);
   }
 
   updatePresence(changes: SsePresenceChange[]): void {
@@ -115,7 +123,7 @@ export class RedisStreamsTransport implements SseTransport {
       return await this.presenceStore.query(channel);
     } catch (error) {
       if (error instanceof ErrorReply && !isUnavailableReply(error)) throw error;
-      throw new SseTransportUnavailableError(this.where, error);
+      throw new SseTransportUnavailableError(this.where, this.server.scrubError(error));
     }
   }
 
@@ -131,15 +139,19 @@ export class RedisStreamsTransport implements SseTransport {
   /**
    * Every broadcast after `lastEventId`, read page by page to the end of the stream: the
    * entry of that id must still be there, and the sequence numbers after it unbroken,
-   * else what trimming took is a gap. Never a part of what was missed.
+   * else what trimming took is a gap. Never a part of what was missed. With `each`, the
+   * broadcasts go to it as each page comes, and none are kept here; pages start small and
+   * grow while entries are small, so that a page of large events stays near `PAGE_BYTES`.
    */
-  async history(lastEventId: string): Promise<SseHistoryResult> {
+  async history(lastEventId: string, each?: (message: SseBroadcastMessage) => boolean): Promise<SseHistoryResult> {
     if (!this.client.isReady) throw new SseTransportUnavailableError(this.where, new Error('not connected'));
     const messages: SseBroadcastMessage[] = [];
+    const take = each ?? ((message: SseBroadcastMessage) => messages.push(message) > 0);
     let start = lastEventId;
     let expected: number | undefined;
+    let count = FIRST_REPLAY_PAGE;
     for (let first = true; ; first = false) {
-      const entries = (await this.client.send(this.key, ['XRANGE', this.key, start, '+', 'COUNT', String(PAGE)])) as RawEntry[];
+      const entries = (await this.client.send(this.key, ['XRANGE', this.key, start, '+', 'COUNT', String(count)])) as RawEntry[];
       let from = 0;
       if (first) {
         // Not there (trimmed, or never ours): what came after it cannot be known whole.
@@ -147,16 +159,19 @@ export class RedisStreamsTransport implements SseTransport {
         expected = next(sequenceOf(entries[0]));
         from = 1;
       }
+      let bytes = 0;
       for (let i = from; i < entries.length; i++) {
         const sequence = sequenceOf(entries[i]);
         // A number missing: entries were trimmed between two pages.
         if (expected !== undefined && sequence !== expected) return { status: 'gap' };
         expected = next(sequence);
+        bytes += fieldOf(entries[i], MESSAGE_FIELD)?.length ?? 0;
         const message = this.decode(entries[i]);
-        if (message?.type === 'broadcast') messages.push(message);
+        if (message?.type === 'broadcast' && !take(message)) return { status: 'gap' };
       }
-      if (entries.length < PAGE) return { status: 'complete', messages };
+      if (entries.length < count) return { status: 'complete', messages };
       start = `(${entries[entries.length - 1][0]}`;
+      count = Math.max(1, Math.min(PAGE, Math.floor((PAGE_BYTES * entries.length) / Math.max(1, bytes))));
     }
   }
 
@@ -200,7 +215,7 @@ export class RedisStreamsTransport implements SseTransport {
     } catch (error) {
       // Redis answered (a wrong key type...): say what it said. Otherwise it is away.
       if (error instanceof ErrorReply && !isUnavailableReply(error)) throw error;
-      throw new SseTransportUnavailableError(this.where, error);
+      throw new SseTransportUnavailableError(this.where, this.server.scrubError(error));
     }
   }
 
@@ -250,11 +265,12 @@ export class RedisStreamsTransport implements SseTransport {
   private watch(client: RedisConnection, role: string): void {
     let down = false;
     client.onError((error: Error) => {
-      this.failures.set(role, error.message || error.name);
+      const message = this.server.scrub(error.message || error.name);
+      this.failures.set(role, message);
       if (down || this.closing) return;
       down = true;
       const meanwhile = role === 'reader' ? 'No hub message reaches this instance' : 'Broadcasts are refused';
-      this.logger.error(`${role}-down`, `Redis ${role} connection to ${this.where} failed (${error.message}); retrying. ${meanwhile} until it is back: check that Redis runs and is reachable.`);
+      this.logger.error(`${role}-down`, `Redis ${role} connection to ${this.where} failed (${message}); retrying. ${meanwhile} until it is back: check that Redis runs and is reachable.`);
     });
     client.onReady(() => {
       this.failures.delete(role);
@@ -281,11 +297,6 @@ function next(sequence: number | undefined): number | undefined {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`RedisStreamsTransport: ${name} must be a positive integer, got ${String(value)}.`);
   return value;
-}
-
-/** The URL without its password, for logs and errors. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 class Deferred {

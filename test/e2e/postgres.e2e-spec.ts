@@ -7,6 +7,7 @@ import { LISTENER_NAME, PostgresTransport, SseTransportUnavailableError } from '
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { findPostgres, PostgresServer } from './support/postgres-server';
 import { spawnInstance, within } from './support/instance-process';
+import { expectLeaveThenJoinOfAPausedInstance, expectOneLeavePerChannelOfAKilledInstance } from './support/presence-events';
 import { startApp, type TestApp } from './support/start-app';
 
 // What is particular to PostgreSQL; what every transport does is in the conformance suite
@@ -20,6 +21,13 @@ class RoomsController implements SseGateway {
   onJoin(client: SseClient) {
     return { event: 'hello', data: client.id };
   }
+}
+
+@Controller('p')
+class PresenceController {
+  // The same route as test/e2e/support/instance.child.js.
+  @SseRoute(':room', { channels: (req) => `room:${req.params.room}`, presence: (client) => ({ user: client.request.query.user ?? null }), presenceEvents: true, keepAlive: false })
+  room() {}
 }
 
 interface Instance extends TestApp {
@@ -50,9 +58,16 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
   let pg: PostgresServer;
   const running: Instance[] = [];
   const opened: Array<{ end(): Promise<void> }> = [];
+  const streams: SseTestStream[] = [];
+  /** Opens a stream on an instance's URL, closed after the test. */
+  const open = async (base: string, path: string) => {
+    const stream = await openSseStream(base, path, { timeout: 15_000 });
+    streams.push(stream);
+    return stream;
+  };
   const table = () => `sse_${randomUUID().replace(/-/g, '')}`;
   const start = async (transport: PostgresTransport, { waitForPostgres = true } = {}): Promise<Instance> => {
-    const app = await startApp({ controllers: [RoomsController] }, { transport });
+    const app = await startApp({ controllers: [RoomsController, PresenceController] }, { transport });
     if (waitForPostgres) await transport.ready();
     const instance = { ...app, hub: app.app.get(SseHub), transport };
     running.push(instance);
@@ -74,6 +89,7 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
   beforeAll(async () => (pg = await PostgresServer.start(binDir)), 60_000);
   afterAll(() => pg?.stop());
   afterEach(async () => {
+    for (const stream of streams.splice(0)) stream.close();
     for (const app of running.splice(0)) await app.app.close();
     for (const client of opened.splice(0)) await client.end().catch(() => undefined);
   });
@@ -221,7 +237,7 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     const name = 'Events Of The Hub';
     const instances = await Promise.all([1, 2, 3].map(() => start(new PostgresTransport({ connectionString: pg.url, schema, table: name }))));
     const tables = await pg.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
-    expect(tables.map((row) => row.table_name)).toEqual([name, `${name}_instances`, `${name}_presence`]);
+    expect(tables.map((row) => row.table_name)).toEqual([name, `${name}_instances`, `${name}_presence`, `${name}_trimmed`]);
     const onC = await join(instances[2], 'x');
     await instances[0].hub.broadcast({ event: 'n', data: 'made once' }, { channels: 'x' });
     expect((await onC.stream.nextEvent()).data).toBe('made once');
@@ -298,6 +314,30 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
       doomed.child.kill('SIGKILL');
     }
   });
+
+  it("sends the members of a killed instance's stream one leave per channel, from one of the live instances", async () => {
+    const name = table();
+    const ttl = 1_000;
+    const [a, b] = await Promise.all([0, 1].map(() => start(new PostgresTransport({ connectionString: pg.url, table: name, presenceTtl: ttl }))));
+    const doomed = await spawnInstance({ DATABASE_URL: pg.url, TABLE: name, PRESENCE_TTL: String(ttl) });
+    try {
+      await expectOneLeavePerChannelOfAKilledInstance([a, b], doomed, ttl, open);
+    } finally {
+      doomed.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('takes its streams back into presence, and tells their members, after another instance took it for dead (a heartbeat later than the TTL)', async () => {
+    const name = table();
+    const ttl = 1_000;
+    const a = await start(new PostgresTransport({ connectionString: pg.url, table: name, presenceTtl: ttl }));
+    const paused = await spawnInstance({ DATABASE_URL: pg.url, TABLE: name, PRESENCE_TTL: String(ttl) });
+    try {
+      await expectLeaveThenJoinOfAPausedInstance(a, paused, open);
+    } finally {
+      paused.child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('refuses options that cannot work, saying what to give', () => {
     expect(() => new PostgresTransport({})).toThrow(/connectionString .* or the app's pg pool/);
