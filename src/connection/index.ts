@@ -2,6 +2,7 @@ export * from './pending-budget';
 export * from './read-last-event-id';
 export { isQueuedBehindStream } from './response-binding';
 export * from './sse-channel-listener.interface';
+export { SseChannelNameError } from './sse-channel-name.error';
 export * from './sse-client';
 export * from './sse-client-init.interface';
 export * from './sse-close-reason.type';

@@ -8,6 +8,7 @@ import { type BudgetedStream, type SsePendingBudget } from './pending-budget';
 import { openResponse, type SseSink } from './open-response';
 import { bindResponse, unbindResponse } from './response-binding';
 import { type SseChannelListener } from './sse-channel-listener.interface';
+import { checkChannelName } from './sse-channel-name.error';
 import { DEFAULT_MAX_PENDING_BYTES, type SseClientInit } from './sse-client-init.interface';
 import { type SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
@@ -196,8 +197,9 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     }
   }
 
-  /** Receives the hub's broadcasts to `channel` from now on. */
+  /** Receives the hub's broadcasts to `channel` from now on; throws `SseChannelNameError` for a name no transport can store. */
   join(channel: string): void {
+    checkChannelName(channel);
     this.joined ??= new Set();
     if (this.joined.has(channel)) return;
     this.joined.add(channel);

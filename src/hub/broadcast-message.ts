@@ -1,3 +1,4 @@
+import { checkChannelName, unstorable } from '../connection/sse-channel-name.error';
 import { prepareMessage } from './hub-message-encoder';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { type SseBroadcastMessage } from './sse-hub-message.interface';
@@ -19,8 +20,12 @@ export function broadcastMessage(value: unknown, options: SseBroadcastOptions, m
   if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
     throw new TypeError(`${caller}: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`);
   }
+  const unfit = idempotencyKey === undefined ? undefined : unstorable(idempotencyKey);
+  if (unfit !== undefined) throw new TypeError(`${caller}: idempotencyKey ${JSON.stringify(idempotencyKey)} cannot be stored by every transport: ${unfit}. Leave such characters out of it.`);
+  const channels = toList(options.channels);
+  channels?.forEach(checkChannelName);
   return prepareMessage(
-    { type: 'broadcast', value, channels: toList(options.channels), except: toList(options.except), idempotencyKey, publishedAt: Date.now() },
+    { type: 'broadcast', value, channels, except: toList(options.except), idempotencyKey, publishedAt: Date.now() },
     maxEventBytes,
   );
 }

@@ -1,6 +1,6 @@
 import { encodeEventParts, encodeId, SseEventTooLargeError, toSseEvent } from '../wire';
 import { compareEventIds } from './event-id';
-import { type HubEntry } from './client-registry';
+import { type HubEntry, type MissedBroadcasts } from './client-registry';
 import { type DeliveredMessage, type HubMessageEncoder } from './hub-message-encoder';
 import { type SseBroadcastMessage } from './sse-hub-message.interface';
 import { type ThrottledLogger } from './throttled-logger';
@@ -69,11 +69,21 @@ export function releaseHeld(delivery: ClientDelivery, entry: HubEntry): void {
   entry.client.unreserve(entry.heldBytes);
   entry.heldBytes = 0;
   if (missed) {
+    // A channel joined in onJoin whose broadcasts the replay had no room to keep: what it missed there is unknown.
+    if (missed.skipped && joinedAnyOf(entry, missed.skipped)) entry.client.resync();
     for (const message of missed.messages) if (reaches(entry, message)) deliverTo(delivery, entry, message);
     // Whatever the history held is not sent twice, whether it was held back live or comes in later.
     entry.replayedUpTo = missed.upTo;
   }
   if (held) for (const message of held) deliverTo(delivery, entry, message);
+}
+
+/** Whether the client is now in a channel it was not in when its replay was read, whose broadcasts that replay left out. */
+function joinedAnyOf(entry: HubEntry, skipped: NonNullable<MissedBroadcasts['skipped']>): boolean {
+  for (const channel of entry.client.channels) {
+    if (!skipped.joined.has(channel) && (skipped.channels === true || skipped.channels.has(channel))) return true;
+  }
+  return false;
 }
 
 function write(delivery: ClientDelivery, entry: HubEntry, chunk: string | Buffer, id: string | undefined): void {

@@ -4,6 +4,15 @@ import { type SseBroadcastMessage } from './sse-hub-message.interface';
 import { type SseMessageHandler } from './sse-message-handler.type';
 
 /** One registered stream, as the hub follows it. */
+/** What a replay read of the history, to send once the client's setup is done (see `ReplayRead`). */
+export interface MissedBroadcasts {
+  messages: SseBroadcastMessage[];
+  /** The last id the history had: live broadcasts up to it are not sent again. */
+  upTo: string;
+  /** Channels whose broadcasts were left out for want of room (`true`: too many to name), and the client's channels then. */
+  skipped?: { channels: Set<string> | true; joined: ReadonlySet<string> };
+}
+
 export interface HubEntry {
   readonly client: SseClient;
   readonly onMessage: SseMessageHandler | undefined;
@@ -14,7 +23,7 @@ export interface HubEntry {
   /** The bytes held for it (in `held` and `missed`), counted against its limits. */
   heldBytes: number;
   /** What the replay found the client missed (up to which id), sent once its setup is done. */
-  missed: { messages: SseBroadcastMessage[]; upTo: string } | undefined;
+  missed: MissedBroadcasts | undefined;
   /**
    * The last broadcast replayed, until a later one arrives live. A transport's live
    * feed can trail its history (a Redis reader behind the XRANGE that replayed), so

@@ -1,3 +1,5 @@
+import { type SsePresenceEntry } from './sse-presence.interface';
+
 /**
  * What a transport carries between hubs. `value` is what the caller gave (JSON-safe
  * when the transport leaves the process); each hub encodes it once for its clients. A
@@ -17,7 +19,15 @@ export type SseHubMessage =
    * From a transport to its own hub only: this instance may have missed messages (its
    * reader fell behind the history's trimming), so every client on it gets a resync.
    */
-  | { type: 'resync'; reason: string };
+  | { type: 'resync'; reason: string }
+  /**
+   * From a transport to its own hub only: streams with `presenceEvents` whose instance
+   * died without a goodbye (`departed`, with the channels they were in: this instance
+   * noticed it, and no other did), or this instance's own streams after it was taken for
+   * dead (`returned`). The hub sends their channels a `leave`, or a `join`, for each.
+   */
+  | { type: 'departed'; clients: SsePresenceEntry[] }
+  | { type: 'returned'; clients: SsePresenceEntry[] };
 
 /** A broadcast as the transport delivers it back: with its id. */
 export type SseBroadcastMessage = Extract<SseHubMessage, { type: 'broadcast' }>;

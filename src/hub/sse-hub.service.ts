@@ -1,18 +1,22 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
 import { type SseChannelListener, type SseClient, SsePendingBudget, type SseReplayStatus } from '../connection';
-import { type ClientDelivery, deliverTo, reaches, releaseHeld } from './client-delivery';
+import { checkChannelName } from '../connection/sse-channel-name.error';
+import { type ClientDelivery, deliverTo, releaseHeld } from './client-delivery';
 import { broadcastMessage, toList } from './broadcast-message';
 import { ClientRegistry, type HubEntry } from './client-registry';
 import { isEventId } from './event-id';
 import { type DeliveredMessage, HubMessageEncoder, prepareMessage } from './hub-message-encoder';
 import { HubMetrics } from './hub-metrics';
 import { InMemoryTransport } from './in-memory.transport';
+import { ReplayGate } from './replay-gate';
+import { ReplayRead } from './replay-read';
 import { SerialDelivery } from './serial-delivery';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
-import { type SseHubMessage } from './sse-hub-message.interface';
+import { type SseBroadcastMessage, type SseHubMessage } from './sse-hub-message.interface';
 import { type SseEventMap, type SseEventOf } from './sse-event-map.type';
 import { type SseHubStats } from './sse-hub-stats.interface';
 import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from './sse-presence.interface';
+import { SsePresenceInfoError } from './sse-presence-info.error';
 import { SSE_HUB_OPTIONS, type SseHubOptions } from './sse-hub-options.interface';
 import { type SseMessageHandler } from './sse-message-handler.type';
 import { type SseHistoryResult } from './sse-replay.type';
@@ -22,6 +26,11 @@ import { ThrottledLogger } from './throttled-logger';
 
 function presenceOf(entry: HubEntry): SsePresenceEntry {
   return { id: entry.client.id, channels: [...entry.client.channels], info: entry.info ?? null };
+}
+
+/** A stream that came or changed, for a transport that keeps presence (which needs to know whether it announces). */
+function presenceSet(entry: HubEntry, left: string[]): SsePresenceChange {
+  return { type: 'set', entry: presenceOf(entry), left, announces: entry.announces === true };
 }
 
 /** How a stream is registered with the hub. */
@@ -44,6 +53,7 @@ function channelList(method: string, channels: string | readonly string[]): stri
   if (!Array.isArray(list) || !list.every((channel) => typeof channel === 'string')) {
     throw new TypeError(`SseHub.${method}: channels must be a channel name or a list of them, got ${JSON.stringify(channels)}.`);
   }
+  list.forEach(checkChannelName);
   return list;
 }
 
@@ -67,6 +77,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     this.logger.error('delivery', `A hub message could not be delivered (a bug: please report it): ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack),
   );
   private readonly transport: SseTransport;
+  private readonly replays = new ReplayGate();
   private readonly maxEventBytes: number;
   private shuttingDown = false;
   /** @internal Counts and metrics, fed by the hub, its streams and the routes. */
@@ -223,17 +234,15 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     const entry = this.registry.get(client.id);
     const lastEventId = client.lastEventId;
     if (!entry?.held || lastEventId === undefined) return 'none';
-    const history = await this.history(lastEventId);
-    if (client.closed || history.status !== 'complete') return client.closed ? 'none' : 'gap';
-    const missed = history.messages.filter((message) => reaches(entry, message));
-    if (missed.length > limit) return 'gap';
-    let bytes = 0;
-    for (const message of missed) bytes += this.delivery.encoder.encoded(message)?.length ?? 0;
-    // More than it may have pending: a resync (and a snapshot from onJoin) serves it better than a cut-off.
-    if (bytes > client.maxPendingBytes) return 'gap';
-    if (!client.reserve(bytes)) return 'none';
-    entry.heldBytes += bytes;
-    entry.missed = { messages: history.messages, upTo: history.messages.at(-1)?.id ?? lastEventId };
+    const read = new ReplayRead(entry, this.delivery.encoder, limit);
+    // Read page by page into what the client may have; more than that is a gap (a resync, and a snapshot from onJoin, serve it better than a cut-off).
+    const history = await this.replays.run(() => this.history(lastEventId, read.take));
+    if (client.closed) return 'none';
+    if (history.status !== 'complete' || read.overflowed) return 'gap';
+    if (!client.reserve(read.bytes)) return 'none';
+    entry.heldBytes += read.bytes;
+    const skipped = read.skipped && { channels: read.skipped, joined: new Set(client.channels) };
+    entry.missed = { messages: read.messages, upTo: read.upTo ?? lastEventId, skipped };
     return 'complete';
   }
 
@@ -248,14 +257,24 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (entry.held) this.serial.run(() => releaseHeld(this.delivery, entry));
     // Set up: from here on it is in presence(), and its channels hear that it came.
     entry.present = true;
-    this.reportPresence(() => ({ type: 'set', entry: presenceOf(entry), left: [] }));
+    this.reportPresence(() => presenceSet(entry, []));
     for (const channel of client.channels) this.announce(entry, 'join', channel);
   }
 
-  /** What the route's `presence` option said of a registered client, listed by `presence()`. */
-  describe(client: SseClient, info: unknown): void {
+  /**
+   * What the route's `presence` option said of a registered client, listed by `presence()`:
+   * as JSON gives it back, on every transport alike (the in-process one keeps no object of
+   * the app's). Throws `SsePresenceInfoError`, naming `route`, for what JSON cannot encode.
+   */
+  describe(client: SseClient, info: unknown, route: string): void {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(info);
+    } catch (error) {
+      throw new SsePresenceInfoError(route, error);
+    }
     const entry = this.registry.get(client.id);
-    if (entry) entry.info = info;
+    if (entry) entry.info = json === undefined ? undefined : JSON.parse(json);
   }
 
   /**
@@ -275,7 +294,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (!entry) return;
     this.registry.index(entry, channel);
     if (!entry.present) return;
-    this.reportPresence(() => ({ type: 'set', entry: presenceOf(entry), left: [] }));
+    this.reportPresence(() => presenceSet(entry, []));
     this.announce(entry, 'join', channel);
   }
 
@@ -284,7 +303,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     if (!entry) return;
     this.registry.unindex(entry, channel);
     if (!entry.present) return;
-    this.reportPresence(() => ({ type: 'set', entry: presenceOf(entry), left: [channel] }));
+    this.reportPresence(() => presenceSet(entry, [channel]));
     this.announce(entry, 'leave', channel);
   }
 
@@ -327,16 +346,23 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    */
   private announce(entry: HubEntry, event: 'join' | 'leave', channel: string): void {
     if (!entry.announces || this.shuttingDown) return;
-    const value = { event, data: { channel, id: entry.client.id, info: entry.info ?? null } };
+    this.announceOf(entry.client.id, entry.info ?? null, event, channel);
+  }
+
+  private announceOf(id: string, info: unknown, event: 'join' | 'leave', channel: string): void {
+    const value = { event, data: { channel, id, info } };
     this.broadcast(value as SseEventOf<TEvents>, { channels: channel }).catch((error: unknown) =>
-      this.logger.error('presence-event', `The ${event} event of ${entry.client.id} in ${channel} could not be broadcast, so its members did not hear of it: ${(error as Error).message}`),
+      this.logger.error('presence-event', `The ${event} event of ${id} in ${channel} could not be broadcast, so its members did not hear of it: ${(error as Error).message}`),
     );
   }
 
-  private async history(lastEventId: string): Promise<SseHistoryResult> {
+  private async history(lastEventId: string, each: (message: SseBroadcastMessage) => boolean): Promise<SseHistoryResult> {
     if (lastEventId.length > MAX_EVENT_ID_LENGTH || !isEventId(lastEventId)) return { status: 'gap' };
     try {
-      return await this.transport.history(lastEventId);
+      const history = await this.transport.history(lastEventId, each);
+      // A transport that listed them rather than hand them over (the in-process one).
+      if (history.status === 'complete') for (const message of history.messages) if (!each(message)) return { status: 'gap' };
+      return history;
     } catch (error) {
       // Without history the client cannot be brought up to date: say so rather than fail the stream.
       this.logger.error(`replay:${(error as Error).message}`, `Replay after ${lastEventId} failed, so the client gets a resync; check the transport: ${(error as Error).message}`);
@@ -355,6 +381,13 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
         if (message.type === 'join') client!.join(channel);
         else client!.leave(channel);
       }
+      return;
+    }
+    if (message.type === 'departed' || message.type === 'returned') {
+      // Streams of a dead instance leave whatever this one is doing; this one's own came back, unless they are ending.
+      if (message.type === 'returned' && this.shuttingDown) return;
+      const event = message.type === 'departed' ? 'leave' : 'join';
+      for (const { id, channels, info } of message.clients) for (const channel of channels) this.announceOf(id, info, event, channel);
       return;
     }
     if (message.type === 'resync') {

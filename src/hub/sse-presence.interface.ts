@@ -23,8 +23,10 @@ export interface SsePresence {
 /**
  * A change to this instance's streams, as the hub reports it to a transport that keeps
  * presence for the application: a stream that came or whose channels changed (`set`,
- * with the channels it left), or one that went (`remove`, with its last channels).
+ * with the channels it left, and whether its route has `presenceEvents`: then, if this
+ * instance dies without a goodbye, the instance that notices sends its channels a
+ * `leave`), or one that went (`remove`, with its last channels).
  *
  * @publicApi
  */
-export type SsePresenceChange = { type: 'set'; entry: SsePresenceEntry; left: string[] } | { type: 'remove'; id: string; channels: string[] };
+export type SsePresenceChange = { type: 'set'; entry: SsePresenceEntry; left: string[]; announces?: boolean } | { type: 'remove'; id: string; channels: string[] };

@@ -1,4 +1,4 @@
-import { type SseHubMessage } from './sse-hub-message.interface';
+import { type SseBroadcastMessage, type SseHubMessage } from './sse-hub-message.interface';
 import { type SsePresence, type SsePresenceChange } from './sse-presence.interface';
 import { type SseHistoryResult } from './sse-replay.type';
 import { type SseTransportState } from './sse-transport-state.interface';
@@ -21,8 +21,14 @@ export interface SseTransport {
   /**
    * Every broadcast after `lastEventId`, oldest first, or a gap (the id is too old, or
    * unknown): never a part of them.
+   *
+   * With `each`, a transport that reads from a server hands the broadcasts to it one by
+   * one as it reads them, a page at a time, and keeps none (its result then lists none):
+   * a replay's memory is the hub's to bound, not the history's length. `each` returning
+   * false stops the read, and the result is a gap. A transport may ignore `each` and list
+   * them (the in-process one, whose history is in memory anyway).
    */
-  history(lastEventId: string): SseHistoryResult | Promise<SseHistoryResult>;
+  history(lastEventId: string, each?: (message: SseBroadcastMessage) => boolean): SseHistoryResult | Promise<SseHistoryResult>;
   /**
    * Records changes to this instance's streams, for `presence()`. Only a transport that
    * spans instances has it; without it, the hub answers `presence()` with its own streams.

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import Negotiator from 'negotiator';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { concat, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
-import { isQueuedBehindStream, readLastEventId, SseClient, sseHeaders, SsePendingBudget } from '../connection';
+import { isQueuedBehindStream, readLastEventId, SseChannelNameError, SseClient, sseHeaders, SsePendingBudget } from '../connection';
 import { SseHub } from '../hub';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { encodeEvent, toSseEvent } from '../wire';
@@ -71,6 +71,7 @@ export class SseInterceptor implements NestInterceptor {
         }
         return nest.error(error);
       }
+      const path = routeOf(request, context);
       const client = new SseClient({
         request,
         req,
@@ -86,15 +87,15 @@ export class SseInterceptor implements NestInterceptor {
         resyncEvent: this.resyncEvent(route),
         pendingBudget: this.pendingBudget,
         reportError: this.reportError,
-        tally: this.hub.metrics.route(routeOf(request, context)),
+        tally: this.hub.metrics.route(path),
       });
       client.onClose(release);
       request[SSE_CLIENT] = response[SSE_CLIENT] = client;
-      void this.open(client, response, route, next, nest);
+      void this.open(client, response, route, `${req.method} ${path}`, next, nest);
     });
   }
 
-  private async open(client: SseClient, response: any, route: SseRouteOptions, next: CallHandler, nest: Subscriber<undefined>): Promise<void> {
+  private async open(client: SseClient, response: any, route: SseRouteOptions, label: string, next: CallHandler, nest: Subscriber<undefined>): Promise<void> {
     // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
     if (this.hub.closing) {
       this.hub.metrics.streamRejected('shutting_down');
@@ -124,7 +125,7 @@ export class SseInterceptor implements NestInterceptor {
       if (this.stopped(client)) return this.handOver(nest);
       await joinChannels(client, route.channels);
       if (this.stopped(client)) return this.handOver(nest);
-      if (route.presence) this.hub.describe(client, await route.presence(client));
+      if (route.presence) this.hub.describe(client, await route.presence(client), label);
       if (this.stopped(client)) return this.handOver(nest);
       // Before onJoin, which can then answer a gap with a snapshot.
       if (replays) client.setReplay(await this.hub.replay(client, route.history ? route.history.size : undefined));
@@ -278,7 +279,13 @@ async function joinChannels(client: SseClient, channels: SseChannels | undefined
     if (typeof channel !== 'string') {
       throw new TypeError(`@SseRoute() channels must be strings, got ${describe(channel)}. Fix the route's channels option.`);
     }
-    client.join(channel);
+    try {
+      client.join(channel);
+    } catch (error) {
+      // Made of the request, most likely (a path parameter with %00): the client's to fix.
+      if (error instanceof SseChannelNameError) throw new BadRequestException(error.message);
+      throw error;
+    }
   }
 }
 

@@ -127,6 +127,8 @@ if (!CAN_RUN) {
     try {
       const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: proxy.url, stream: key })), start(new RedisStreamsTransport({ url: redis.url, stream: key }))]);
       const onB = await join(b, 'x');
+      // Redis has the append script (as after any broadcast): the stalled call is the broadcast itself, not a NOSCRIPT reply.
+      await a.hub.broadcast({ event: 'n', data: 'warm-up' }, { channels: 'elsewhere' });
       // Redis takes the broadcast, and its reply never reaches A: the connection is cut first.
       proxy.stall();
       const lost = a.hub.broadcast({ event: 'n', data: 'lost reply' }, { channels: 'x', idempotencyKey });

@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { compareEventIds } from '../../../src/hub/event-id';
-import { type SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute, type SseTransport } from 'nestjs-sse-hub';
+import { SseChannelNameError, type SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute, type SseTransport } from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './start-app';
 
@@ -53,6 +53,10 @@ class ConformanceController implements SseGateway {
   @SseRoute(':rooms/events', { channels: (req) => String(req.params.rooms).split('+'), keepAlive: false, presence: (client) => ({ user: client.request.query.user ?? null }) })
   events() {}
 
+  // Presence info that JSON cannot encode, as an app gets it from an ORM: a BigInt id, an entity with a cycle.
+  @SseRoute('bad-presence/:kind/events', { keepAlive: false, presence: (client) => unencodable(String(client.request.params.kind)) })
+  badPresence() {}
+
   // First on the stream (after a resync, ahead of anything replayed): the client's id.
   onJoin(client: SseClient) {
     return { event: 'hello', data: client.id };
@@ -61,6 +65,13 @@ class ConformanceController implements SseGateway {
   onClose(client: SseClient, reason: SseCloseReason) {
     closeReasons.set(client.id, reason);
   }
+}
+
+function unencodable(kind: string): unknown {
+  if (kind === 'bigint') return { id: 42n };
+  const entity: Record<string, unknown> = { id: 1 };
+  entity.self = entity;
+  return entity;
 }
 
 interface Instance extends TestApp {
@@ -280,6 +291,46 @@ export function describeTransportConformance(name: string, harness: TransportHar
       await b.hub.broadcast({ event: 'news', data: 'green' }, { channels: 'green' });
       await a.hub.broadcast({ event: 'news', data: 'end' });
       expect(await dataUntil(onB.stream)).toEqual(['joined', 'red', 'green']);
+    });
+
+    it('refuses a channel name no transport can store (NUL, a lone surrogate) alike: 400 before the stream, and presence keeps every other stream', async () => {
+      const { a, b } = await pair();
+      const kept = await join(a, 'red');
+      const refused = await fetch(`${a.url}/conformance/x%00y/events`, { headers: { accept: 'text/event-stream' } });
+      expect(refused.status).toBe(400);
+      expect((await refused.json()).message).toMatch(/cannot be a channel name: it contains NUL/);
+      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { channels: 'a\0b' })).rejects.toThrow(SseChannelNameError);
+      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { channels: 'a\ud800' })).rejects.toThrow(/lone surrogate/);
+      await expect(a.hub.join(kept.id, 'a\0b')).rejects.toThrow(SseChannelNameError);
+      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { idempotencyKey: 'k\0' })).rejects.toThrow(/idempotencyKey/);
+      // A stream that joins one from its own code is told so, and keeps its stream.
+      expect(() => a.hub.clients()[0].join('\udc00')).toThrow(SseChannelNameError);
+      if (harness.presence) {
+        await eventually('the stream is in presence on every instance', async () => (await b.hub.presence('red')).count === 1);
+        expect((await b.hub.presence()).clients.map((client) => client.id)).toEqual([kept.id]);
+      }
+      await b.hub.broadcast({ event: 'n', data: 'still' }, { channels: 'red' });
+      expect((await kept.stream.nextEvent()).data).toBe('still');
+    });
+
+    it('refuses a stream whose presence info JSON cannot encode (BigInt, a cycle) with a 500 and an error naming the route, alike on every transport, and carries on', async () => {
+      const { a, b } = await pair();
+      const kept = await join(a, 'red');
+      for (const kind of ['bigint', 'circular']) {
+        const refused = await fetch(`${a.url}/conformance/bad-presence/${kind}/events`, { headers: { accept: 'text/event-stream' } });
+        expect(refused.status).toBe(500);
+        expect(await refused.text()).not.toContain('presence option');
+      }
+      // Nest's loggers write to the app made last: either of the two.
+      const logged = [a, b].flatMap((app) => app.logger.errors()).join('\n');
+      expect(logged).toMatch(/The presence option of GET \/conformance\/bad-presence\/:kind\/events returned a value that cannot be encoded as JSON \(.*BigInt/);
+      expect(logged).toMatch(/bad-presence\/:kind\/events returned a value that cannot be encoded as JSON \(.*circular/i);
+      expect(a.hub.count()).toBe(1);
+      if (harness.presence) await eventually('only the kept stream is in presence', async () => (await b.hub.presence()).count === 1);
+      // Past the time a transport's presence write would have failed (the crash came ~1.5 s after).
+      await b.hub.broadcast({ event: 'n', data: 'still' }, { channels: 'red' });
+      expect((await kept.stream.nextEvent()).data).toBe('still');
+      if (harness.presence) expect((await a.hub.presence()).clients.map((client) => client.id)).toEqual([kept.id]);
     });
 
     (harness.presence ? it : notOffered)('lists the streams of every instance in presence(), by channel, with their info', async () => {
