@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type ThrottledLogger } from '../hub/throttled-logger';
-import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
+import { type SseHubMessage, type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
 import { keyBeside } from './keys';
 import { type RedisConnection } from './redis-connection';
 
@@ -25,12 +25,56 @@ return 1
 `;
 const APPLY_SCRIPT_SHA = createHash('sha1').update(APPLY_SCRIPT).digest('hex');
 
-/** What is stored for one stream: its instance, its channels and its info. */
+/**
+ * Takes a dead instance's streams out of presence, if it is still there and still dead:
+ * one script, so that of the live instances that notice the death only one gets its
+ * streams (and sends their `leave` events). An entry that names another instance (the
+ * stream is someone else's now) is left alone. KEYS: instances, the instance's streams,
+ * presence, then presence:<channel> of ARGV[3..]; ARGV: the instance, now (ms), the
+ * channels its streams are in. Returns (id, channel, entry) of each stream that announces.
+ */
+const CLAIM_SCRIPT = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return {} end
+redis.call('ZREM', KEYS[1], ARGV[1])
+local channelKey = {}
+for n = 3, #ARGV do channelKey[ARGV[n]] = KEYS[n + 1] end
+local departed = {}
+local streams = redis.call('HGETALL', KEYS[2])
+for s = 1, #streams, 2 do
+  local id = streams[s]
+  local stored = redis.call('HGET', KEYS[3], id)
+  if stored and cjson.decode(stored).i == ARGV[1] then redis.call('HDEL', KEYS[3], id) end
+  for _, channel in ipairs(cjson.decode(streams[s + 1])) do
+    local key = channelKey[channel]
+    local entry = key and redis.call('HGET', key, id)
+    if entry then
+      local decoded = cjson.decode(entry)
+      if decoded.i == ARGV[1] then
+        redis.call('HDEL', key, id)
+        if decoded.a then
+          departed[#departed + 1] = id
+          departed[#departed + 1] = channel
+          departed[#departed + 1] = entry
+        end
+      end
+    end
+  end
+end
+redis.call('DEL', KEYS[2])
+return departed
+`;
+const CLAIM_SCRIPT_SHA = createHash('sha1').update(CLAIM_SCRIPT).digest('hex');
+
+/** What is stored for one stream: its instance, its channels, its info, and whether it announces (`a`, only if so). */
 interface StoredEntry {
   i: string;
   c: string[];
   info: unknown;
+  a?: true;
 }
+
+type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
 
 /**
  * The streams of every instance, kept in Redis beside the stream's own keys (one hash
@@ -44,18 +88,23 @@ interface StoredEntry {
  *
  * A read keeps only the streams of live instances, so an instance that died without a
  * goodbye drops out of presence within `ttl`; the next heartbeat of a live one removes
- * its entries. Clocks of the instances are assumed to agree within a fraction of `ttl`.
- * This instance's own streams are kept here too, and written again after Redis comes
- * back (it may have restarted empty).
+ * its entries (a script: only one instance gets them) and hands its hub those that
+ * announce (`departed`). Clocks of the instances are assumed to agree within a fraction
+ * of `ttl`. This instance's own streams are kept here too, and written again after Redis
+ * comes back (it may have restarted empty) or when it finds it was taken for dead (then
+ * their members are told they are back: `returned`).
  */
 export class RedisPresence {
   readonly instance = randomUUID();
-  private readonly own = new Map<string, SsePresenceEntry>();
+  private readonly own = new Map<string, SetChange>();
   private queued: SsePresenceChange[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private stopped = false;
   private failing = false;
   private rewrite = false;
+  /** Whether this instance has been recorded as alive: if it is not any more, it was taken for dead. */
+  private beaten = false;
+  private deliver: ((message: SseHubMessage) => void) | undefined;
 
   constructor(
     private readonly client: RedisConnection,
@@ -64,7 +113,9 @@ export class RedisPresence {
     private readonly logger: ThrottledLogger,
   ) {}
 
-  start(): void {
+  /** Starts the heartbeat; `deliver` hands the hub the streams whose `join` or `leave` events it should send. */
+  start(deliver: (message: SseHubMessage) => void): void {
+    this.deliver = deliver;
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttl / 3)));
     this.heartbeat.unref();
     void this.beatWhenReady();
@@ -83,7 +134,7 @@ export class RedisPresence {
 
   update(changes: SsePresenceChange[]): void {
     for (const change of changes) {
-      if (change.type === 'set') this.own.set(change.entry.id, change.entry);
+      if (change.type === 'set') this.own.set(change.entry.id, change);
       else this.own.delete(change.id);
     }
     // With the others of this turn: one round trip.
@@ -140,7 +191,8 @@ export class RedisPresence {
     const args: string[] = [];
     for (const change of changes) {
       if (change.type === 'set') {
-        const json = JSON.stringify({ i: this.instance, c: change.entry.channels, info: change.entry.info } satisfies StoredEntry);
+        const stored: StoredEntry = { i: this.instance, c: change.entry.channels, info: change.entry.info, ...(change.announces && { a: true }) };
+        const json = JSON.stringify(stored);
         args.push('S', key('presence'), change.entry.id, json, 'S', key(`instance:${this.instance}`), change.entry.id, JSON.stringify(change.entry.channels));
         for (const channel of change.entry.channels) args.push('S', key(`presence:${channel}`), change.entry.id, json);
         for (const channel of change.left) args.push('D', key(`presence:${channel}`), change.entry.id);
@@ -163,12 +215,15 @@ export class RedisPresence {
       // What Redis has of this instance may be wrong (a removal that failed) or gone (a restart): start over.
       const rewrite = this.rewrite;
       this.rewrite = false;
-      if (rewrite) await this.clear(this.instance);
+      const recorded = rewrite ? await this.clear(this.instance) : true;
       const added = await this.client.send(this.key('instances'), ['ZADD', this.key('instances'), String(Date.now() + this.ttl), this.instance]);
       // Not there: another instance took it for dead (a heartbeat later than the TTL) and cleared its streams.
-      if (rewrite || added === 1) this.update([...this.own.values()].map((entry) => ({ type: 'set', entry, left: [] })));
+      if (rewrite || added === 1) this.update([...this.own.values()].map((change) => ({ ...change, left: [] })));
+      // ...and sent their members a leave: they are told it is back (as after a Redis that restarted empty, where that repeats a join).
+      if (this.beaten && (rewrite ? !recorded : added === 1)) this.announceOwn();
+      this.beaten = true;
       const dead = (await this.client.send(this.key('instances'), ['ZRANGE', this.key('instances'), '-inf', String(Date.now()), 'BYSCORE'])) as string[];
-      for (const instance of dead) await this.clear(instance);
+      for (const instance of dead) await this.claim(instance);
       if (this.failing) this.logger.log('presence-up', 'Presence is recorded in Redis again.');
       this.failing = false;
     } catch (error) {
@@ -176,8 +231,33 @@ export class RedisPresence {
     }
   }
 
-  /** Removes an instance's streams from presence, and the instance. */
-  private async clear(instance: string): Promise<void> {
+  /** Takes a dead instance's streams out of presence, unless another instance did, and hands the hub those that announce. */
+  private async claim(instance: string): Promise<void> {
+    const channels = new Set<string>();
+    for (const [, list] of pairs(await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]))) {
+      for (const channel of JSON.parse(list) as string[]) channels.add(channel);
+    }
+    const names = [...channels];
+    const keys = [this.key('instances'), this.key(`instance:${instance}`), this.key('presence'), ...names.map((channel) => this.key(`presence:${channel}`))];
+    const reply = (await this.client.evalScript(CLAIM_SCRIPT, CLAIM_SCRIPT_SHA, keys, [instance, String(Date.now()), ...names])) as string[];
+    const departed = new Map<string, SsePresenceEntry>();
+    for (let i = 0; i < reply.length; i += 3) {
+      const [id, channel, json] = [String(reply[i]), String(reply[i + 1]), String(reply[i + 2])];
+      let client = departed.get(id);
+      if (!client) departed.set(id, (client = { id, channels: [], info: (JSON.parse(json) as StoredEntry).info ?? null }));
+      client.channels.push(channel);
+    }
+    if (departed.size > 0) this.deliver?.({ type: 'departed', clients: [...departed.values()] });
+  }
+
+  /** This instance's streams that announce, to the hub: their members got a leave when it was taken for dead. */
+  private announceOwn(): void {
+    const clients = [...this.own.values()].filter((change) => change.announces).map((change) => change.entry);
+    if (clients.length > 0) this.deliver?.({ type: 'returned', clients });
+  }
+
+  /** Removes an instance's streams from presence, and the instance; resolves whether the instance was recorded. */
+  private async clear(instance: string): Promise<boolean> {
     const streams = pairs(await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]));
     const commands: string[][] = [];
     for (const [id, channels] of streams) {
@@ -185,7 +265,8 @@ export class RedisPresence {
       for (const channel of JSON.parse(channels) as string[]) commands.push(['HDEL', this.key(`presence:${channel}`), id]);
     }
     commands.push(['DEL', this.key(`instance:${instance}`)], ['ZREM', this.key('instances'), instance]);
-    await Promise.all(commands.map((command) => this.client.send(command[1], command)));
+    const replies = await Promise.all(commands.map((command) => this.client.send(command[1], command)));
+    return replies.at(-1) === 1;
   }
 
   private failed(error: unknown): void {

@@ -8,6 +8,7 @@ import { CuttableProxy } from './support/redis-server';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { findRedisServer, RedisServer } from './support/redis-server';
 import { spawnInstance, within } from './support/instance-process';
+import { expectLeaveThenJoinOfAPausedInstance, expectOneLeavePerChannelOfAKilledInstance, openMember } from './support/presence-events';
 import { startApp, type TestApp } from './support/start-app';
 
 /** What presence() answered from onClose, by the id of the stream that closed. */
@@ -54,14 +55,7 @@ interface Instance extends TestApp {
     return stream;
   };
   /** Opens a stream and reads its own join event: its id. */
-  const member = async (base: string, room: string, user: string) => {
-    const stream = await open(base, `/p/${room}?user=${user}`);
-    for (;;) {
-      const event = await stream.nextEvent();
-      const data = JSON.parse(event.data);
-      if (event.event === 'join' && data.info?.user === user) return { stream, id: data.id as string };
-    }
-  };
+  const member = (base: string, room: string, user: string) => openMember(open, base, room, user);
 
   beforeAll(async () => (redis = await RedisServer.start(redisServer)));
   afterAll(() => redis?.stop());
@@ -118,6 +112,15 @@ interface Instance extends TestApp {
     expect((await a.hub.presence()).clients.map((client) => client.info)).toEqual([{ user: 'ann' }]);
   });
 
+  it("sends the members of a killed instance's stream one leave per channel, from one of the live instances", async () => {
+    const key = `presence-${randomUUID()}`;
+    const ttl = 1_000;
+    const [a, b] = await Promise.all([start(key, ttl), start(key, ttl)]);
+    const doomed = await spawnInstance({ REDIS_URL: redis.url, STREAM: key, PRESENCE_TTL: String(ttl) });
+    children.push(doomed.child);
+    await expectOneLeavePerChannelOfAKilledInstance([a, b], doomed, ttl, open);
+  }, 60_000);
+
   it('writes its streams into presence again after Redis restarts empty', async () => {
     const key = `presence-${randomUUID()}`;
     const a = await start(key, 1_000);
@@ -142,20 +145,14 @@ interface Instance extends TestApp {
     expect(seenFromOnClose.get(bobId!)).toEqual([ann.id]);
   });
 
-  it('takes its streams back into presence after another instance took it for dead (a heartbeat later than the TTL)', async () => {
+  it('takes its streams back into presence, and tells their members, after another instance took it for dead (a heartbeat later than the TTL)', async () => {
     const key = `presence-${randomUUID()}`;
     const ttl = 1_000;
     const a = await start(key, ttl);
     const paused = await spawnInstance({ REDIS_URL: redis.url, STREAM: key, PRESENCE_TTL: String(ttl) });
     children.push(paused.child);
-    await member(a.url, 'x', 'ann');
-    await member(paused.url, 'x', 'bob');
-    await within(5_000, 'both in presence', async () => (await a.hub.presence('room:x')).count === 2);
-    // Its event loop stopped for longer than the TTL: A's heartbeat clears its streams.
-    paused.child.kill('SIGSTOP');
-    await within(10_000, 'the paused instance was taken for dead', async () => (await a.hub.presence('room:x')).count === 1);
-    paused.child.kill('SIGCONT');
-    await within(10_000, 'its stream is back in presence', async () => (await a.hub.presence('room:x')).count === 2);
+    // Its members hear it leave, and come back.
+    await expectLeaveThenJoinOfAPausedInstance(a, paused, open);
   });
 
   it('shuts down while Redis does not answer, without waiting on it', async () => {
