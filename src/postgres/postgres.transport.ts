@@ -11,8 +11,6 @@ import { PostgresReader } from './postgres-reader';
 import { checkName, type MessageRow, type PageRow, PostgresTable, type PublishStatus } from './postgres-table';
 import { SseIdempotencyKeyBusyError } from './sse-idempotency-key-busy.error';
 
-export { SseIdempotencyKeyBusyError };
-
 const DEFAULT_TABLE = 'sse_hub_messages';
 const DEFAULT_MAX_LEN = 10_000;
 const DEFAULT_POLL_MS = 5000;
