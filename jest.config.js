@@ -53,7 +53,12 @@ const ONCE = [
   'redis-presence\\.e2e-spec',
   'redis-health\\.e2e-spec',
   '/postgres\\.e2e-spec',
+  '/postgres-defects\\.e2e-spec',
+  '/transport-secrets\\.e2e-spec',
   'transport-conformance\\.(redis|redis-cluster|postgres)\\.e2e-spec',
+  // The fault matrix, every transport (the in-process one too): a few seeds each, once.
+  'transport-faults\\.',
+  'replay-bounds\\.e2e-spec',
   'browser\\.e2e-spec',
   'dashboard-browser\\.e2e-spec',
 ];
