@@ -18,31 +18,38 @@ interface Queued {
 export type PublishResults = void | ReadonlyArray<unknown>;
 
 /**
- * Carries what one instance publishes to the transport's server in call order, whatever
- * the server's connections: one call of `send` at a time, and what is published while
- * one is on its way goes together in the next (a loop of `broadcast` calls, a burst from
- * one handler, turns that do not await each other). Two calls in flight at once could
- * land in either order: a pool runs them on two connections, and a Redis script that
- * has to be loaded again (NOSCRIPT) is sent again after a later call went in. A call
- * holds at most 1,000 entries or ~1 MiB. Every message's promise settles with its call.
+ * Carries what one instance publishes to the transport's server in call order: what is
+ * published in one turn (a loop of `broadcast` calls, a burst from one handler) goes in
+ * one call of `send`, at most 1,000 entries or ~1 MiB each, and calls go out in order.
+ *
+ * `inFlight` says how many calls may be on their way at once. One, where two could land
+ * in either order (a pool runs them on two connections): what is published meanwhile
+ * then goes together in the next. More where the server takes them in the order sent
+ * (one Redis connection, pipelined). Every message's promise settles with its call.
  */
 export class PublishBatch {
   private queued: Queued[] = [];
-  private sending = false;
+  private sending = 0;
 
   /** `send` takes pairs: each message's idempotency key (or '') and the message. */
-  constructor(private readonly send: (pairs: string[]) => Promise<PublishResults>) {}
+  constructor(
+    private readonly send: (pairs: string[]) => Promise<PublishResults>,
+    private readonly inFlight = 1,
+  ) {}
 
   add(key: string, entry: string): Promise<void> {
     return new Promise((resolve, reject) => {
       // After the code that is publishing now, before anything else: no added latency.
-      if (this.queued.length === 0 && !this.sending) queueMicrotask(() => this.sendNext());
+      if (this.queued.length === 0) queueMicrotask(() => this.sendNext());
       this.queued.push({ key, entry, resolve, reject });
     });
   }
 
   private sendNext(): void {
-    if (this.sending || this.queued.length === 0) return;
+    while (this.sending < this.inFlight && this.queued.length > 0) this.sendChunk();
+  }
+
+  private sendChunk(): void {
     let count = 0;
     let bytes = 0;
     while (count < this.queued.length && count < MAX_ENTRIES && bytes < MAX_BYTES) {
@@ -50,7 +57,7 @@ export class PublishBatch {
       count++;
     }
     const chunk = this.queued.splice(0, count);
-    this.sending = true;
+    this.sending++;
     let sent: Promise<PublishResults>;
     try {
       sent = this.send(chunk.flatMap((queued) => [queued.key, queued.entry]));
@@ -63,7 +70,7 @@ export class PublishBatch {
         (error: unknown) => chunk.forEach((queued) => queued.reject(error)),
       )
       .finally(() => {
-        this.sending = false;
+        this.sending--;
         this.sendNext();
       });
   }

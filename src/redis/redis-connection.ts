@@ -1,4 +1,4 @@
-import { ErrorReply, type RedisClientType } from 'redis';
+import { type RedisClientType } from 'redis';
 
 export type RedisClient = RedisClientType<any, any, any, any, any>;
 
@@ -68,15 +68,14 @@ export class RedisConnection {
     return isCluster(this.raw) && options?.defaults?.disableOfflineQueue !== true;
   }
 
-  /** Runs a Lua script by its SHA1, loading it the first time (or after Redis restarted). Every key in `keys`, all of one slot. */
-  async evalScript(script: string, sha: string, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      return await this.send(keys[0], ['EVALSHA', sha, ...tail]);
-    } catch (error) {
-      if (!(error instanceof ErrorReply) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.send(keys[0], ['EVAL', script, ...tail]);
-    }
+  /**
+   * Runs a Lua script, sent whole every time (`EVAL`; Redis caches its compiled form).
+   * Not `EVALSHA` with a fallback on NOSCRIPT: after a restart, a failover or `SCRIPT
+   * FLUSH`, the call that failed would be sent again after later calls already ran,
+   * and they would land out of order. Every key in `keys`, all of one slot.
+   */
+  evalScript(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.send(keys[0], ['EVAL', script, String(keys.length), ...keys, ...args]);
   }
 
   send(key: string, args: string[]): Promise<unknown> {

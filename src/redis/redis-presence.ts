@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type ThrottledLogger } from '../hub/throttled-logger';
 import { type SseHubMessage, type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
 import { keyBeside } from './keys';
@@ -23,7 +23,6 @@ while i <= #ARGV do
 end
 return 1
 `;
-const APPLY_SCRIPT_SHA = createHash('sha1').update(APPLY_SCRIPT).digest('hex');
 
 /**
  * Takes a dead instance's streams out of presence, if it is still there and still dead:
@@ -64,7 +63,6 @@ end
 redis.call('DEL', KEYS[2])
 return departed
 `;
-const CLAIM_SCRIPT_SHA = createHash('sha1').update(CLAIM_SCRIPT).digest('hex');
 
 /** What is stored for one stream: its instance, its channels, its info, and whether it announces (`a`, only if so). */
 interface StoredEntry {
@@ -202,7 +200,7 @@ export class RedisPresence {
       }
     }
     try {
-      await this.client.evalScript(APPLY_SCRIPT, APPLY_SCRIPT_SHA, keys, args);
+      await this.client.evalScript(APPLY_SCRIPT, keys, args);
     } catch (error) {
       this.failed(error);
     }
@@ -239,7 +237,7 @@ export class RedisPresence {
     }
     const names = [...channels];
     const keys = [this.key('instances'), this.key(`instance:${instance}`), this.key('presence'), ...names.map((channel) => this.key(`presence:${channel}`))];
-    const reply = (await this.client.evalScript(CLAIM_SCRIPT, CLAIM_SCRIPT_SHA, keys, [instance, String(Date.now()), ...names])) as string[];
+    const reply = (await this.client.evalScript(CLAIM_SCRIPT, keys, [instance, String(Date.now()), ...names])) as string[];
     const departed = new Map<string, SsePresenceEntry>();
     for (let i = 0; i < reply.length; i += 3) {
       const [id, channel, json] = [String(reply[i]), String(reply[i + 1]), String(reply[i + 2])];

@@ -7,7 +7,7 @@ import { backoff, type RedisClient, RedisConnection } from './redis-connection';
 import { RedisPresence } from './redis-presence';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
 import { checkStreamName, keyBeside } from './keys';
-import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
+import { APPEND_SCRIPT, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
 
 const DEFAULT_STREAM = 'sse-hub';
 // Room for bursts: a reader that falls this far behind misses entries (and says so).
@@ -66,7 +66,8 @@ export class RedisStreamsTransport implements SseTransport {
   private readonly failures = new Map<string, string>();
   private readonly live = new Deferred();
   private readonly stopped = new Deferred();
-  private readonly batch = new PublishBatch((entries) => this.appendOrFail(entries));
+  // Pipelined on the publisher connection, which Redis runs in the order sent.
+  private readonly batch = new PublishBatch((entries) => this.appendOrFail(entries), Infinity);
   private readonly presenceStore: RedisPresence;
 
   constructor(options: RedisStreamsTransportOptions = {}) {
@@ -222,7 +223,7 @@ export class RedisStreamsTransport implements SseTransport {
   /** Adds entries to the stream through the append script, loading it into Redis the first time (or after a restart). */
   private async append(pairs: string[]): Promise<Array<string | null>> {
     const keys = [this.key, keyBeside(this.key, 'idempotency')];
-    return (await this.client.evalScript(APPEND_SCRIPT, APPEND_SCRIPT_SHA, keys, [String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs])) as Array<string | null>;
+    return (await this.client.evalScript(APPEND_SCRIPT, keys, [String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs])) as Array<string | null>;
   }
 
   /** The newest entry's id and sequence number, where this instance starts reading ('0-0' and 0 for an empty stream). */

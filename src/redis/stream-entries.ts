@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /** An entry as Redis replies (RESP2): its id and its flat list of fields and values. */
 export type RawEntry = [id: string, fields: string[]];
 
@@ -55,7 +53,6 @@ if now then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2])) end
 return ids
 `;
 
-export const APPEND_SCRIPT_SHA = createHash('sha1').update(APPEND_SCRIPT).digest('hex');
 
 /** The value of `field` in an entry, if it has it. */
 export function fieldOf([, fields]: RawEntry, field: string): string | undefined {
