@@ -283,6 +283,7 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    * `presence` option gave it. `count()` and `clients()` stay this instance's.
    */
   async presence(channel?: string): Promise<SsePresence> {
+    if (channel !== undefined) checkChannelName(channel);
     if (this.transport.presence) return this.transport.presence(channel);
     const clients: SsePresenceEntry[] = [];
     for (const entry of this.registry.all(channel)) if (entry.present) clients.push(presenceOf(entry));

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import Negotiator from 'negotiator';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { concat, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
-import { isQueuedBehindStream, readLastEventId, SseChannelNameError, SseClient, sseHeaders, SsePendingBudget } from '../connection';
+import { isQueuedBehindStream, readLastEventId, SseClient, sseHeaders, SsePendingBudget } from '../connection';
 import { SseHub } from '../hub';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { encodeEvent, toSseEvent } from '../wire';
@@ -279,13 +279,8 @@ async function joinChannels(client: SseClient, channels: SseChannels | undefined
     if (typeof channel !== 'string') {
       throw new TypeError(`@SseRoute() channels must be strings, got ${describe(channel)}. Fix the route's channels option.`);
     }
-    try {
-      client.join(channel);
-    } catch (error) {
-      // Made of the request, most likely (a path parameter with %00): the client's to fix.
-      if (error instanceof SseChannelNameError) throw new BadRequestException(error.message);
-      throw error;
-    }
+    // A name no transport can store (SseChannelNameError) is 400, through SseErrorsFilter.
+    client.join(channel);
   }
 }
 

@@ -7,7 +7,7 @@ import { type SseModuleOptions } from './sse-module-options.interface';
 import { resolveOptions, SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
 import { SSE_MODULE_OPTIONS, SSE_OPTIONS_TYPE, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
-import { SseTransportUnavailableFilter } from './sse-transport-unavailable.filter';
+import { SseErrorsFilter } from './sse-errors.filter';
 
 /**
  * Server-Sent Events for the whole application: `SseModule.forRoot(options)` or
@@ -36,8 +36,8 @@ import { SseTransportUnavailableFilter } from './sse-transport-unavailable.filte
     },
     SseHub,
     SseConnectionLimiter,
-    // A route whose broadcast found the transport away answers 503 with Retry-After.
-    { provide: APP_FILTER, useClass: SseTransportUnavailableFilter },
+    // A route whose broadcast found the transport away answers 503 with Retry-After; a bad channel name, 400.
+    { provide: APP_FILTER, useClass: SseErrorsFilter },
     SseInterceptor,
   ],
   exports: [SseHub, SseConnectionLimiter, SseInterceptor, SsePendingBudget, SSE_TRANSPORT, SSE_MODULE_OPTIONS, SSE_RESOLVED_OPTIONS],

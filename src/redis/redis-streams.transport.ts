@@ -76,7 +76,7 @@ export class RedisStreamsTransport implements SseTransport {
     this.blockMs = positiveInteger('blockMs', options.blockMs ?? DEFAULT_BLOCK_MS);
     this.ownsClient = !options.client;
     // No offline queue: while Redis is away a broadcast must fail now, not wait or be sent late.
-    this.client = new RedisConnection(options.client ?? (createClient({ url: options.url, name: PUBLISHER_NAME, disableOfflineQueue: true, socket: { reconnectStrategy: backoff } }) as RedisClient));
+    this.client = new RedisConnection(options.client ?? publisherFor(options.url));
     const secrets = [options.url, this.client.url, (this.client.raw as { options?: unknown }).options];
     this.server = new ServerAddress(options.url ?? this.client.url ?? 'redis://localhost:6379', secrets);
     this.where = this.server.text;
@@ -288,6 +288,19 @@ export class RedisStreamsTransport implements SseTransport {
  */
 function isUnavailableReply(error: ErrorReply): boolean {
   return /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING) /.test(error.message);
+}
+
+/** The transport's own publisher connection: no offline queue, reconnecting with back-off. */
+function publisherFor(url: string | undefined): RedisClient {
+  try {
+    return createClient({ url, name: PUBLISHER_NAME, disableOfflineQueue: true, socket: { reconnectStrategy: backoff } }) as RedisClient;
+  } catch (error) {
+    // node-redis' error repeats the URL (its `input`), password and all.
+    throw new TypeError(
+      `RedisStreamsTransport: url cannot be read (${(error as Error).message}); it is not repeated here, since it may hold a password. ` +
+        'Give it as redis[s]://[[user]:password@]host[:port][/db], with a port from 1 to 65535 and the password percent-encoded (encodeURIComponent).',
+    );
+  }
 }
 
 /** The number that should follow `sequence`, if it is known. */

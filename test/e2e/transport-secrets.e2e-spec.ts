@@ -83,6 +83,21 @@ describe('what a transport says while its server is down', () => {
     expect(() => new PostgresTransport({ pool })).toThrow(/the pool's connectionString is not a connection string node-postgres can read/);
   });
 
+  it('Redis, a URL node-redis cannot read (a port out of range, an unencoded # in the password): refused at once, without repeating it', () => {
+    const s = secret(5);
+    for (const url of [`redis://:${s}@127.0.0.1:99999`, `redis://user:pa#${s}@127.0.0.1:${port}`]) {
+      let thrown: unknown;
+      try {
+        new RedisStreamsTransport({ url });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(TypeError);
+      expect((thrown as Error).message).toMatch(/RedisStreamsTransport: url cannot be read .* it is not repeated here/);
+      expect(`${(thrown as Error).stack} ${JSON.stringify(thrown)}`).not.toContain(s);
+    }
+  });
+
   it.each([
     ['a connection string', (s: string, at: number) => new Pool({ connectionString: `postgres://app:${s}@127.0.0.1:${at}/appdb` }), 'postgres://app@127.0.0.1:PORT/appdb'],
     ['fields', (s: string, at: number) => new Pool({ host: '127.0.0.1', port: at, user: 'app', password: s, database: 'fields' }), 'postgres://app@127.0.0.1:PORT/fields'],

@@ -302,6 +302,7 @@ export function describeTransportConformance(name: string, harness: TransportHar
       await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { channels: 'a\0b' })).rejects.toThrow(SseChannelNameError);
       await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { channels: 'a\ud800' })).rejects.toThrow(/lone surrogate/);
       await expect(a.hub.join(kept.id, 'a\0b')).rejects.toThrow(SseChannelNameError);
+      await expect(b.hub.presence('a\0b')).rejects.toThrow(SseChannelNameError);
       await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { idempotencyKey: 'k\0' })).rejects.toThrow(/idempotencyKey/);
       // A stream that joins one from its own code is told so, and keeps its stream.
       expect(() => a.hub.clients()[0].join('\udc00')).toThrow(SseChannelNameError);
