@@ -319,16 +319,18 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     for (const channel of client.channels) this.announce(entry, 'leave', channel);
   }
 
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     // Before the HTTP server closes. It does not wait for a client that stopped reading:
     // server.close() drops every connection that is not receiving a request.
     this.shuttingDown = true;
     for (const client of this.clients()) client.end('shutdown');
+    // Here, not in onApplicationShutdown: that is where an app ends the pool or client it
+    // gave the transport, which must say its goodbye (presence) on it first.
+    await this.transport.close?.();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.metrics.stop();
-    await this.transport.close?.();
   }
 
   /** To a transport that keeps presence for the application; made only for one (the in-process hub reads its registry). */

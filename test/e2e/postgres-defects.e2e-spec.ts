@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { type SseClient, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { PostgresTransport, SseIdempotencyKeyBusyError } from 'nestjs-sse-hub/postgres';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
@@ -300,6 +300,28 @@ class CuttableProxy {
     const onA = await join(a, 'x');
     await a.hub.broadcast({ event: 'n', data: 'through orders$sse$v2' }, { channels: 'x' });
     expect((await onA.nextEvent()).data).toBe('through orders$sse$v2');
+  });
+
+  it("closes before the app ends the pool it gave the transport (the README's onApplicationShutdown): its goodbye is said, and nothing is logged", async () => {
+    const name = table();
+    const pool = new Pool({ connectionString: pg.url });
+    @Injectable()
+    class PoolOwner implements OnApplicationShutdown {
+      onApplicationShutdown() {
+        return pool.end();
+      }
+    }
+    const transport = new PostgresTransport({ pool, table: name });
+    const app = await startApp({ controllers: [RoomsController], providers: [PoolOwner] }, { transport });
+    await transport.ready();
+    const hub = app.app.get(SseHub);
+    const stream = await openSseStream(app.url, '/r/x/events', { timeout: 15_000 });
+    await stream.nextEvent();
+    await within(10_000, 'the stream is in presence', async () => (await hub.presence()).count === 1);
+    await app.app.close();
+    stream.close();
+    expect(await pg.query(`SELECT instance FROM ${name}_instances UNION ALL SELECT client FROM ${name}_presence`)).toEqual([]);
+    expect(app.logger.errors()).toEqual([]);
   });
 
   it('keeps the process of an app built as the README shows alive when PostgreSQL restarts under its pool, and broadcasts again after', async () => {
