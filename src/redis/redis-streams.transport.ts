@@ -237,12 +237,12 @@ export class RedisStreamsTransport implements SseTransport {
     const sequence = sequenceOf(entry);
     const expected = next(this.sequence);
     if (expected !== undefined && sequence !== undefined && sequence !== expected) {
-      const missed = sequence > expected ? `${sequence - expected} entries` : 'entries (the stream started over)';
-      this.logger.error(
-        'reader-lag',
-        `This instance missed ${missed} of ${this.key} before ${entry[0]}: they were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind). ` +
-          'Every client on this instance is sent a resync. Raise maxLen if bursts are this large.',
-      );
+      const trimmed = sequence > expected;
+      const why = trimmed
+        ? `missed ${sequence - expected} entries of ${this.key} before ${entry[0]}: they were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind). Raise maxLen if bursts are this large`
+        : `found ${this.key} started over at ${entry[0]} (Redis restarted without its data, or the stream was deleted): what it held before is unknown`;
+      this.logger.error(trimmed ? 'reader-lag' : 'stream-restarted', `This instance ${why}. Every client on this instance is sent a resync.`);
+      const missed = trimmed ? `${sequence - expected} entries` : 'entries (the stream started over)';
       this.deliver?.({ type: 'resync', reason: `${missed} of the stream were trimmed before this instance read them` });
     }
     this.cursor = entry[0];
