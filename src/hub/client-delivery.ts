@@ -41,7 +41,8 @@ export function deliverTo(delivery: ClientDelivery, entry: HubEntry, message: De
     return;
   }
   if (entry.replayedUpTo !== undefined && message.type === 'broadcast' && message.id !== undefined) {
-    if (compareEventIds(message.id, entry.replayedUpTo) <= 0) return;
+    const fresh = entry.gapAt !== undefined && message.publishedAt !== undefined && message.publishedAt > entry.gapAt;
+    if (!fresh && compareEventIds(message.id, entry.replayedUpTo) <= 0) return;
     // Transports deliver in order: everything from here on is new.
     entry.replayedUpTo = undefined;
   }
@@ -68,6 +69,9 @@ export function releaseHeld(delivery: ClientDelivery, entry: HubEntry): void {
   entry.missed = undefined;
   entry.client.unreserve(entry.heldBytes);
   entry.heldBytes = 0;
+  // A gap: the client had everything up to its Last-Event-ID, and this instance's reader,
+  // if it lags, has not delivered that far yet: what it delivers up to there is not new.
+  if (!missed && entry.gapAt !== undefined) entry.replayedUpTo = entry.client.lastEventId;
   if (missed) {
     // A channel joined in onJoin whose broadcasts the replay had no room to keep: what it missed there is unknown.
     if (missed.skipped && joinedAnyOf(entry, missed.skipped)) entry.client.resync();

@@ -30,6 +30,12 @@ export interface HubEntry {
    * broadcasts up to it may still come in live: the client has them already.
    */
   replayedUpTo: string | undefined;
+  /**
+   * Set when the replay was a gap, and `replayedUpTo` is only the client's own
+   * `Last-Event-ID`: when it reconnected. A broadcast published after that is new to it,
+   * whatever its id says (an id from the future, which no history knows, mutes nothing).
+   */
+  gapAt?: number;
   /** What the route's `presence` option said of it, and whether its setup is done (it is then in `presence()`). */
   info?: unknown;
   present?: boolean;

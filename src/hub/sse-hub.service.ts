@@ -238,7 +238,10 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     // Read page by page into what the client may have; more than that is a gap (a resync, and a snapshot from onJoin, serve it better than a cut-off).
     const history = await this.replays.run(() => this.history(lastEventId, read.take));
     if (client.closed) return 'none';
-    if (history.status !== 'complete' || read.overflowed) return 'gap';
+    if (history.status !== 'complete' || read.overflowed) {
+      if (lastEventId.length <= MAX_EVENT_ID_LENGTH && isEventId(lastEventId)) entry.gapAt = Date.now();
+      return 'gap';
+    }
     if (!client.reserve(read.bytes)) return 'none';
     entry.heldBytes += read.bytes;
     const skipped = read.skipped && { channels: read.skipped, joined: new Set(client.channels) };
