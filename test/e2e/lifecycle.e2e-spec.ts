@@ -135,7 +135,7 @@ describe('lifecycle: nothing left behind', () => {
   it('a stream opened while the app shuts down gets a 200 that ends, so EventSource retries', async () => {
     t = await startApp({ controllers: [LifeController] });
     const hub = t.app.get(SseHub);
-    hub.beforeApplicationShutdown();
+    await hub.beforeApplicationShutdown();
     const stream = await openSseStream(t.url, '/life/events');
     await stream.closed();
     expect(stream.status).toBe(200);
