@@ -5,7 +5,15 @@ module.exports = {
   plugins: ['@typescript-eslint/eslint-plugin'],
   extends: ['plugin:@typescript-eslint/recommended'],
   env: { node: true, jest: true },
-  ignorePatterns: ['.eslintrc.js', 'jest.config.js', 'test/support/*.js', 'dist', 'dist-demo', 'node_modules', 'demo/public'],
+  ignorePatterns: [
+    '.eslintrc.js',
+    'jest.config.js',
+    'test/support/*.js',
+    'dist',
+    'dist-demo',
+    'node_modules',
+    'demo/public',
+  ],
   rules: {
     // Framework objects (Express/Fastify requests, Nest metadata) are untyped by nature.
     '@typescript-eslint/no-explicit-any': 'off',

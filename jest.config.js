@@ -32,7 +32,10 @@ const e2e = (nest, platform, ignore = []) => ({
   testPathIgnorePatterns: ['/node_modules/', ...ignore],
   ...(nest === 11 && {
     // @nestjs/terminus 12 is ES modules only, which Jest cannot load into CommonJS runs before Node 24.9.
-    transform: { ...shared.transform, '/node_modules/@nestjs/terminus/.+\\.js$': '<rootDir>/test/support/esm-package.transformer.js' },
+    transform: {
+      ...shared.transform,
+      '/node_modules/@nestjs/terminus/.+\\.js$': '<rootDir>/test/support/esm-package.transformer.js',
+    },
     transformIgnorePatterns: ['/node_modules/(?!@nestjs/terminus/)'],
   }),
   ...(nest === 12 && {

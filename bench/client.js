@@ -116,7 +116,18 @@ const commands = {
     const n = to - from + 1;
     let finish;
     const done = new Promise((resolve) => (finish = resolve));
-    armed = { from, expected, received: 0, cpu: process.cpuUsage(), counts: new Array(n).fill(0), t: new Array(n).fill(NaN), first: new Array(n).fill(NaN), last: new Array(n).fill(NaN), done, finish };
+    armed = {
+      from,
+      expected,
+      received: 0,
+      cpu: process.cpuUsage(),
+      counts: new Array(n).fill(0),
+      t: new Array(n).fill(NaN),
+      first: new Array(n).fill(NaN),
+      last: new Array(n).fill(NaN),
+      done,
+      finish,
+    };
     return { armed: true };
   },
   async collect({ timeoutMs = 60_000 }) {

@@ -6,7 +6,15 @@ const { SseHub, SseClient, InMemoryTransport } = require('../dist');
 /** A response that takes writes and drops them: one client, so every event gets encoded. */
 function sink() {
   const res = new EventEmitter();
-  Object.assign(res, { headersSent: false, writableEnded: false, destroyed: false, writeHead() {}, flushHeaders() {}, write: () => true, end() {} });
+  Object.assign(res, {
+    headersSent: false,
+    writableEnded: false,
+    destroyed: false,
+    writeHead() {},
+    flushHeaders() {},
+    write: () => true,
+    end() {},
+  });
   return new SseClient({ request: {}, req: { httpVersionMajor: 1, headers: {} }, res, keepAlive: false });
 }
 
@@ -18,7 +26,10 @@ async function heapAfter(count, historySize) {
   client.start();
   // A ~100-byte JSON event, as in the fan-out benchmark.
   for (let n = 0; n < count; n++) {
-    await hub.broadcast({ event: 'update', data: { n, user: 'user-' + (n % 1000), text: 'x'.repeat(40), at: 1732250000000 + n } });
+    await hub.broadcast({
+      event: 'update',
+      data: { n, user: 'user-' + (n % 1000), text: 'x'.repeat(40), at: 1732250000000 + n },
+    });
   }
   global.gc();
   global.gc();
@@ -38,7 +49,9 @@ async function main() {
     void full.hub;
   }
   results.sort((a, b) => a - b);
-  console.log(`history entries: ${N}; bytes per entry (heap + buffers, one client), median of 5 runs: ${results[2].toFixed(0)} (runs: ${results.map((r) => r.toFixed(0)).join(', ')})`);
+  console.log(
+    `history entries: ${N}; bytes per entry (heap + buffers, one client), median of 5 runs: ${results[2].toFixed(0)} (runs: ${results.map((r) => r.toFixed(0)).join(', ')})`,
+  );
 }
 
 void main();

@@ -52,7 +52,9 @@ const config = {
 
 /** The environment of a pair's hub servers: this one's, without another run's transport. */
 function envWith(vars) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^BENCH_(REDIS|DATABASE)_/.test(name)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^BENCH_(REDIS|DATABASE)_/.test(name)),
+  );
   return { ...env, ...vars };
 }
 
@@ -62,7 +64,13 @@ async function describePostgres(url) {
   await client.connect();
   try {
     const settings = {};
-    for (const name of ['server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes']) {
+    for (const name of [
+      'server_version',
+      'fsync',
+      'synchronous_commit',
+      'wal_sync_method',
+      'full_page_writes',
+    ]) {
       settings[name] = (await client.query(`SHOW ${name}`)).rows[0][name];
     }
     return settings;
@@ -76,7 +84,9 @@ async function dropTable(url, table) {
   await client.connect();
   try {
     // What the transport makes (its presence tables too), in public, under this run's own name.
-    await client.query(`DROP TABLE IF EXISTS "${table}", "${table}_presence", "${table}_instances"; DROP SEQUENCE IF EXISTS "${table}_position"; DROP FUNCTION IF EXISTS "${table}_commit"() CASCADE`);
+    await client.query(
+      `DROP TABLE IF EXISTS "${table}", "${table}_presence", "${table}_instances"; DROP SEQUENCE IF EXISTS "${table}_position"; DROP FUNCTION IF EXISTS "${table}_commit"() CASCADE`,
+    );
   } finally {
     await client.end();
   }
@@ -86,8 +96,16 @@ async function dropTable(url, table) {
 function gitDescription() {
   const cwd = process.env.BENCH_LIBRARY || path.join(__dirname, '..');
   try {
-    const head = execSync('git rev-parse --short=12 HEAD', { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execSync('git status --porcelain -- src', { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = execSync('git rev-parse --short=12 HEAD', {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty = execSync('git status --porcelain -- src', {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return dirty ? `${head} plus uncommitted changes to src/` : head;
   } catch {
     return 'unknown';
@@ -103,7 +121,14 @@ async function main() {
   try {
     const redis = await startRedis();
     stops.push(() => redis.stop());
-    const transports = [{ name: 'redis', label: 'Redis', env: envWith({ BENCH_REDIS_URL: redis.url, BENCH_REDIS_STREAM: `bench-${startedAt}` }), server: { version: redis.version, persistence: 'off (no RDB snapshots, no append-only file)' } }];
+    const transports = [
+      {
+        name: 'redis',
+        label: 'Redis',
+        env: envWith({ BENCH_REDIS_URL: redis.url, BENCH_REDIS_STREAM: `bench-${startedAt}` }),
+        server: { version: redis.version, persistence: 'off (no RDB snapshots, no append-only file)' },
+      },
+    ];
 
     let pgUrl = GIVEN;
     if (!pgUrl) {
@@ -114,18 +139,36 @@ async function main() {
       stops.push(() => dropTable(pgUrl, table));
     }
     const pgSettings = await describePostgres(pgUrl);
-    transports.push({ name: 'postgres', label: `PostgreSQL, fsync ${pgSettings.fsync}`, env: envWith({ BENCH_DATABASE_URL: pgUrl, BENCH_DATABASE_TABLE: table }), server: pgSettings });
+    transports.push({
+      name: 'postgres',
+      label: `PostgreSQL, fsync ${pgSettings.fsync}`,
+      env: envWith({ BENCH_DATABASE_URL: pgUrl, BENCH_DATABASE_TABLE: table }),
+      server: pgSettings,
+    });
     if (config.durable) {
       const durable = await PostgresCluster.start({ settings: { fsync: 'on', synchronous_commit: 'on' } });
       stops.push(() => durable.stop());
       const settings = await describePostgres(durable.url);
-      transports.push({ name: 'postgres-durable', label: `PostgreSQL, fsync ${settings.fsync}`, env: envWith({ BENCH_DATABASE_URL: durable.url, BENCH_DATABASE_TABLE: table }), server: settings });
+      transports.push({
+        name: 'postgres-durable',
+        label: `PostgreSQL, fsync ${settings.fsync}`,
+        env: envWith({ BENCH_DATABASE_URL: durable.url, BENCH_DATABASE_TABLE: table }),
+        server: settings,
+      });
     }
 
-    const [pairs] = await Promise.all([Promise.all(transports.map(({ name, env }) => startPair(name, env))), client.ready]);
+    const [pairs] = await Promise.all([
+      Promise.all(transports.map(({ name, env }) => startPair(name, env))),
+      client.ready,
+    ]);
     stops.push(() => Promise.all(pairs.map((pair) => pair.stop())));
     const across = new Across(client);
-    const latency = await across.latency(pairs, { clients: config.clients, singles: config.singles, rounds: config.rounds, warmUp: true });
+    const latency = await across.latency(pairs, {
+      clients: config.clients,
+      singles: config.singles,
+      rounds: config.rounds,
+      warmUp: true,
+    });
     const bursts = await across.bursts(pairs, { burst: config.burst, rounds: config.rounds, warmUp: true });
 
     const results = summarize(transports, latency, bursts, startedAt);
@@ -144,7 +187,14 @@ function summarize(transports, latency, bursts, startedAt) {
     const { first, last, rounds } = latency.get(name);
     const { published, spans } = bursts.get(name);
     const throughput = spans.map((span) => config.burst / (span / 1000));
-    samples[name] = { published, throughput, spans, first, last, lastP50ByRound: rounds.map((round) => percentile(round.last, 50)) };
+    samples[name] = {
+      published,
+      throughput,
+      spans,
+      first,
+      last,
+      lastP50ByRound: rounds.map((round) => percentile(round.last, 50)),
+    };
     medians[name] = {
       publishedPerSec: median(published),
       throughputPerSec: median(throughput),
@@ -172,7 +222,14 @@ function summarize(transports, latency, bursts, startedAt) {
   const cpus = os.cpus();
   return {
     config,
-    machine: { cpus: cpus.length, model: cpus[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}`, date: new Date(startedAt).toISOString(), wallSeconds: (Date.now() - startedAt) / 1000 },
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model,
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      date: new Date(startedAt).toISOString(),
+      wallSeconds: (Date.now() - startedAt) / 1000,
+    },
     library: gitDescription(),
     transports: transports.map(({ name, label, server }) => ({ name, label, server })),
     medians,
@@ -190,32 +247,63 @@ const span = ({ min, max }) => `${min.toFixed(2)}–${max.toFixed(2)}×`;
 function table({ config: c, transports, medians, ratios }) {
   const pg = transports.slice(1);
   const head = ['', ...transports.flatMap((t, i) => (i === 0 ? [t.label] : [t.label, '÷ Redis (rounds)']))];
-  const row = (label, value, ratio) => [label, value(medians.redis), ...pg.flatMap((t) => [value(medians[t.name]), ratio(ratios[t.name])])];
-  const rows = [
-    row(`publishing from A, broadcasts/s (bursts of ${rate(c.burst)})`, (m) => rate(m.publishedPerSec), (r) => `${times(r.publishedPerSec.ratio)} (${span(r.publishedPerSec.perRound)})`),
-    row(`the bursts reaching one client on B, broadcasts/s`, (m) => rate(m.throughputPerSec), (r) => `${times(r.throughputPerSec.ratio)} (${span(r.throughputPerSec.perRound)})`),
-    row(`A → ${rate(c.clients)} clients on B, first client p50 / p99 (ms)`, (m) => `${ms(m.firstP50Ms)} / ${ms(m.firstP99Ms)}`, (r) => `${times(r.firstP50Ms.ratio)} / ${times(r.firstP99Ms.ratio)}`),
-    row(`A → ${rate(c.clients)} clients on B, last client p50 / p99 (ms)`, (m) => `${ms(m.lastP50Ms)} / ${ms(m.lastP99Ms)}`, (r) => `${times(r.lastP50Ms.ratio)} / ${times(r.lastP99Ms.ratio)} (p50: ${span(r.lastP50Ms.perRound)})`),
+  const row = (label, value, ratio) => [
+    label,
+    value(medians.redis),
+    ...pg.flatMap((t) => [value(medians[t.name]), ratio(ratios[t.name])]),
   ];
-  return [head, head.map((_, i) => (i === 0 ? '---' : '--:')), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  const rows = [
+    row(
+      `publishing from A, broadcasts/s (bursts of ${rate(c.burst)})`,
+      (m) => rate(m.publishedPerSec),
+      (r) => `${times(r.publishedPerSec.ratio)} (${span(r.publishedPerSec.perRound)})`,
+    ),
+    row(
+      `the bursts reaching one client on B, broadcasts/s`,
+      (m) => rate(m.throughputPerSec),
+      (r) => `${times(r.throughputPerSec.ratio)} (${span(r.throughputPerSec.perRound)})`,
+    ),
+    row(
+      `A → ${rate(c.clients)} clients on B, first client p50 / p99 (ms)`,
+      (m) => `${ms(m.firstP50Ms)} / ${ms(m.firstP99Ms)}`,
+      (r) => `${times(r.firstP50Ms.ratio)} / ${times(r.firstP99Ms.ratio)}`,
+    ),
+    row(
+      `A → ${rate(c.clients)} clients on B, last client p50 / p99 (ms)`,
+      (m) => `${ms(m.lastP50Ms)} / ${ms(m.lastP99Ms)}`,
+      (r) => `${times(r.lastP50Ms.ratio)} / ${times(r.lastP99Ms.ratio)} (p50: ${span(r.lastP50Ms.perRound)})`,
+    ),
+  ];
+  return [head, head.map((_, i) => (i === 0 ? '---' : '--:')), ...rows]
+    .map((cells) => `| ${cells.join(' | ')} |`)
+    .join('\n');
 }
 
 /** What the servers were, in words: neither durable unless said. */
 function servers({ transports }) {
   return transports.map(({ label, server }) => {
-    if (!server.server_version) return `- ${label}: Redis ${server.version ?? ''}, persistence ${server.persistence}: not durable.`;
+    if (!server.server_version)
+      return `- ${label}: Redis ${server.version ?? ''}, persistence ${server.persistence}: not durable.`;
     const durable = server.fsync === 'on' && server.synchronous_commit !== 'off';
-    const flush = durable ? `every commit is flushed to disk before it returns (wal_sync_method=${server.wal_sync_method})` : server.fsync === 'off' ? 'nothing is flushed to disk, as in the tests: not durable, like Redis here' : 'commits return before their WAL is flushed';
+    const flush = durable
+      ? `every commit is flushed to disk before it returns (wal_sync_method=${server.wal_sync_method})`
+      : server.fsync === 'off'
+        ? 'nothing is flushed to disk, as in the tests: not durable, like Redis here'
+        : 'commits return before their WAL is flushed';
     return `- ${label}: PostgreSQL ${server.server_version}, fsync=${server.fsync}, synchronous_commit=${server.synchronous_commit}: ${flush}.`;
   });
 }
 
 function print(results) {
   const { config: c, machine: m } = results;
-  console.log(`Across 2 instances (Nest/Express) on each transport, ${m.cpus} CPUs, Node ${m.node}; ${c.rounds} round(s), transports taking turns`);
+  console.log(
+    `Across 2 instances (Nest/Express) on each transport, ${m.cpus} CPUs, Node ${m.node}; ${c.rounds} round(s), transports taking turns`,
+  );
   for (const line of servers(results)) console.log(line);
   console.log(table(results));
-  console.log(`${c.singles} single broadcasts per transport (percentiles of all), bursts: medians of ${c.rounds}; ÷ Redis above 1 is better for broadcasts/s, below 1 for latency. Wall time ${m.wallSeconds.toFixed(1)} s.`);
+  console.log(
+    `${c.singles} single broadcasts per transport (percentiles of all), bursts: medians of ${c.rounds}; ÷ Redis above 1 is better for broadcasts/s, below 1 for latency. Wall time ${m.wallSeconds.toFixed(1)} s.`,
+  );
 }
 
 function write(results) {
@@ -231,7 +319,7 @@ function write(results) {
     '',
     table(results),
     '',
-    'Ratios are PostgreSQL ÷ Redis: above 1 is better for broadcasts/s, below 1 for latency; in brackets, the lowest and highest of the rounds\' ratios.',
+    "Ratios are PostgreSQL ÷ Redis: above 1 is better for broadcasts/s, below 1 for latency; in brackets, the lowest and highest of the rounds' ratios.",
     '',
   ].join('\n');
   fs.writeFileSync(path.join(config.resultsDir, 'postgres.md'), md);

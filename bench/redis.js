@@ -44,17 +44,27 @@ async function main() {
     [pair] = await Promise.all([startPair('redis', env), client.ready]);
     // The latency, throughput and publishing measurements, as bench/postgres.js makes them for every transport.
     const across = new Across(client);
-    const { first, last } = (await across.latency([pair], { clients: CLIENTS, singles: SINGLES })).get('redis');
+    const { first, last } = (await across.latency([pair], { clients: CLIENTS, singles: SINGLES })).get(
+      'redis',
+    );
     const floors = { redis: () => pipelinedXadds(redis.url, env.BENCH_REDIS_STREAM + '-floor', BURST) };
-    const { spans, published, floor } = (await across.bursts([pair], { burst: BURST, rounds: ROUNDS, floors })).get('redis');
+    const { spans, published, floor } = (
+      await across.bursts([pair], { burst: BURST, rounds: ROUNDS, floors })
+    ).get('redis');
     const span = percentile(spans, 50);
     const fmt = (ms) => ms.toFixed(1);
     console.log(`Redis ${redis.url} (no persistence), 2 instances (Nest/Express), Node ${process.version}`);
-    console.log(`latency A → ${CLIENTS} clients on B, ${SINGLES} broadcasts: first client p50 ${fmt(percentile(first, 50))} ms, p99 ${fmt(percentile(first, 99))} ms; last client p50 ${fmt(percentile(last, 50))} ms, p99 ${fmt(percentile(last, 99))} ms`);
+    console.log(
+      `latency A → ${CLIENTS} clients on B, ${SINGLES} broadcasts: first client p50 ${fmt(percentile(first, 50))} ms, p99 ${fmt(percentile(first, 99))} ms; last client p50 ${fmt(percentile(last, 50))} ms, p99 ${fmt(percentile(last, 99))} ms`,
+    );
     const rate = (value) => Math.round(value).toLocaleString('en-US');
-    console.log(`throughput through one stream: ${BURST} broadcasts from A reached B in ${fmt(span)} ms = ${rate(BURST / (span / 1000))} entries/s (median of ${ROUNDS})`);
+    console.log(
+      `throughput through one stream: ${BURST} broadcasts from A reached B in ${fmt(span)} ms = ${rate(BURST / (span / 1000))} entries/s (median of ${ROUNDS})`,
+    );
     const [hub, bare] = [percentile(published, 50), percentile(floor, 50)];
-    console.log(`publishing from A: ${rate(hub)} broadcasts/s; floor (node-redis pipelining the same XADDs by hand): ${rate(bare)} XADDs/s; ${(hub / bare).toFixed(2)}× the floor (medians of ${ROUNDS})`);
+    console.log(
+      `publishing from A: ${rate(hub)} broadcasts/s; floor (node-redis pipelining the same XADDs by hand): ${rate(bare)} XADDs/s; ${(hub / bare).toFixed(2)}× the floor (medians of ${ROUNDS})`,
+    );
     await pair.stop();
     pair = undefined;
     await many(redis, client, fmt);
@@ -66,7 +76,12 @@ async function main() {
 
 /** Three instances holding PER streams each against one holding them all, on one Redis; presence() timed. */
 async function many(redis, client, fmt) {
-  const env = { ...process.env, BENCH_REDIS_URL: redis.url, BENCH_REDIS_STREAM: `bench-many-${Date.now()}`, BENCH_CHANNELS: '1' };
+  const env = {
+    ...process.env,
+    BENCH_REDIS_URL: redis.url,
+    BENCH_REDIS_STREAM: `bench-many-${Date.now()}`,
+    BENCH_CHANNELS: '1',
+  };
   const start = (name) => spawn(path.join(__dirname, 'servers', 'hub.js'), { env, name });
   const total = 3 * PER + SMALL;
   let seq = 10_000_000;
@@ -99,12 +114,14 @@ async function many(redis, client, fmt) {
   try {
     const ports = (await Promise.all(instances.map((instance) => instance.ready))).map((ready) => ready.port);
     await sleep(500);
-    for (const port of ports) await client.ask('open', { url: `http://127.0.0.1:${port}/events?ch=big`, count: PER }, 300_000);
+    for (const port of ports)
+      await client.ask('open', { url: `http://127.0.0.1:${port}/events?ch=big`, count: PER }, 300_000);
     await client.ask('open', { url: `http://127.0.0.1:${ports[0]}/events?ch=small`, count: SMALL }, 60_000);
     spread = await measure(instances[0]);
     const small = await instances[0].ask('presence', { channel: 'small', times: 200 }, 120_000);
     const everyone = await instances[0].ask('presence', { times: 10 }, 120_000);
-    if (small.count !== SMALL || everyone.count !== total) throw new Error(`presence counted ${small.count} of ${SMALL} and ${everyone.count} of ${total}`);
+    if (small.count !== SMALL || everyone.count !== total)
+      throw new Error(`presence counted ${small.count} of ${SMALL} and ${everyone.count} of ${total}`);
     presence = { small: small.took, everyone: everyone.took };
     await client.ask('drop');
   } finally {
@@ -122,18 +139,30 @@ async function many(redis, client, fmt) {
     await solo.stop();
   }
   const rate = (value) => Math.round(value).toLocaleString('en-US');
-  console.log(`${total} streams, a burst of 20 broadcasts from one instance: 3 instances ${rate(spread.burst)} deliveries/s, 1 instance alone ${rate(alone.burst)} (${(spread.burst / alone.burst).toFixed(2)}×)`);
-  console.log(`single broadcasts, last of ${total} clients p50 / p99: 3 instances ${fmt(spread.p50)} / ${fmt(spread.p99)} ms, 1 instance alone ${fmt(alone.p50)} / ${fmt(alone.p99)} ms`);
-  console.log(`presence() on one of 3 instances: a channel of ${SMALL} p50 ${fmt(percentile(presence.small, 50))} ms, p99 ${fmt(percentile(presence.small, 99))} ms; all ${total} p50 ${fmt(percentile(presence.everyone, 50))} ms`);
+  console.log(
+    `${total} streams, a burst of 20 broadcasts from one instance: 3 instances ${rate(spread.burst)} deliveries/s, 1 instance alone ${rate(alone.burst)} (${(spread.burst / alone.burst).toFixed(2)}×)`,
+  );
+  console.log(
+    `single broadcasts, last of ${total} clients p50 / p99: 3 instances ${fmt(spread.p50)} / ${fmt(spread.p99)} ms, 1 instance alone ${fmt(alone.p50)} / ${fmt(alone.p99)} ms`,
+  );
+  console.log(
+    `presence() on one of 3 instances: a channel of ${SMALL} p50 ${fmt(percentile(presence.small, 50))} ms, p99 ${fmt(percentile(presence.small, 99))} ms; all ${total} p50 ${fmt(percentile(presence.everyone, 50))} ms`,
+  );
 }
 
 /** The floor: `count` XADDs of the same size on one connection, pipelined by node-redis, in XADDs/s. */
 async function pipelinedXadds(url, key, count) {
   const redis = await createClient({ url }).connect();
   try {
-    const entries = Array.from({ length: count }, (_, i) => JSON.stringify({ type: 'broadcast', value: makeEvent(i, payload.pad) }));
+    const entries = Array.from({ length: count }, (_, i) =>
+      JSON.stringify({ type: 'broadcast', value: makeEvent(i, payload.pad) }),
+    );
     const started = now();
-    await Promise.all(entries.map((entry) => redis.sendCommand(['XADD', key, 'MAXLEN', '~', '10000', '*', 'm', entry, 'n', '1'])));
+    await Promise.all(
+      entries.map((entry) =>
+        redis.sendCommand(['XADD', key, 'MAXLEN', '~', '10000', '*', 'm', entry, 'n', '1']),
+      ),
+    );
     return count / ((now() - started) / 1000);
   } finally {
     await redis.sendCommand(['DEL', key]);

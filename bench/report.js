@@ -40,9 +40,12 @@ function summarize(samples, servers, memoryPoints) {
     const completeBursts = samples.burst[name].filter((s) => s.complete);
     const completeSingles = samples.single[name].filter((s) => s.complete);
     const memory = {};
-    for (const n of memoryPoints) memory[n] = median(samples.memory[name][n].filter((s) => s.complete).map((s) => s.bytesPerStream));
+    for (const n of memoryPoints)
+      memory[n] = median(samples.memory[name][n].filter((s) => s.complete).map((s) => s.bytesPerStream));
     // Where RSS goes, at the largest point: the objects kept (heap used), and what V8 holds for them (heap total).
-    const largest = (samples.memory[name][memoryPoints.at(-1)] ?? []).filter((s) => s.complete && s.heapTotalOpen !== undefined);
+    const largest = (samples.memory[name][memoryPoints.at(-1)] ?? []).filter(
+      (s) => s.complete && s.heapTotalOpen !== undefined,
+    );
     medians[name] = {
       burstDeliveriesPerSec: median(completeBursts.map((s) => s.deliveriesPerSec)),
       burstServerLoopMs: median(completeBursts.map((s) => s.serverLoopMs)),
@@ -64,7 +67,8 @@ function summarize(samples, servers, memoryPoints) {
     for (const name of servers) {
       const m = medians[name];
       const memory = {};
-      for (const n of memoryPoints) memory[n] = ratio(m.memoryBytesPerStream[n], base.memoryBytesPerStream[n]);
+      for (const n of memoryPoints)
+        memory[n] = ratio(m.memoryBytesPerStream[n], base.memoryBytesPerStream[n]);
       ratios[name] = {
         // Higher is better for rates, lower for latency and memory: each is server ÷ raw.
         burstDeliveriesPerSec: ratio(m.burstDeliveriesPerSec, base.burstDeliveriesPerSec),
@@ -84,29 +88,36 @@ function summarize(samples, servers, memoryPoints) {
  */
 function compare(samples, servers, medians, memoryPoints) {
   const largest = memoryPoints.at(-1);
-  return COMPARISONS.filter(([name, against]) => servers.includes(name) && servers.includes(against)).map(([name, against, what]) => {
-    const [m, base] = [medians[name], medians[against]];
-    const perRound = samples.burst[name]
-      .filter((s) => s.complete)
-      .map((s) => ratio(s.deliveriesPerSec, samples.burst[against].find((b) => b.round === s.round && b.complete)?.deliveriesPerSec))
-      .filter((r) => r !== null);
-    return {
-      name,
-      against,
-      what,
-      burstDeliveriesPerSec: [m.burstDeliveriesPerSec, base.burstDeliveriesPerSec],
-      burstRatio: ratio(m.burstDeliveriesPerSec, base.burstDeliveriesPerSec),
-      burstRatioPerRound: perRound,
-      burstRange: [samples.burst[name], samples.burst[against]].map((list) => {
-        const rates = list.filter((s) => s.complete).map((s) => s.deliveriesPerSec);
-        return rates.length ? [Math.min(...rates), Math.max(...rates)] : null;
-      }),
-      singleLastP50Ms: [m.singleLastP50Ms, base.singleLastP50Ms],
-      singleLastP99Ms: [m.singleLastP99Ms, base.singleLastP99Ms],
-      memoryBytesPerStream: [m.memoryBytesPerStream[largest], base.memoryBytesPerStream[largest]],
-      heapUsedBytesPerStream: [m.heapUsedBytesPerStream, base.heapUsedBytesPerStream],
-    };
-  });
+  return COMPARISONS.filter(([name, against]) => servers.includes(name) && servers.includes(against)).map(
+    ([name, against, what]) => {
+      const [m, base] = [medians[name], medians[against]];
+      const perRound = samples.burst[name]
+        .filter((s) => s.complete)
+        .map((s) =>
+          ratio(
+            s.deliveriesPerSec,
+            samples.burst[against].find((b) => b.round === s.round && b.complete)?.deliveriesPerSec,
+          ),
+        )
+        .filter((r) => r !== null);
+      return {
+        name,
+        against,
+        what,
+        burstDeliveriesPerSec: [m.burstDeliveriesPerSec, base.burstDeliveriesPerSec],
+        burstRatio: ratio(m.burstDeliveriesPerSec, base.burstDeliveriesPerSec),
+        burstRatioPerRound: perRound,
+        burstRange: [samples.burst[name], samples.burst[against]].map((list) => {
+          const rates = list.filter((s) => s.complete).map((s) => s.deliveriesPerSec);
+          return rates.length ? [Math.min(...rates), Math.max(...rates)] : null;
+        }),
+        singleLastP50Ms: [m.singleLastP50Ms, base.singleLastP50Ms],
+        singleLastP99Ms: [m.singleLastP99Ms, base.singleLastP99Ms],
+        memoryBytesPerStream: [m.memoryBytesPerStream[largest], base.memoryBytesPerStream[largest]],
+        heapUsedBytesPerStream: [m.heapUsedBytesPerStream, base.heapUsedBytesPerStream],
+      };
+    },
+  );
 }
 
 function num(n, digits = 0) {
@@ -190,7 +201,8 @@ function tables(results) {
       `heap used/stream @${largest} (KiB)`,
     ],
   ];
-  const both = ([a, b], digits = 0, scale = 1) => `${num(a === null ? null : a / scale, digits)} / ${num(b === null ? null : b / scale, digits)}`;
+  const both = ([a, b], digits = 0, scale = 1) =>
+    `${num(a === null ? null : a / scale, digits)} / ${num(b === null ? null : b / scale, digits)}`;
   for (const c of results.comparisons ?? []) {
     const rounds = c.burstRatioPerRound;
     pairs.push([
@@ -212,7 +224,11 @@ function tables(results) {
 
 function textTable(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')).join('\n');
+  return rows
+    .map((row) =>
+      row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '),
+    )
+    .join('\n');
 }
 
 function markdownTable(rows) {
@@ -244,13 +260,17 @@ function printSummary(results, log) {
 
 /** What the comparison table shows, and what the baseline was. */
 function pairsNote(results) {
-  const base = results.baseline?.commit ? ` The baseline is the build at ${results.baseline.commit.slice(0, 12)} (${results.baseline.dir}).` : '';
+  const base = results.baseline?.commit
+    ? ` The baseline is the build at ${results.baseline.commit.slice(0, 12)} (${results.baseline.dir}).`
+    : '';
   return `Each server against the one it differs from by one thing, in the same rounds: medians (this / that), the ratio of the medians, and the lowest and highest of the per-round burst ratios.${base}`;
 }
 
 function markdown(results) {
   const { speed, memory, pairs } = tables(results);
-  const source = results.source?.commit ? `Library at ${results.source.commit.slice(0, 12)}${results.source.uncommittedSrcChanges?.length ? ` plus uncommitted changes to ${results.source.uncommittedSrcChanges.map((l) => l.slice(3)).join(', ')}` : ''}.` : '';
+  const source = results.source?.commit
+    ? `Library at ${results.source.commit.slice(0, 12)}${results.source.uncommittedSrcChanges?.length ? ` plus uncommitted changes to ${results.source.uncommittedSrcChanges.map((l) => l.slice(3)).join(', ')}` : ''}.`
+    : '';
   return [
     '# SSE fan-out benchmark',
     '',
@@ -260,9 +280,18 @@ function markdown(results) {
     '',
     markdownTable(speed),
     '',
-    'Ratios are the server\'s median divided by `raw`\'s: above 1 is better for deliveries/s, below 1 is better for latency and memory.',
+    "Ratios are the server's median divided by `raw`'s: above 1 is better for deliveries/s, below 1 is better for latency and memory.",
     '',
-    ...(pairs ? ['## Metrics on against off, and against the baseline', '', pairsNote(results), '', markdownTable(pairs), ''] : []),
+    ...(pairs
+      ? [
+          '## Metrics on against off, and against the baseline',
+          '',
+          pairsNote(results),
+          '',
+          markdownTable(pairs),
+          '',
+        ]
+      : []),
     '## Memory',
     '',
     markdownTable(memory),
@@ -276,7 +305,10 @@ function markdown(results) {
 // ---------------------------------------------------------------- the chart
 
 function escapeXml(text) {
-  return String(text).replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
+  return String(text).replace(
+    /[<>&"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c],
+  );
 }
 
 /** A round axis maximum: 1, 2 or 5 times a power of ten, at least `value`. */
@@ -302,15 +334,21 @@ function svgChart(results) {
   const left1 = 80;
   const left2 = 540;
   const out = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">SSE fan-out: ${escapeXml(servers.join(', '))}</text>`);
+  out.push(
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">SSE fan-out: ${escapeXml(servers.join(', '))}</text>`,
+  );
 
   // Panel 1: burst deliveries/s per server, as bars.
   const rates = servers.map((name) => medians[name].burstDeliveriesPerSec ?? 0);
   const maxRate = niceMax(Math.max(...rates));
   const plotH = panel.bottom - panel.top;
-  out.push(`<text x="${left1 + panel.width / 2}" y="40" text-anchor="middle" font-weight="bold">Burst: deliveries/s (${num(config.clients)} clients, ${config.burstSize} broadcasts)</text>`);
+  out.push(
+    `<text x="${left1 + panel.width / 2}" y="40" text-anchor="middle" font-weight="bold">Burst: deliveries/s (${num(config.clients)} clients, ${config.burstSize} broadcasts)</text>`,
+  );
   for (let i = 0; i <= 4; i++) {
     const v = (maxRate * i) / 4;
     const y = panel.bottom - (plotH * i) / 4;
@@ -321,14 +359,26 @@ function svgChart(results) {
   servers.forEach((name, i) => {
     const h = (plotH * rates[i]) / maxRate;
     const x = left1 + i * slot + slot * 0.15;
-    out.push(`<rect x="${x.toFixed(1)}" y="${(panel.bottom - h).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[name] ?? '#000'}"><title>${escapeXml(name)}: ${num(rates[i])} deliveries/s</title></rect>`);
-    out.push(`<text x="${(x + slot * 0.35).toFixed(1)}" y="${(panel.bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${shortNumber(rates[i])}</text>`);
-    out.push(`<text x="${(x + slot * 0.35).toFixed(1)}" y="${panel.bottom + 16}" text-anchor="middle" font-size="11">${escapeXml(name)}</text>`);
+    out.push(
+      `<rect x="${x.toFixed(1)}" y="${(panel.bottom - h).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[name] ?? '#000'}"><title>${escapeXml(name)}: ${num(rates[i])} deliveries/s</title></rect>`,
+    );
+    out.push(
+      `<text x="${(x + slot * 0.35).toFixed(1)}" y="${(panel.bottom - h - 4).toFixed(1)}" text-anchor="middle" font-size="10">${shortNumber(rates[i])}</text>`,
+    );
+    out.push(
+      `<text x="${(x + slot * 0.35).toFixed(1)}" y="${panel.bottom + 16}" text-anchor="middle" font-size="11">${escapeXml(name)}</text>`,
+    );
   });
   out.push(`<line x1="${left1}" x2="${left1}" y1="${panel.top}" y2="${panel.bottom}" stroke="#111"/>`);
-  out.push(`<line x1="${left1}" x2="${left1 + panel.width}" y1="${panel.bottom}" y2="${panel.bottom}" stroke="#111"/>`);
-  out.push(`<text transform="translate(${left1 - 58} ${(panel.top + panel.bottom) / 2}) rotate(-90)" text-anchor="middle">deliveries per second</text>`);
-  out.push(`<text x="${left1 + panel.width / 2}" y="${panel.bottom + 34}" text-anchor="middle">server</text>`);
+  out.push(
+    `<line x1="${left1}" x2="${left1 + panel.width}" y1="${panel.bottom}" y2="${panel.bottom}" stroke="#111"/>`,
+  );
+  out.push(
+    `<text transform="translate(${left1 - 58} ${(panel.top + panel.bottom) / 2}) rotate(-90)" text-anchor="middle">deliveries per second</text>`,
+  );
+  out.push(
+    `<text x="${left1 + panel.width / 2}" y="${panel.bottom + 34}" text-anchor="middle">server</text>`,
+  );
 
   // Panel 2: RSS per stream against the number of clients, a line per server.
   const points = config.memoryPoints;
@@ -342,30 +392,49 @@ function svgChart(results) {
   const maxClients = Math.max(...points, 1);
   const xOf = (n) => left2 + (points.length === 1 ? panel.width / 2 : (panel.width * n) / maxClients);
   const yOf = (v) => panel.bottom - (plotH * (v - minKib)) / (maxKib - minKib);
-  out.push(`<text x="${left2 + panel.width / 2}" y="40" text-anchor="middle" font-weight="bold">Memory: RSS per open stream</text>`);
+  out.push(
+    `<text x="${left2 + panel.width / 2}" y="40" text-anchor="middle" font-weight="bold">Memory: RSS per open stream</text>`,
+  );
   for (let i = 0; i <= 4; i++) {
     const v = minKib + ((maxKib - minKib) * i) / 4;
     const y = yOf(v);
     out.push(`<line x1="${left2}" x2="${left2 + panel.width}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
     out.push(`<text x="${left2 - 6}" y="${y + 4}" text-anchor="end">${num(v, v % 1 ? 1 : 0)}</text>`);
   }
-  for (const n of points) out.push(`<text x="${xOf(n).toFixed(1)}" y="${panel.bottom + 16}" text-anchor="middle">${shortNumber(n)}</text>`);
+  for (const n of points)
+    out.push(
+      `<text x="${xOf(n).toFixed(1)}" y="${panel.bottom + 16}" text-anchor="middle">${shortNumber(n)}</text>`,
+    );
   for (const name of servers) {
     const coords = points.map((n) => [n, kib(name, n)]).filter(([, v]) => v !== null);
-    if (coords.length > 1) out.push(`<polyline fill="none" stroke="${COLORS[name] ?? '#000'}" stroke-width="2" points="${coords.map(([n, v]) => `${xOf(n).toFixed(1)},${yOf(v).toFixed(1)}`).join(' ')}"/>`);
-    for (const [n, v] of coords) out.push(`<circle cx="${xOf(n).toFixed(1)}" cy="${yOf(v).toFixed(1)}" r="3" fill="${COLORS[name] ?? '#000'}"><title>${escapeXml(name)} @ ${n}: ${num(v, 2)} KiB</title></circle>`);
+    if (coords.length > 1)
+      out.push(
+        `<polyline fill="none" stroke="${COLORS[name] ?? '#000'}" stroke-width="2" points="${coords.map(([n, v]) => `${xOf(n).toFixed(1)},${yOf(v).toFixed(1)}`).join(' ')}"/>`,
+      );
+    for (const [n, v] of coords)
+      out.push(
+        `<circle cx="${xOf(n).toFixed(1)}" cy="${yOf(v).toFixed(1)}" r="3" fill="${COLORS[name] ?? '#000'}"><title>${escapeXml(name)} @ ${n}: ${num(v, 2)} KiB</title></circle>`,
+      );
   }
   out.push(`<line x1="${left2}" x2="${left2}" y1="${panel.top}" y2="${panel.bottom}" stroke="#111"/>`);
-  out.push(`<line x1="${left2}" x2="${left2 + panel.width}" y1="${panel.bottom}" y2="${panel.bottom}" stroke="#111"/>`);
-  out.push(`<text transform="translate(${left2 - 48} ${(panel.top + panel.bottom) / 2}) rotate(-90)" text-anchor="middle">KiB of RSS per stream</text>`);
-  out.push(`<text x="${left2 + panel.width / 2}" y="${panel.bottom + 34}" text-anchor="middle">open streams (clients)</text>`);
+  out.push(
+    `<line x1="${left2}" x2="${left2 + panel.width}" y1="${panel.bottom}" y2="${panel.bottom}" stroke="#111"/>`,
+  );
+  out.push(
+    `<text transform="translate(${left2 - 48} ${(panel.top + panel.bottom) / 2}) rotate(-90)" text-anchor="middle">KiB of RSS per stream</text>`,
+  );
+  out.push(
+    `<text x="${left2 + panel.width / 2}" y="${panel.bottom + 34}" text-anchor="middle">open streams (clients)</text>`,
+  );
 
   // Legend: one color per server, for both panels.
   const legendY = H - 14;
   const itemW = W / servers.length;
   servers.forEach((name, i) => {
     const x = i * itemW + itemW / 2 - 40;
-    out.push(`<rect x="${x.toFixed(1)}" y="${legendY - 10}" width="12" height="12" fill="${COLORS[name] ?? '#000'}"/>`);
+    out.push(
+      `<rect x="${x.toFixed(1)}" y="${legendY - 10}" width="12" height="12" fill="${COLORS[name] ?? '#000'}"/>`,
+    );
     out.push(`<text x="${(x + 18).toFixed(1)}" y="${legendY}">${escapeXml(name)}</text>`);
   });
   out.push('</svg>');

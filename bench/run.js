@@ -28,7 +28,17 @@ const { intFromEnv } = require('./lib/env');
 
 const ROOT = path.join(__dirname, '..');
 // nest-raw, a bare Nest route on Express that only holds its response, is the floor for anything on Nest.
-const DEFAULT_SERVERS = ['raw', 'hub', 'hub-metrics', 'hub-fastify', 'hub-fastify-metrics', 'nest-sse', 'better-sse', 'sse-channel', 'nest-raw'];
+const DEFAULT_SERVERS = [
+  'raw',
+  'hub',
+  'hub-metrics',
+  'hub-fastify',
+  'hub-fastify-metrics',
+  'nest-sse',
+  'better-sse',
+  'sse-channel',
+  'nest-raw',
+];
 // A control that only runs when named in BENCH_SERVERS.
 const KNOWN_SERVERS = [...DEFAULT_SERVERS, 'raw-close'];
 // The servers BENCH_BASELINE runs again on another build (the metrics variants need this one).
@@ -37,7 +47,12 @@ const BASE = '@base';
 
 function listFromEnv(name, fallback) {
   const value = process.env[name];
-  return value ? value.split(',').map((item) => item.trim()).filter(Boolean) : fallback;
+  return value
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : fallback;
 }
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -46,10 +61,13 @@ const config = {
   clients: intFromEnv('BENCH_CLIENTS', QUICK ? 200 : 10_000),
   rounds: intFromEnv('BENCH_ROUNDS', QUICK ? 1 : 5),
   memoryRounds: intFromEnv('BENCH_MEMORY_ROUNDS', QUICK ? 1 : 3),
-  memoryPoints: listFromEnv('BENCH_MEMORY_POINTS', QUICK ? ['200'] : ['1000', '5000', '10000', '15000']).map((n) => {
-    if (!/^[1-9][0-9]*$/.test(n)) throw new Error(`BENCH_MEMORY_POINTS must be positive integers, got "${n}"`);
-    return Number(n);
-  }),
+  memoryPoints: listFromEnv('BENCH_MEMORY_POINTS', QUICK ? ['200'] : ['1000', '5000', '10000', '15000']).map(
+    (n) => {
+      if (!/^[1-9][0-9]*$/.test(n))
+        throw new Error(`BENCH_MEMORY_POINTS must be positive integers, got "${n}"`);
+      return Number(n);
+    },
+  ),
   baseline: process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined,
   servers: listFromEnv('BENCH_SERVERS', DEFAULT_SERVERS),
   burstSize: 20,
@@ -93,7 +111,11 @@ async function startServer(name) {
   // "<name>@base" is the same server script on the baseline's build of the library.
   const script = name.endsWith(BASE) ? name.slice(0, -BASE.length) : name;
   const env = script === name ? process.env : { ...process.env, BENCH_LIBRARY: config.baseline };
-  const server = spawn(path.join(__dirname, 'servers', `${script}.js`), { execArgv: ['--expose-gc', ...extra], env, name });
+  const server = spawn(path.join(__dirname, 'servers', `${script}.js`), {
+    execArgv: ['--expose-gc', ...extra],
+    env,
+    name,
+  });
   const { port } = await server.ready;
   server.url = `http://127.0.0.1:${port}/events`;
   return server;
@@ -113,7 +135,8 @@ async function waitForCount(server, n, timeoutMs = 30_000) {
 async function openStreams(server, n) {
   const { open, contentType } = await client.ask('open', { url: server.url, count: n }, 300_000);
   if (open !== n) throw new Error(`client holds ${open} streams, expected ${n}`);
-  if (!/^text\/event-stream/.test(contentType ?? '')) throw new Error(`${server.name} answered with content-type ${contentType}`);
+  if (!/^text\/event-stream/.test(contentType ?? ''))
+    throw new Error(`${server.name} answered with content-type ${contentType}`);
   await waitForCount(server, n);
 }
 
@@ -186,10 +209,13 @@ async function withServer(name, tag, failures, measure) {
  */
 async function checkRecorded(server, before, b, tag, failures) {
   const after = await server.ask('metrics');
-  const sentEvents = (after.values['sse.server.sent_events'] ?? 0) - (before.values['sse.server.sent_events'] ?? 0);
+  const sentEvents =
+    (after.values['sse.server.sent_events'] ?? 0) - (before.values['sse.server.sent_events'] ?? 0);
   const broadcasts = (after.values['sse.hub.broadcasts'] ?? 0) - (before.values['sse.hub.broadcasts'] ?? 0);
   if (sentEvents !== b.expected || broadcasts !== config.burstSize) {
-    failures.push(`${tag}: the SDK recorded ${sentEvents} sent events and ${broadcasts} broadcasts, expected ${b.expected} and ${config.burstSize}`);
+    failures.push(
+      `${tag}: the SDK recorded ${sentEvents} sent events and ${broadcasts} broadcasts, expected ${b.expected} and ${config.burstSize}`,
+    );
   }
   return { exports: after.exports - before.exports, intervalMs: after.intervalMs, sentEvents, broadcasts };
 }
@@ -289,21 +315,31 @@ async function main() {
     console.error('dist/index.js is missing: run `npm run build` first (npm run bench does).');
     process.exit(2);
   }
-  for (const name of config.servers) if (!KNOWN_SERVERS.includes(name)) throw new Error(`unknown server ${name}`);
+  for (const name of config.servers)
+    if (!KNOWN_SERVERS.includes(name)) throw new Error(`unknown server ${name}`);
   if (config.baseline) {
-    if (!fs.existsSync(path.join(config.baseline, 'dist', 'index.js'))) throw new Error(`BENCH_BASELINE: ${config.baseline}/dist/index.js is missing: build that checkout first`);
+    if (!fs.existsSync(path.join(config.baseline, 'dist', 'index.js')))
+      throw new Error(
+        `BENCH_BASELINE: ${config.baseline}/dist/index.js is missing: build that checkout first`,
+      );
     // Each right after its own, so that the rotation of the rounds keeps them side by side.
-    config.servers = config.servers.flatMap((name) => (BASELINE_SERVERS.includes(name) ? [name, `${name}${BASE}`] : [name]));
+    config.servers = config.servers.flatMap((name) =>
+      BASELINE_SERVERS.includes(name) ? [name, `${name}${BASE}`] : [name],
+    );
   }
 
   const limit = openFilesLimit();
-  const memoryPoints = [...new Set(config.memoryPoints)].sort((a, b) => a - b).filter((n) => {
-    // Both the server and the client hold one socket per stream.
-    const fits = !(n + FD_HEADROOM > limit);
-    if (!fits) log(`memory point ${n} skipped: open-file limit is ${limit}, a process needs ${n + FD_HEADROOM}`);
-    return fits;
-  });
-  if (config.clients + FD_HEADROOM > limit) throw new Error(`BENCH_CLIENTS=${config.clients} does not fit the open-file limit ${limit}`);
+  const memoryPoints = [...new Set(config.memoryPoints)]
+    .sort((a, b) => a - b)
+    .filter((n) => {
+      // Both the server and the client hold one socket per stream.
+      const fits = !(n + FD_HEADROOM > limit);
+      if (!fits)
+        log(`memory point ${n} skipped: open-file limit is ${limit}, a process needs ${n + FD_HEADROOM}`);
+      return fits;
+    });
+  if (config.clients + FD_HEADROOM > limit)
+    throw new Error(`BENCH_CLIENTS=${config.clients} does not fit the open-file limit ${limit}`);
 
   const samples = { burst: {}, single: {}, memory: {} };
   for (const name of config.servers) {
@@ -315,7 +351,10 @@ async function main() {
   const failures = [];
 
   log(`SSE fan-out benchmark: ${config.servers.join(', ')}`);
-  log(`${config.clients} clients, ${config.rounds} round(s) of burst (${config.burstSize} broadcasts) and single (${config.singles} broadcasts); ` + `memory at ${memoryPoints.join(', ')} clients, ${config.memoryRounds} round(s); ${os.cpus().length} CPUs, Node ${process.version}, open-file limit ${limit}`);
+  log(
+    `${config.clients} clients, ${config.rounds} round(s) of burst (${config.burstSize} broadcasts) and single (${config.singles} broadcasts); ` +
+      `memory at ${memoryPoints.join(', ')} clients, ${config.memoryRounds} round(s); ${os.cpus().length} CPUs, Node ${process.version}, open-file limit ${limit}`,
+  );
 
   client = spawn(path.join(__dirname, 'client.js'), { name: 'client' });
   await client.ready;
@@ -336,13 +375,23 @@ async function main() {
           if (recorded.values) b.metrics = await checkRecorded(server, recorded, b, `${tag} burst`, failures);
           samples.burst[name].push({ round: round + 1, clients: config.clients, ...b });
           if (!b.complete) failures.push(`${tag} burst: ${b.received}/${b.expected} events arrived`);
-          log(`${tag} burst : ${fmt(b.deliveriesPerSec)} deliveries/s (${fmt(b.spanMs, 1)} ms for ${fmt(b.received)} events; server loop ${fmt(b.serverLoopMs, 1)} ms, CPU server ${fmt(b.serverCpuMs)} ms / client ${fmt(b.clientCpuMs)} ms)`);
-          if (b.metrics) log(`${tag} metrics: ${b.metrics.exports} export(s) of the SDK's reader during the burst; sse.server.sent_events +${fmt(b.metrics.sentEvents)}`);
+          log(
+            `${tag} burst : ${fmt(b.deliveriesPerSec)} deliveries/s (${fmt(b.spanMs, 1)} ms for ${fmt(b.received)} events; server loop ${fmt(b.serverLoopMs, 1)} ms, CPU server ${fmt(b.serverCpuMs)} ms / client ${fmt(b.clientCpuMs)} ms)`,
+          );
+          if (b.metrics)
+            log(
+              `${tag} metrics: ${b.metrics.exports} export(s) of the SDK's reader during the burst; sse.server.sent_events +${fmt(b.metrics.sentEvents)}`,
+            );
 
           const s = await single(server, config.clients);
           samples.single[name].push({ round: round + 1, clients: config.clients, ...s });
-          if (!s.complete) failures.push(`${tag} single: ${s.incomplete} of ${config.singles} broadcasts not fully delivered`);
-          log(`${tag} single: last client p50 ${fmt(s.lastP50Ms, 2)} ms, p99 ${fmt(s.lastP99Ms, 2)} ms; first client p50 ${fmt(s.firstP50Ms, 2)} ms; ${fmt(s.deliveriesPerSec)} deliveries/s`);
+          if (!s.complete)
+            failures.push(
+              `${tag} single: ${s.incomplete} of ${config.singles} broadcasts not fully delivered`,
+            );
+          log(
+            `${tag} single: last client p50 ${fmt(s.lastP50Ms, 2)} ms, p99 ${fmt(s.lastP99Ms, 2)} ms; first client p50 ${fmt(s.firstP50Ms, 2)} ms; ${fmt(s.deliveriesPerSec)} deliveries/s`,
+          );
 
           await dropStreams(server);
         });
@@ -357,7 +406,9 @@ async function main() {
           await memorySeries(server, memoryPoints, (n, m) => {
             samples.memory[name][n].push({ round: round + 1, ...m });
             if (!m.complete) failures.push(`${tag} ${n} clients: the broadcast was not fully delivered`);
-            log(`${tag} ${String(n).padStart(6)} streams: ${fmt(m.bytesPerStream / 1024, 2)} KiB RSS per stream (RSS ${fmt(m.rssEmpty / 1048576, 1)} → ${fmt(m.rssOpen / 1048576, 1)} MiB; heap used ${fmt((m.heapOpen - m.heapEmpty) / n / 1024, 2)}, heap total ${fmt((m.heapTotalOpen - m.heapTotalEmpty) / n / 1024, 2)} KiB per stream)`);
+            log(
+              `${tag} ${String(n).padStart(6)} streams: ${fmt(m.bytesPerStream / 1024, 2)} KiB RSS per stream (RSS ${fmt(m.rssEmpty / 1048576, 1)} → ${fmt(m.rssOpen / 1048576, 1)} MiB; heap used ${fmt((m.heapOpen - m.heapEmpty) / n / 1024, 2)}, heap total ${fmt((m.heapTotalOpen - m.heapTotalEmpty) / n / 1024, 2)} KiB per stream)`,
+            );
           });
         });
       }
@@ -397,8 +448,16 @@ async function main() {
 /** Which library code was measured (in the checkout at `dir`): the commit, and the source files changed since. */
 function sourceState(dir) {
   try {
-    const commit = execSync('git rev-parse HEAD', { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execSync('git status --porcelain -- src', { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const commit = execSync('git rev-parse HEAD', {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty = execSync('git status --porcelain -- src', {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .split('\n')
       .filter(Boolean);
     return { commit, uncommittedSrcChanges: dirty };

@@ -9,8 +9,10 @@ import { TickerController } from './ticker.controller';
 // Redis stream (or one table): start two on two ports and a message sent on one appears
 // on the other (and a reconnect to either replays).
 function transportFromEnv(): SseTransport | undefined {
-  if (process.env.REDIS_URL) return new RedisStreamsTransport({ url: process.env.REDIS_URL, stream: 'nestjs-sse-hub-demo' });
-  if (process.env.DATABASE_URL) return new PostgresTransport({ connectionString: process.env.DATABASE_URL, table: 'sse_hub_demo' });
+  if (process.env.REDIS_URL)
+    return new RedisStreamsTransport({ url: process.env.REDIS_URL, stream: 'nestjs-sse-hub-demo' });
+  if (process.env.DATABASE_URL)
+    return new PostgresTransport({ connectionString: process.env.DATABASE_URL, table: 'sse_hub_demo' });
   return undefined;
 }
 

@@ -8,7 +8,11 @@ import { AppModule } from './app.module';
 
 /** demo/public, whether running from dist-demo/demo/main.js, from demo/main.ts or from another cwd. */
 function publicDir(): string {
-  const candidates = [join(__dirname, '..', '..', 'demo', 'public'), join(__dirname, 'public'), join(process.cwd(), 'demo', 'public')];
+  const candidates = [
+    join(__dirname, '..', '..', 'demo', 'public'),
+    join(__dirname, 'public'),
+    join(process.cwd(), 'demo', 'public'),
+  ];
   const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
   if (!found) throw new Error(`demo/public/index.html not found; looked in: ${candidates.join(', ')}`);
   return found;
@@ -17,7 +21,8 @@ function publicDir(): string {
 function port(): number {
   const raw = process.env.PORT || '3000';
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`PORT must be a port number, got "${raw}".`);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new Error(`PORT must be a port number, got "${raw}".`);
   return value;
 }
 

@@ -22,9 +22,11 @@ function roomChannel(room: string): string {
 
 function requiredString(body: Record<string, unknown>, field: string, max: number): string {
   const value = body[field];
-  if (typeof value !== 'string' || value.trim() === '') throw new BadRequestException(`"${field}" must be a non-empty string.`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new BadRequestException(`"${field}" must be a non-empty string.`);
   const trimmed = value.trim();
-  if (trimmed.length > max) throw new BadRequestException(`"${field}" must be at most ${max} characters, got ${trimmed.length}.`);
+  if (trimmed.length > max)
+    throw new BadRequestException(`"${field}" must be at most ${max} characters, got ${trimmed.length}.`);
   return trimmed;
 }
 
@@ -35,7 +37,10 @@ export class RoomsController implements SseGateway {
 
   // Returns nothing: the stream stays open and carries what the hub sends to the room,
   // and the room's members hear of every stream that joins or leaves it (join / leave).
-  @SseRoute(':room/events', { channels: (req: RoomRequest) => [roomChannel(req.params.room)], presenceEvents: true })
+  @SseRoute(':room/events', {
+    channels: (req: RoomRequest) => [roomChannel(req.params.room)],
+    presenceEvents: true,
+  })
   events(): void {}
 
   // Who is in the room, on every instance: the page asks on each join and leave event.
@@ -47,7 +52,9 @@ export class RoomsController implements SseGateway {
   @Post(':room/messages')
   async post(@Param('room') room: string, @Body() body: unknown): Promise<ChatMessage> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new BadRequestException('Send a JSON object { "author": string, "text": string } with Content-Type: application/json.');
+      throw new BadRequestException(
+        'Send a JSON object { "author": string, "text": string } with Content-Type: application/json.',
+      );
     }
     const record = body as Record<string, unknown>;
     const message: ChatMessage = {

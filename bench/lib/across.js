@@ -42,7 +42,10 @@ function rotate(pairs, r) {
 
 /** `total` split as evenly as can be into `parts` whole numbers. */
 function split(total, parts) {
-  return Array.from({ length: parts }, (_, i) => Math.floor((total * (i + 1)) / parts) - Math.floor((total * i) / parts));
+  return Array.from(
+    { length: parts },
+    (_, i) => Math.floor((total * (i + 1)) / parts) - Math.floor((total * i) / parts),
+  );
 }
 
 /** Measures pairs with one client process (bench/client.js); the seq numbers of its events never repeat. */
@@ -67,7 +70,8 @@ class Across {
       await this.client.ask('open', { url: `http://127.0.0.1:${pair.portB}/events`, count }, 120_000);
       for (let i = 0; i < first; i++) {
         const got = await this.round(pair, count, 1, 30_000);
-        if (!got.complete) throw new Error(`${pair.name}: a first broadcast reached ${got.received} of ${count} clients on B`);
+        if (!got.complete)
+          throw new Error(`${pair.name}: a first broadcast reached ${got.received} of ${count} clients on B`);
         await sleep(10);
       }
     }
@@ -91,7 +95,8 @@ class Across {
           byRound.push(inRound);
           for (let i = 0; i < chunks[r]; i++) {
             const got = await this.round(pair, clients, 1);
-            if (!got.complete) throw new Error(`${pair.name}: a broadcast reached ${got.received} of ${clients} clients on B`);
+            if (!got.complete)
+              throw new Error(`${pair.name}: a broadcast reached ${got.received} of ${clients} clients on B`);
             const [toFirst, toLast] = [got.first[0] - got.t[0], got.last[0] - got.t[0]];
             first.push(toFirst);
             last.push(toLast);
@@ -121,7 +126,10 @@ class Across {
     try {
       for (const pair of warmUp ? pairs : []) {
         const got = await this.round(pair, 1, burst);
-        if (!got.complete) throw new Error(`${pair.name}: only ${got.received} of ${burst} broadcasts of the warm-up reached B`);
+        if (!got.complete)
+          throw new Error(
+            `${pair.name}: only ${got.received} of ${burst} broadcasts of the warm-up reached B`,
+          );
         await sleep(1500);
       }
       for (let r = 0; r < rounds; r++) {
@@ -129,7 +137,8 @@ class Across {
           const { published, spans, floor } = samples.get(pair.name);
           const started = now();
           const got = await this.round(pair, 1, burst);
-          if (!got.complete) throw new Error(`${pair.name}: only ${got.received} of ${burst} broadcasts reached B`);
+          if (!got.complete)
+            throw new Error(`${pair.name}: only ${got.received} of ${burst} broadcasts reached B`);
           spans.push(Math.max(...got.last) - Math.min(...got.t));
           published.push(burst / ((got.publishedAt - started) / 1000));
           if (floors[pair.name]) floor.push(await floors[pair.name]());

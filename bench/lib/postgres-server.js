@@ -24,7 +24,11 @@ function findPostgres() {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const versions = readdirSync(root)
-    .filter((version) => existsSync(join(root, version, 'bin', 'postgres')) && existsSync(join(root, version, 'bin', 'initdb')))
+    .filter(
+      (version) =>
+        existsSync(join(root, version, 'bin', 'postgres')) &&
+        existsSync(join(root, version, 'bin', 'initdb')),
+    )
     .sort((a, b) => Number(b) - Number(a) || b.localeCompare(a));
   return versions.length > 0 ? join(root, versions[0], 'bin') : undefined;
 }
@@ -43,12 +47,18 @@ class PostgresCluster {
    * over the defaults, e.g. `{ fsync: 'on' }`.
    */
   static async start({ binDir = findPostgres(), settings = {} } = {}) {
-    if (!binDir) throw new Error('PostgreSQL is not installed: run `npm test`, which installs it (Debian package postgresql), or `apt-get install postgresql`.');
+    if (!binDir)
+      throw new Error(
+        'PostgreSQL is not installed: run `npm test`, which installs it (Debian package postgresql), or `apt-get install postgresql`.',
+      );
     const runAs = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
     const dir = mkdtempSync(join(tmpdir(), 'nestjs-sse-hub-pg-'));
     try {
       if (runAs) chownSync(dir, runAs.uid, runAs.gid);
-      const cluster = new PostgresCluster(binDir, dir, await freePort(), runAs, { ...DEFAULT_SETTINGS, ...settings });
+      const cluster = new PostgresCluster(binDir, dir, await freePort(), runAs, {
+        ...DEFAULT_SETTINGS,
+        ...settings,
+      });
       await cluster.initdb();
       await cluster.launch();
       return cluster;
@@ -101,9 +111,21 @@ class PostgresCluster {
   }
 
   async initdb() {
-    const child = this.spawn('initdb', ['-D', this.dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-locale', '--no-sync']);
+    const child = this.spawn('initdb', [
+      '-D',
+      this.dataDir,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-sync',
+    ]);
     let output = '';
-    for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => (output += chunk.toString()));
+    for (const stream of [child.stdout, child.stderr])
+      stream.on('data', (chunk) => (output += chunk.toString()));
     const [code] = await once(child, 'exit');
     if (code !== 0) throw new Error(`initdb exited with ${String(code)}:\n${output}`);
   }
@@ -162,10 +184,19 @@ class PostgresCluster {
 
   spawn(binary, args) {
     const path = join(this.binDir, binary);
-    const [command, commandArgs] = this.runAs ? ['setpriv', [`--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups', '--', path, ...args]] : [path, args];
+    const [command, commandArgs] = this.runAs
+      ? [
+          'setpriv',
+          [`--reuid=${this.runAs.uid}`, `--regid=${this.runAs.gid}`, '--clear-groups', '--', path, ...args],
+        ]
+      : [path, args];
     // Never the caller's own stdio: a server left behind must not hold a CI run's output open.
     // Its cwd is its own directory: the unprivileged user may not read the caller's.
-    return spawn(command, commandArgs, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
+    return spawn(command, commandArgs, {
+      cwd: this.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+    });
   }
 }
 
@@ -176,16 +207,23 @@ function unprivilegedUser() {
     if (user) return user;
   }
   const name = 'sse-hub-test';
-  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], { stdio: 'ignore' });
+  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], {
+    stdio: 'ignore',
+  });
   const made = lookUp(name);
-  if (!made) throw new Error(`could not create the user ${name} to run PostgreSQL as (it refuses to run as root)`);
+  if (!made)
+    throw new Error(`could not create the user ${name} to run PostgreSQL as (it refuses to run as root)`);
   return made;
 }
 
 function lookUp(name) {
   try {
-    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const uid = Number(
+      execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
+    const gid = Number(
+      execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+    );
     return Number.isInteger(uid) && Number.isInteger(gid) && uid !== 0 ? { uid, gid } : undefined;
   } catch {
     return undefined;

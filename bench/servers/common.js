@@ -78,7 +78,11 @@ function listen(httpServer) {
 
 /** Opens an event stream on a plain response and keeps it in `open` until it closes. */
 function acceptStream(res, open) {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
   // Headers go out now, so the client sees the stream open before the first event.
   res.flushHeaders();
   open.add(res);
@@ -123,13 +127,21 @@ async function startNest({ events, decorators, params = [], imports = [], platfo
   class EventsController {}
   EventsController.prototype.events = events;
   params.forEach((param, index) => param(EventsController.prototype, 'events', index));
-  const descriptor = Reflect.decorate(decorators, EventsController.prototype, 'events', Object.getOwnPropertyDescriptor(EventsController.prototype, 'events'));
+  const descriptor = Reflect.decorate(
+    decorators,
+    EventsController.prototype,
+    'events',
+    Object.getOwnPropertyDescriptor(EventsController.prototype, 'events'),
+  );
   Object.defineProperty(EventsController.prototype, 'events', descriptor);
   Controller('')(EventsController);
   class AppModule {}
   Module({ imports, controllers: [EventsController] })(AppModule);
-  const adapter = platform === 'fastify' ? new (require('@nestjs/platform-fastify').FastifyAdapter)() : undefined;
-  const app = adapter ? await NestFactory.create(AppModule, adapter, { logger: false }) : await NestFactory.create(AppModule, { logger: false });
+  const adapter =
+    platform === 'fastify' ? new (require('@nestjs/platform-fastify').FastifyAdapter)() : undefined;
+  const app = adapter
+    ? await NestFactory.create(AppModule, adapter, { logger: false })
+    : await NestFactory.create(AppModule, { logger: false });
   await app.init();
   // Fastify serves nothing until it is ready (app.listen would do it; the caller listens itself).
   if (adapter) await adapter.getInstance().ready();
@@ -153,15 +165,36 @@ function transportFromEnv() {
   if (url) {
     const { RedisStreamsTransport } = library('redis');
     const maxLen = Number(process.env.BENCH_REDIS_MAXLEN || 100_000);
-    return { transport: new RedisStreamsTransport({ url, stream: process.env.BENCH_REDIS_STREAM || 'nestjs-sse-hub-bench', maxLen }) };
+    return {
+      transport: new RedisStreamsTransport({
+        url,
+        stream: process.env.BENCH_REDIS_STREAM || 'nestjs-sse-hub-bench',
+        maxLen,
+      }),
+    };
   }
   const connectionString = process.env.BENCH_DATABASE_URL;
   if (connectionString) {
     const { PostgresTransport } = library('postgres');
     const maxLen = Number(process.env.BENCH_DATABASE_MAXLEN || 100_000);
-    return { transport: new PostgresTransport({ connectionString, table: process.env.BENCH_DATABASE_TABLE || 'nestjs_sse_hub_bench', maxLen }) };
+    return {
+      transport: new PostgresTransport({
+        connectionString,
+        table: process.env.BENCH_DATABASE_TABLE || 'nestjs_sse_hub_bench',
+        maxLen,
+      }),
+    };
   }
   return {};
 }
 
-module.exports = { runServer, listen, acceptStream, rawServer, writeToAll, startNest, library, transportFromEnv };
+module.exports = {
+  runServer,
+  listen,
+  acceptStream,
+  rawServer,
+  writeToAll,
+  startNest,
+  library,
+  transportFromEnv,
+};

@@ -17,8 +17,15 @@ function runHub({ platform, metrics }) {
     const { app, server } = await startNest({
       events: () => undefined,
       // bench/redis.js puts streams in channels with ?ch=… (BENCH_CHANNELS=1), for presence().
-      decorators: [SseRoute('events', { keepAlive: false, ...(process.env.BENCH_CHANNELS === '1' && { channels: (req) => req.query.ch ?? [] }) })],
-      imports: [SseModule.forRoot({ ...transport, metrics: sdk ? { meterProvider: sdk.meterProvider } : false })],
+      decorators: [
+        SseRoute('events', {
+          keepAlive: false,
+          ...(process.env.BENCH_CHANNELS === '1' && { channels: (req) => req.query.ch ?? [] }),
+        }),
+      ],
+      imports: [
+        SseModule.forRoot({ ...transport, metrics: sdk ? { meterProvider: sdk.meterProvider } : false }),
+      ],
       platform,
     });
     const hub = app.get(SseHub);

@@ -7,6 +7,14 @@ const { runServer, listen, acceptStream, writeToAll, startNest } = require('./co
 
 runServer(async () => {
   const open = new Set();
-  const { server } = await startNest({ events: (res) => acceptStream(res, open), decorators: [Get('events')], params: [Res()] });
-  return { port: await listen(server), count: () => open.size, broadcast: (event) => writeToAll(open, event) };
+  const { server } = await startNest({
+    events: (res) => acceptStream(res, open),
+    decorators: [Get('events')],
+    params: [Res()],
+  });
+  return {
+    port: await listen(server),
+    count: () => open.size,
+    broadcast: (event) => writeToAll(open, event),
+  };
 });

@@ -15,5 +15,9 @@ runServer(async () => {
     open++;
     res.once('close', () => open--);
   });
-  return { port: await listen(server), count: () => open, broadcast: (event) => subject.next({ data: event }) };
+  return {
+    port: await listen(server),
+    count: () => open,
+    broadcast: (event) => subject.next({ data: event }),
+  };
 });

@@ -4,5 +4,9 @@ const { runServer, listen, rawServer, writeToAll } = require('./common');
 
 runServer(async () => {
   const open = new Set();
-  return { port: await listen(rawServer(open)), count: () => open.size, broadcast: (event) => writeToAll(open, event) };
+  return {
+    port: await listen(rawServer(open)),
+    count: () => open.size,
+    broadcast: (event) => writeToAll(open, event),
+  };
 });

@@ -23,7 +23,11 @@ function closeDelimited(res: ServerResponse): void {
  * events go from then on: on HTTP/1.1 the socket itself, since a close-delimited body is
  * the socket's bytes as they are; the response otherwise.
  */
-export function openResponse(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders | undefined): SseSink {
+export function openResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: OutgoingHttpHeaders | undefined,
+): SseSink {
   const http1 = req.httpVersionMajor === 1;
   if (http1) closeDelimited(res);
   res.writeHead(200, sseHeaders(req.httpVersionMajor, headers));

@@ -79,7 +79,9 @@ export class SsePendingBudget {
       // Slowest first; a stream that was asked to drop already and still holds the most is
       // ended on the second pass, so the loop always frees memory.
       for (let pass = 0; pass < 2 && this.total > target; pass++) {
-        const slowest = [...this.streams].filter((stream) => stream.budgeted > 0).sort((a, b) => b.budgeted - a.budgeted);
+        const slowest = [...this.streams]
+          .filter((stream) => stream.budgeted > 0)
+          .sort((a, b) => b.budgeted - a.budgeted);
         for (const stream of slowest) {
           if (this.total <= target) break;
           stream.shed();

@@ -10,7 +10,9 @@ const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\
 export function unstorable(text: string): string | undefined {
   const found = UNSTORABLE.exec(text)?.[0];
   if (found === undefined) return undefined;
-  return found === '\0' ? 'it contains NUL (U+0000)' : 'it contains a lone surrogate, which is not valid Unicode';
+  return found === '\0'
+    ? 'it contains NUL (U+0000)'
+    : 'it contains a lone surrogate, which is not valid Unicode';
 }
 
 /**
@@ -26,13 +28,19 @@ export class SseChannelNameError extends TypeError {
     readonly channel: unknown,
     reason: string,
   ) {
-    super(`${JSON.stringify(channel) ?? String(channel)} cannot be a channel name: ${reason}. Leave such characters out of channel names (or encode them, e.g. with encodeURIComponent).`);
+    super(
+      `${JSON.stringify(channel) ?? String(channel)} cannot be a channel name: ${reason}. Leave such characters out of channel names (or encode them, e.g. with encodeURIComponent).`,
+    );
   }
 }
 
 /** `channel`, if it can be a channel name; else throws `SseChannelNameError`. */
 export function checkChannelName(channel: unknown): string {
-  if (typeof channel !== 'string') throw new SseChannelNameError(channel, `it is ${channel === null ? 'null' : typeof channel}, not a string`);
+  if (typeof channel !== 'string')
+    throw new SseChannelNameError(
+      channel,
+      `it is ${channel === null ? 'null' : typeof channel}, not a string`,
+    );
   const reason = unstorable(channel);
   if (reason !== undefined) throw new SseChannelNameError(channel, reason);
   return channel;

@@ -29,7 +29,6 @@ function flatUuid(): string {
   return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
 
-
 const KEEPALIVE = Buffer.from(encodeComment('keepalive'));
 
 /**
@@ -100,7 +99,8 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     this.req = init.req;
     this.res = init.res;
     this.sink = init.res;
-    if (init.keepAlive !== false && init.keepAlive > 0) this.keepAlive = KeepAliveTicker.every(init.keepAlive);
+    if (init.keepAlive !== false && init.keepAlive > 0)
+      this.keepAlive = KeepAliveTicker.every(init.keepAlive);
     this.retry = init.retry;
     this.headers = init.headers;
     this.lastEventId = init.lastEventId;
@@ -168,11 +168,20 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
    * Sends one event: `dataLines` is a line or a list of lines (each may itself hold
    * line breaks). Returns `{ ok: false, error }` instead of throwing.
    */
-  sendEvent(eventType: string | undefined, dataLines: string | readonly string[], options: { id?: string; retry?: number } = {}): SseSendResult {
+  sendEvent(
+    eventType: string | undefined,
+    dataLines: string | readonly string[],
+    options: { id?: string; retry?: number } = {},
+  ): SseSendResult {
     if (this.closed) return { ok: false, error: new SseClosedError(this.id) };
     try {
       const data = typeof dataLines === 'string' ? dataLines : dataLines.join('\n');
-      if (this.write(encodeEvent({ event: eventType, data, id: options.id, retry: options.retry }, this.maxEventBytes))) this.tally.events++;
+      if (
+        this.write(
+          encodeEvent({ event: eventType, data, id: options.id, retry: options.retry }, this.maxEventBytes),
+        )
+      )
+        this.tally.events++;
       return { ok: true };
     } catch (error) {
       return { ok: false, error: error as Error };
@@ -180,7 +189,11 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
   }
 
   /** Like `sendEvent`, but throws `SseClosedError` or `SseEncodeError`. */
-  sendEventOrThrow(eventType: string | undefined, dataLines: string | readonly string[], options: { id?: string; retry?: number } = {}): this {
+  sendEventOrThrow(
+    eventType: string | undefined,
+    dataLines: string | readonly string[],
+    options: { id?: string; retry?: number } = {},
+  ): this {
     const result = this.sendEvent(eventType, dataLines, options);
     if (!result.ok) throw result.error;
     return this;
@@ -351,7 +364,8 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     const wasStarted = this.isStarted;
     // A slow consumer's queue is what it could not take: not worth flushing.
     if (reason === 'slow-consumer') this.queued &&= [];
-    if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed) this.tryOpen('');
+    if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed)
+      this.tryOpen('');
     // Opening failed, and ended the stream for that.
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
@@ -368,7 +382,12 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
         // What this turn wrote goes out before the end (a vanished client's is dropped with its socket).
         this.flush();
         // The shutdown retry goes out with the last chunk: one write, not two, times thousands.
-        if (this.isStarted && !this.res.writableEnded) this.res.end(reason === 'shutdown' && this.shutdownRetry !== undefined ? encodeRetry(this.shutdownRetry) : undefined);
+        if (this.isStarted && !this.res.writableEnded)
+          this.res.end(
+            reason === 'shutdown' && this.shutdownRetry !== undefined
+              ? encodeRetry(this.shutdownRetry)
+              : undefined,
+          );
       }
     } catch (error) {
       // The stream is over whatever its connection says; what follows must still run.

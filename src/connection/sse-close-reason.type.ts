@@ -9,4 +9,5 @@
  *
  * @publicApi
  */
-export type SseCloseReason = 'client-disconnected' | 'completed' | 'server-closed' | 'error' | 'shutdown' | 'slow-consumer';
+export type SseCloseReason =
+  'client-disconnected' | 'completed' | 'server-closed' | 'error' | 'shutdown' | 'slow-consumer';

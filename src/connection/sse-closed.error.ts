@@ -8,6 +8,8 @@ export class SseClosedError extends Error {
   override readonly name = 'SseClosedError';
 
   constructor(clientId: string) {
-    super(`SSE client ${clientId} is closed: nothing more can be sent to it. Check client.closed before sending, or use sendEvent(), which returns { ok: false } instead of throwing.`);
+    super(
+      `SSE client ${clientId} is closed: nothing more can be sent to it. Check client.closed before sending, or use sendEvent(), which returns { ok: false } instead of throwing.`,
+    );
   }
 }

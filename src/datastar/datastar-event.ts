@@ -12,7 +12,11 @@ export const DEFAULT_RETRY_DURATION = 1000;
  * An ordinary event of `type` whose data lines are `lines` (each a `<key> <value>` of the
  * ADR): `encodeEvent` writes `event`, `id`, `retry`, then one `data:` field per line.
  */
-export function datastarEvent(type: string, lines: string[], { eventId, retryDuration }: DatastarEventOptions): SseEvent {
+export function datastarEvent(
+  type: string,
+  lines: string[],
+  { eventId, retryDuration }: DatastarEventOptions,
+): SseEvent {
   const event: SseEvent = { event: type, data: lines.join('\n') };
   if (eventId !== undefined) event.id = eventId;
   if (retryDuration !== undefined && retryDuration !== DEFAULT_RETRY_DURATION) event.retry = retryDuration;

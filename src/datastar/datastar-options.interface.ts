@@ -1,5 +1,6 @@
 /** How `patchElements` puts the elements into the page (the Datastar SDK ADR's modes). */
-export type DatastarPatchMode = 'outer' | 'inner' | 'replace' | 'prepend' | 'append' | 'before' | 'after' | 'remove';
+export type DatastarPatchMode =
+  'outer' | 'inner' | 'replace' | 'prepend' | 'append' | 'before' | 'after' | 'remove';
 
 /** The namespace the elements are parsed in. */
 export type DatastarNamespace = 'html' | 'svg' | 'mathml';

@@ -7,4 +7,6 @@ import { readSignals } from './read-signals';
  *
  * @publicApi
  */
-export const DatastarSignals = createParamDecorator((_data: unknown, context: ExecutionContext) => readSignals(context.switchToHttp().getRequest()));
+export const DatastarSignals = createParamDecorator((_data: unknown, context: ExecutionContext) =>
+  readSignals(context.switchToHttp().getRequest()),
+);

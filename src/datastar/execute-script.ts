@@ -2,7 +2,13 @@ import { type SseEvent } from '../wire';
 import { type ExecuteScriptOptions } from './datastar-options.interface';
 import { patchElements } from './patch-elements';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '"': '&quot;', "'": '&#39;', '<': '&lt;', '>': '&gt;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '<': '&lt;',
+  '>': '&gt;',
+};
 
 /** An attribute value safe between double quotes. */
 function escapeAttribute(value: string): string {
@@ -21,8 +27,14 @@ export function executeScript(script: string, options: ExecuteScriptOptions = {}
   let open = '<script';
   if (autoRemove) open += ' data-effect="el.remove()"';
   for (const [name, value] of Object.entries(attributes)) {
-    if (!/^[^\s"'>/=]+$/.test(name)) throw new TypeError(`executeScript: "${name}" is not a valid attribute name.`);
+    if (!/^[^\s"'>/=]+$/.test(name))
+      throw new TypeError(`executeScript: "${name}" is not a valid attribute name.`);
     open += ` ${name}="${escapeAttribute(value)}"`;
   }
-  return patchElements(`${open}>${script}</script>`, { selector: 'body', mode: 'append', eventId, retryDuration });
+  return patchElements(`${open}>${script}</script>`, {
+    selector: 'body',
+    mode: 'append',
+    eventId,
+    retryDuration,
+  });
 }

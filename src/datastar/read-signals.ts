@@ -17,14 +17,19 @@ export function readSignals<T extends Record<string, unknown> = Record<string, u
   body?: unknown;
 }): T {
   const method = (request.method ?? 'GET').toUpperCase();
-  const raw = method === 'GET' || method === 'DELETE' ? (request.query as Record<string, unknown> | undefined)?.[DATASTAR_QUERY_PARAM] : request.body;
+  const raw =
+    method === 'GET' || method === 'DELETE'
+      ? (request.query as Record<string, unknown> | undefined)?.[DATASTAR_QUERY_PARAM]
+      : request.body;
   if (raw === undefined || raw === null || raw === '') return {} as T;
   let signals: unknown = raw;
   if (typeof raw === 'string') {
     try {
       signals = JSON.parse(raw);
     } catch (error) {
-      throw new BadRequestException(`Datastar signals must be JSON (${method === 'GET' || method === 'DELETE' ? `the "${DATASTAR_QUERY_PARAM}" query parameter` : 'the request body'}): ${(error as Error).message}`);
+      throw new BadRequestException(
+        `Datastar signals must be JSON (${method === 'GET' || method === 'DELETE' ? `the "${DATASTAR_QUERY_PARAM}" query parameter` : 'the request body'}): ${(error as Error).message}`,
+      );
     }
   }
   if (typeof signals !== 'object' || signals === null || Array.isArray(signals)) {

@@ -14,11 +14,15 @@ export function removeElements(selector: string, options: DatastarEventOptions =
  *
  * @publicApi
  */
-export function removeSignals(paths: string | readonly string[], options: DatastarEventOptions = {}): SseEvent {
+export function removeSignals(
+  paths: string | readonly string[],
+  options: DatastarEventOptions = {},
+): SseEvent {
   const patch: Record<string, unknown> = {};
   for (const path of typeof paths === 'string' ? [paths] : paths) {
     const keys = path.split('.');
-    if (keys.some((key) => key === '')) throw new TypeError(`removeSignals: "${path}" is not a signal path (like "user.name").`);
+    if (keys.some((key) => key === ''))
+      throw new TypeError(`removeSignals: "${path}" is not a signal path (like "user.name").`);
     let node = patch;
     for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
     node[keys[keys.length - 1]] = null;

@@ -15,17 +15,34 @@ export function toList(value: string | readonly string[] | undefined): string[] 
  * `SseEventTooLargeError` over `maxEventBytes`) before anything is sent. `caller` names
  * the method in the error, for `SseHub.broadcast` and the transports' own publishers.
  */
-export function broadcastMessage(value: unknown, options: SseBroadcastOptions, maxEventBytes: number, caller = 'SseHub.broadcast'): SseBroadcastMessage {
+export function broadcastMessage(
+  value: unknown,
+  options: SseBroadcastOptions,
+  maxEventBytes: number,
+  caller = 'SseHub.broadcast',
+): SseBroadcastMessage {
   const { idempotencyKey } = options;
   if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
-    throw new TypeError(`${caller}: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`);
+    throw new TypeError(
+      `${caller}: idempotencyKey must be a non-empty string, got ${JSON.stringify(idempotencyKey)}.`,
+    );
   }
   const unfit = idempotencyKey === undefined ? undefined : unstorable(idempotencyKey);
-  if (unfit !== undefined) throw new TypeError(`${caller}: idempotencyKey ${JSON.stringify(idempotencyKey)} cannot be stored by every transport: ${unfit}. Leave such characters out of it.`);
+  if (unfit !== undefined)
+    throw new TypeError(
+      `${caller}: idempotencyKey ${JSON.stringify(idempotencyKey)} cannot be stored by every transport: ${unfit}. Leave such characters out of it.`,
+    );
   const channels = toList(options.channels);
   channels?.forEach(checkChannelName);
   return prepareMessage(
-    { type: 'broadcast', value, channels, except: toList(options.except), idempotencyKey, publishedAt: Date.now() },
+    {
+      type: 'broadcast',
+      value,
+      channels,
+      except: toList(options.except),
+      idempotencyKey,
+      publishedAt: Date.now(),
+    },
     maxEventBytes,
   );
 }

@@ -23,7 +23,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /** Whether a broadcast is for this client on replay (`except` named other connections). */
 export function reaches(entry: HubEntry, message: SseBroadcastMessage): boolean {
-  return message.channels === undefined || message.channels.some((channel) => entry.client.channels.has(channel));
+  return (
+    message.channels === undefined || message.channels.some((channel) => entry.client.channels.has(channel))
+  );
 }
 
 /**
@@ -31,7 +33,12 @@ export function reaches(entry: HubEntry, message: SseBroadcastMessage): boolean 
  * replay sent it already, through its `onMessage` if it has one (in order, even when the
  * hook is async), else as the bytes encoded once for everybody.
  */
-export function deliverTo(delivery: ClientDelivery, entry: HubEntry, message: DeliveredMessage, encoded = delivery.encoder.encoded(message)): void {
+export function deliverTo(
+  delivery: ClientDelivery,
+  entry: HubEntry,
+  message: DeliveredMessage,
+  encoded = delivery.encoder.encoded(message),
+): void {
   if (entry.held) {
     // Held bytes count against the client's limits: a slow setup must not hoard them.
     const bytes = encoded?.length ?? 0;
@@ -41,7 +48,8 @@ export function deliverTo(delivery: ClientDelivery, entry: HubEntry, message: De
     return;
   }
   if (entry.replayedUpTo !== undefined && message.type === 'broadcast' && message.id !== undefined) {
-    const fresh = entry.gapAt !== undefined && message.publishedAt !== undefined && message.publishedAt > entry.gapAt;
+    const fresh =
+      entry.gapAt !== undefined && message.publishedAt !== undefined && message.publishedAt > entry.gapAt;
     if (!fresh && compareEventIds(message.id, entry.replayedUpTo) <= 0) return;
     // Transports deliver in order: everything from here on is new.
     entry.replayedUpTo = undefined;
@@ -52,7 +60,10 @@ export function deliverTo(delivery: ClientDelivery, entry: HubEntry, message: De
   }
   if (entry.pending) {
     // An earlier async onMessage is still running: keep the order.
-    chain(entry, entry.pending.then(() => runOnMessage(delivery, entry, message)));
+    chain(
+      entry,
+      entry.pending.then(() => runOnMessage(delivery, entry, message)),
+    );
     return;
   }
   const running = runOnMessage(delivery, entry, message);
@@ -85,12 +96,18 @@ export function releaseHeld(delivery: ClientDelivery, entry: HubEntry): void {
 /** Whether the client is now in a channel it was not in when its replay was read, whose broadcasts that replay left out. */
 function joinedAnyOf(entry: HubEntry, skipped: NonNullable<MissedBroadcasts['skipped']>): boolean {
   for (const channel of entry.client.channels) {
-    if (!skipped.joined.has(channel) && (skipped.channels === true || skipped.channels.has(channel))) return true;
+    if (!skipped.joined.has(channel) && (skipped.channels === true || skipped.channels.has(channel)))
+      return true;
   }
   return false;
 }
 
-function write(delivery: ClientDelivery, entry: HubEntry, chunk: string | Buffer, id: string | undefined): void {
+function write(
+  delivery: ClientDelivery,
+  entry: HubEntry,
+  chunk: string | Buffer,
+  id: string | undefined,
+): void {
   if (entry.client.writeEvent(chunk, id) === 'too-large') delivery.tooLarge++;
 }
 
@@ -101,7 +118,11 @@ function chain(entry: HubEntry, pending: Promise<void>): void {
   });
 }
 
-function runOnMessage(delivery: ClientDelivery, entry: HubEntry, message: DeliveredMessage): Promise<void> | undefined {
+function runOnMessage(
+  delivery: ClientDelivery,
+  entry: HubEntry,
+  message: DeliveredMessage,
+): Promise<void> | undefined {
   const { client, onMessage } = entry;
   if (client.closed || !onMessage) return undefined;
   let result: unknown;
@@ -122,14 +143,22 @@ function runOnMessage(delivery: ClientDelivery, entry: HubEntry, message: Delive
       // Later than the delivery that would have counted it: said here.
       if (delivery.tooLarge > before) {
         delivery.tooLarge = before;
-        delivery.logger.error('onMessage-too-large', `onMessage for SSE client ${entry.client.id} returned a value over its maxEventBytes: it was sent a resync instead. Return smaller events or raise maxEventBytes.`);
+        delivery.logger.error(
+          'onMessage-too-large',
+          `onMessage for SSE client ${entry.client.id} returned a value over its maxEventBytes: it was sent a resync instead. Return smaller events or raise maxEventBytes.`,
+        );
       }
     },
     (error: unknown) => logHookError(delivery, entry, error),
   );
 }
 
-function sendResult(delivery: ClientDelivery, entry: HubEntry, message: DeliveredMessage, result: unknown): void {
+function sendResult(
+  delivery: ClientDelivery,
+  entry: HubEntry,
+  message: DeliveredMessage,
+  result: unknown,
+): void {
   if (result === undefined || result === null || entry.client.closed) return;
   let chunk: string | Buffer | undefined;
   try {
@@ -142,7 +171,10 @@ function sendResult(delivery: ClientDelivery, entry: HubEntry, message: Delivere
       const id = idOf(message) ?? event.id;
       const idLine = id === undefined ? '' : encodeId(id);
       // Under the client's limit, checked before the costly part of encoding.
-      const { head, tail } = encodeEventParts({ ...event, id: undefined }, entry.client.maxEventBytes - idLine.length);
+      const { head, tail } = encodeEventParts(
+        { ...event, id: undefined },
+        entry.client.maxEventBytes - idLine.length,
+      );
       chunk = head + idLine + tail;
     }
   } catch (error) {
@@ -152,7 +184,10 @@ function sendResult(delivery: ClientDelivery, entry: HubEntry, message: Delivere
       return;
     }
     const reason = (error as Error).message;
-    delivery.logger.error(`onMessage-value:${reason}`, `onMessage for SSE client ${entry.client.id} returned a value that cannot be sent, so it was skipped; fix the gateway's onMessage: ${reason}`);
+    delivery.logger.error(
+      `onMessage-value:${reason}`,
+      `onMessage for SSE client ${entry.client.id} returned a value that cannot be sent, so it was skipped; fix the gateway's onMessage: ${reason}`,
+    );
     return;
   }
   if (chunk) write(delivery, entry, chunk, idOf(message));
@@ -160,5 +195,9 @@ function sendResult(delivery: ClientDelivery, entry: HubEntry, message: Delivere
 
 function logHookError(delivery: ClientDelivery, entry: HubEntry, error: unknown): void {
   const reason = (error as Error)?.message ?? String(error);
-  delivery.logger.error(`onMessage:${reason}`, `onMessage threw for SSE client ${entry.client.id}, so it missed that message; the stream stays open. Fix the gateway's onMessage: ${reason}`, (error as Error)?.stack);
+  delivery.logger.error(
+    `onMessage:${reason}`,
+    `onMessage threw for SSE client ${entry.client.id}, so it missed that message; the stream stays open. Fix the gateway's onMessage: ${reason}`,
+    (error as Error)?.stack,
+  );
 }

@@ -97,7 +97,10 @@ export class ClientRegistry {
    * minus the ids in `except`. Live, not a copy (a copy per broadcast costs a burst
    * dearly): a stream that closes during the delivery is passed over.
    */
-  recipients(channels: readonly string[] | undefined, except: readonly string[] | undefined): Iterable<HubEntry> {
+  recipients(
+    channels: readonly string[] | undefined,
+    except: readonly string[] | undefined,
+  ): Iterable<HubEntry> {
     let recipients: Iterable<HubEntry>;
     if (channels === undefined) recipients = this.entries.values();
     else if (channels.length === 1) recipients = this.channelIndex.get(channels[0]) ?? [];

@@ -22,7 +22,8 @@ function partsOf(message: DeliveredMessage, maxBytes: number): Parts | null {
   const event = toSseEvent(message.value);
   if (!event) return null;
   // The hub gives a broadcast its id: one of the value's own is left out (it would break the order).
-  if (message.type === 'broadcast') return encodeEventParts({ ...event, id: undefined }, maxBytes, ID_LINE_ALLOWANCE);
+  if (message.type === 'broadcast')
+    return encodeEventParts({ ...event, id: undefined }, maxBytes, ID_LINE_ALLOWANCE);
   const { head, tail } = encodeEventParts(event, maxBytes);
   return { head: event.id === undefined ? head : head + encodeId(event.id), tail };
 }

@@ -1,6 +1,12 @@
 import type * as OpenTelemetry from '@opentelemetry/api';
 import type { Attributes, Meter } from '@opentelemetry/api';
-import { type SlowConsumerPolicy, type SseCloseReason, type SseReplayStatus, StreamTally, type StreamTallyObserver } from '../connection';
+import {
+  type SlowConsumerPolicy,
+  type SseCloseReason,
+  type SseReplayStatus,
+  StreamTally,
+  type StreamTallyObserver,
+} from '../connection';
 import { METER_NAME, OtelInstruments } from './otel-instruments';
 import { type SseRejectReason } from './sse-hub-stats.interface';
 import { type SseMetricsOptions } from './sse-metrics-options.interface';
@@ -28,7 +34,12 @@ async function loadMeter(options: SseMetricsOptions | false | undefined): Promis
  * meter), and a warning per slow consumer (rate-limited).
  */
 export class HubMetrics implements StreamTallyObserver {
-  readonly rejected: Record<SseRejectReason, number> = { max_connections: 0, max_connections_per: 0, not_acceptable: 0, shutting_down: 0 };
+  readonly rejected: Record<SseRejectReason, number> = {
+    max_connections: 0,
+    max_connections_per: 0,
+    not_acceptable: 0,
+    shutting_down: 0,
+  };
   readonly replays = { complete: 0, gap: 0 };
   broadcasts = 0;
   private readonly tallies = new Map<string, StreamTally>();
@@ -45,7 +56,12 @@ export class HubMetrics implements StreamTallyObserver {
     const meter = await loadMeter(options);
     if (!meter || this.instruments) return;
     this.instruments = new OtelInstruments(meter, {
-      routes: () => Array.from(this.tallies.values(), (tally) => ({ attributes: this.attributes.get(tally)!, events: tally.events, bytes: tally.bytes })),
+      routes: () =>
+        Array.from(this.tallies.values(), (tally) => ({
+          attributes: this.attributes.get(tally)!,
+          events: tally.events,
+          bytes: tally.bytes,
+        })),
       transport: this.transportState,
     });
   }

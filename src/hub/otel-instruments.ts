@@ -1,4 +1,14 @@
-import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter, ObservableCallback, ObservableCounter, ObservableGauge, UpDownCounter } from '@opentelemetry/api';
+import type {
+  Attributes,
+  BatchObservableCallback,
+  Counter,
+  Histogram,
+  Meter,
+  ObservableCallback,
+  ObservableCounter,
+  ObservableGauge,
+  UpDownCounter,
+} from '@opentelemetry/api';
 import { type SseReplayStatus } from '../connection';
 import { type SseRejectReason } from './sse-hub-stats.interface';
 import { type SseTransportState } from './sse-transport-state.interface';
@@ -43,27 +53,48 @@ export class OtelInstruments {
     private readonly meter: Meter,
     totals: ObservedTotals,
   ) {
-    this.activeStreams = meter.createUpDownCounter('sse.server.active_streams', { description: 'Event streams open now.', unit: '{stream}' });
+    this.activeStreams = meter.createUpDownCounter('sse.server.active_streams', {
+      description: 'Event streams open now.',
+      unit: '{stream}',
+    });
     this.streamDuration = meter.createHistogram('sse.server.stream.duration', {
       description: 'How long event streams lasted, from their first byte to their end.',
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
-    const sentEvents = meter.createObservableCounter('sse.server.sent_events', { description: 'Events written to streams.', unit: '{event}' });
-    const sentBytes = meter.createObservableCounter('sse.server.sent_bytes', { description: 'Bytes written to streams.', unit: 'By' });
-    this.rejectedStreams = meter.createCounter('sse.server.rejected_streams', { description: 'Event streams refused before they started.', unit: '{stream}' });
+    const sentEvents = meter.createObservableCounter('sse.server.sent_events', {
+      description: 'Events written to streams.',
+      unit: '{event}',
+    });
+    const sentBytes = meter.createObservableCounter('sse.server.sent_bytes', {
+      description: 'Bytes written to streams.',
+      unit: 'By',
+    });
+    this.rejectedStreams = meter.createCounter('sse.server.rejected_streams', {
+      description: 'Event streams refused before they started.',
+      unit: '{stream}',
+    });
     this.slowConsumers = meter.createCounter('sse.server.slow_consumers', {
       description: 'Streams that left more than maxPendingBytes unread, by what their policy did.',
       unit: '{stream}',
     });
-    this.broadcasts = meter.createCounter('sse.hub.broadcasts', { description: 'Broadcasts published from this instance.', unit: '{broadcast}' });
-    this.replays = meter.createCounter('sse.hub.replays', { description: 'Reconnections replayed in full (complete) or told to resync (gap).', unit: '{replay}' });
+    this.broadcasts = meter.createCounter('sse.hub.broadcasts', {
+      description: 'Broadcasts published from this instance.',
+      unit: '{broadcast}',
+    });
+    this.replays = meter.createCounter('sse.hub.replays', {
+      description: 'Reconnections replayed in full (complete) or told to resync (gap).',
+      unit: '{replay}',
+    });
     this.deliveryLag = meter.createHistogram('sse.hub.delivery_lag', {
       description: 'From the publish of a hub message, on any instance, to its write on this one.',
       unit: 's',
       advice: { explicitBucketBoundaries: LAG_BUCKETS },
     });
-    this.transportUp = meter.createObservableGauge('sse.transport.up', { description: '1 while the hub transport carries messages, else 0.', unit: '1' });
+    this.transportUp = meter.createObservableGauge('sse.transport.up', {
+      description: '1 while the hub transport carries messages, else 0.',
+      unit: '1',
+    });
     this.sent = [sentEvents, sentBytes];
     this.observeSent = (result) => {
       for (const route of totals.routes()) {

@@ -66,7 +66,10 @@ export class PublishBatch {
     }
     sent
       .then(
-        (results) => chunk.forEach((queued, i) => (results?.[i] instanceof Error ? queued.reject(results[i]) : queued.resolve())),
+        (results) =>
+          chunk.forEach((queued, i) =>
+            results?.[i] instanceof Error ? queued.reject(results[i]) : queued.resolve(),
+          ),
         (error: unknown) => chunk.forEach((queued) => queued.reject(error)),
       )
       .finally(() => {

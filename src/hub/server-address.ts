@@ -1,5 +1,10 @@
 /** The port a scheme's server listens on when its address names none. */
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { postgres: 5432, postgresql: 5432, redis: 6379, rediss: 6379 };
+const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  postgres: 5432,
+  postgresql: 5432,
+  redis: 6379,
+  rediss: 6379,
+};
 /** Settings that hold a secret, in a config object or a URL's query (node-postgres reads `password` there). */
 const SECRET_NAME = /pass/i;
 const HIDDEN = '***';
@@ -67,7 +72,13 @@ function addressOfUrl(raw: string): string {
     // Not repeated: it may be a password in the wrong place.
     return '(an address that is not a URL)';
   }
-  return format({ scheme: url.protocol.replace(/:$/, ''), user: url.username, host: url.hostname, port: url.port, database: url.pathname.replace(/^\//, '') });
+  return format({
+    scheme: url.protocol.replace(/:$/, ''),
+    user: url.username,
+    host: url.hostname,
+    port: url.port,
+    database: url.pathname.replace(/^\//, ''),
+  });
 }
 
 function format({ scheme, user, host, port, database }: ServerParts): string {
@@ -92,7 +103,8 @@ function collectSecrets(source: unknown, into: Set<string>): void {
   if (source === null || typeof source !== 'object') return;
   for (const [name, value] of Object.entries(source)) {
     if (typeof value === 'string' && SECRET_NAME.test(name)) addDecoded(value, into);
-    else if (name === 'connectionString' || name === 'url' || name === 'ssl' || name === 'tls') collectSecrets(value, into);
+    else if (name === 'connectionString' || name === 'url' || name === 'ssl' || name === 'tls')
+      collectSecrets(value, into);
   }
 }
 

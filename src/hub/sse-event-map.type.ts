@@ -27,4 +27,6 @@ type IsUntyped<T> = IsAny<T> extends true ? true : string extends keyof T ? true
 export type SseEventOf<TEvents extends SseEventMap = any> =
   IsUntyped<TEvents> extends true
     ? any
-    : { [K in keyof TEvents & string]: { event: K; data: TEvents[K]; retry?: number; comment?: string } }[keyof TEvents & string];
+    : {
+        [K in keyof TEvents & string]: { event: K; data: TEvents[K]; retry?: number; comment?: string };
+      }[keyof TEvents & string];

@@ -9,7 +9,15 @@ import { type SsePresenceEntry } from './sse-presence.interface';
  * @publicApi
  */
 export type SseHubMessage =
-  | { type: 'broadcast'; id?: string; value: unknown; channels?: string[]; except?: string[]; idempotencyKey?: string; publishedAt?: number }
+  | {
+      type: 'broadcast';
+      id?: string;
+      value: unknown;
+      channels?: string[];
+      except?: string[];
+      idempotencyKey?: string;
+      publishedAt?: number;
+    }
   | { type: 'send'; clientId: string; value: unknown; publishedAt?: number }
   | { type: 'close'; clientId: string }
   /** Puts the client into `channels`, or out of them, on whichever instance holds its stream. */

@@ -1,5 +1,17 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
-import { type SseChannelListener, type SseClient, SsePendingBudget, type SseReplayStatus } from '../connection';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import {
+  type SseChannelListener,
+  type SseClient,
+  SsePendingBudget,
+  type SseReplayStatus,
+} from '../connection';
 import { checkChannelName } from '../connection/sse-channel-name.error';
 import { type ClientDelivery, deliverTo, releaseHeld } from './client-delivery';
 import { broadcastMessage, toList } from './broadcast-message';
@@ -46,12 +58,13 @@ export interface SseRegistration {
 // Longer ids are not ours: answered with a gap without asking the transport.
 const MAX_EVENT_ID_LENGTH = 256;
 
-
 /** The channels of `join` and `leave`: one name or a list of them, checked before they leave the process. */
 function channelList(method: string, channels: string | readonly string[]): string[] {
   const list = toList(channels);
   if (!Array.isArray(list) || !list.every((channel) => typeof channel === 'string')) {
-    throw new TypeError(`SseHub.${method}: channels must be a channel name or a list of them, got ${JSON.stringify(channels)}.`);
+    throw new TypeError(
+      `SseHub.${method}: channels must be a channel name or a list of them, got ${JSON.stringify(channels)}.`,
+    );
   }
   list.forEach(checkChannelName);
   return list;
@@ -65,7 +78,9 @@ function channelList(method: string, channels: string | readonly string[]): stri
  * @publicApi
  */
 @Injectable()
-export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown, SseChannelListener {
+export class SseHub<TEvents extends SseEventMap = any>
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown, SseChannelListener
+{
   private readonly logger = new ThrottledLogger(SseHub.name);
   private readonly registry = new ClientRegistry();
   private readonly delivery: ClientDelivery = {
@@ -74,7 +89,11 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     tooLarge: 0,
   };
   private readonly serial = new SerialDelivery((error) =>
-    this.logger.error('delivery', `A hub message could not be delivered (a bug: please report it): ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack),
+    this.logger.error(
+      'delivery',
+      `A hub message could not be delivered (a bug: please report it): ${(error as Error)?.message ?? String(error)}`,
+      (error as Error)?.stack,
+    ),
   );
   private readonly transport: SseTransport;
   private readonly replays = new ReplayGate();
@@ -119,7 +138,9 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
    * a reconnected client is another client.
    */
   async sendTo(clientId: string, value: SseEventOf<TEvents>): Promise<void> {
-    await this.transport.publish(prepareMessage({ type: 'send', clientId, value, publishedAt: Date.now() }, this.maxEventBytes));
+    await this.transport.publish(
+      prepareMessage({ type: 'send', clientId, value, publishedAt: Date.now() }, this.maxEventBytes),
+    );
   }
 
   /**
@@ -342,7 +363,10 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
     try {
       this.transport.updatePresence([change()]);
     } catch (error) {
-      this.logger.error('presence', `Presence could not be recorded, so presence() may miss a stream: ${(error as Error).message}`);
+      this.logger.error(
+        'presence',
+        `Presence could not be recorded, so presence() may miss a stream: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -358,20 +382,30 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
   private announceOf(id: string, info: unknown, event: 'join' | 'leave', channel: string): void {
     const value = { event, data: { channel, id, info } };
     this.broadcast(value as SseEventOf<TEvents>, { channels: channel }).catch((error: unknown) =>
-      this.logger.error('presence-event', `The ${event} event of ${id} in ${channel} could not be broadcast, so its members did not hear of it: ${(error as Error).message}`),
+      this.logger.error(
+        'presence-event',
+        `The ${event} event of ${id} in ${channel} could not be broadcast, so its members did not hear of it: ${(error as Error).message}`,
+      ),
     );
   }
 
-  private async history(lastEventId: string, each: (message: SseBroadcastMessage) => boolean): Promise<SseHistoryResult> {
+  private async history(
+    lastEventId: string,
+    each: (message: SseBroadcastMessage) => boolean,
+  ): Promise<SseHistoryResult> {
     if (lastEventId.length > MAX_EVENT_ID_LENGTH || !isEventId(lastEventId)) return { status: 'gap' };
     try {
       const history = await this.transport.history(lastEventId, each);
       // A transport that listed them rather than hand them over (the in-process one).
-      if (history.status === 'complete') for (const message of history.messages) if (!each(message)) return { status: 'gap' };
+      if (history.status === 'complete')
+        for (const message of history.messages) if (!each(message)) return { status: 'gap' };
       return history;
     } catch (error) {
       // Without history the client cannot be brought up to date: say so rather than fail the stream.
-      this.logger.error(`replay:${(error as Error).message}`, `Replay after ${lastEventId} failed, so the client gets a resync; check the transport: ${(error as Error).message}`);
+      this.logger.error(
+        `replay:${(error as Error).message}`,
+        `Replay after ${lastEventId} failed, so the client gets a resync; check the transport: ${(error as Error).message}`,
+      );
       return { status: 'gap' };
     }
   }
@@ -393,7 +427,8 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
       // Streams of a dead instance leave whatever this one is doing; this one's own came back, unless they are ending.
       if (message.type === 'returned' && this.shuttingDown) return;
       const event = message.type === 'departed' ? 'leave' : 'join';
-      for (const { id, channels, info } of message.clients) for (const channel of channels) this.announceOf(id, info, event, channel);
+      for (const { id, channels, info } of message.clients)
+        for (const channel of channels) this.announceOf(id, info, event, channel);
       return;
     }
     if (message.type === 'resync') {
@@ -407,10 +442,16 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
       encoded = this.delivery.encoder.encoded(message);
     } catch (error) {
       // Only a message from another instance can fail to encode here (ours were checked).
-      this.logger.error(`encode:${(error as Error).message}`, `A hub message from another instance could not be encoded and was not delivered (is every instance on the same version?): ${(error as Error).message}`);
+      this.logger.error(
+        `encode:${(error as Error).message}`,
+        `A hub message from another instance could not be encoded and was not delivered (is every instance on the same version?): ${(error as Error).message}`,
+      );
       return;
     }
-    const recipients = message.type === 'send' ? this.entryOf(message.clientId) : this.registry.recipients(message.channels, message.except);
+    const recipients =
+      message.type === 'send'
+        ? this.entryOf(message.clientId)
+        : this.registry.recipients(message.channels, message.except);
     this.delivery.tooLarge = 0;
     let failed = 0;
     let delivered = 0;
@@ -440,7 +481,10 @@ export class SseHub<TEvents extends SseEventMap = any> implements OnModuleInit, 
 
   private reportTooLarge(message: DeliveredMessage, encoded: Buffer | undefined, clients: number): void {
     const what = message.type === 'broadcast' ? `Broadcast ${message.id ?? ''}` : 'A message';
-    this.logger.error('too-large', `${what} (${encoded?.length ?? '?'} bytes) is over the maxEventBytes of ${clients} client(s): they were sent a resync instead. Send smaller events or raise maxEventBytes.`);
+    this.logger.error(
+      'too-large',
+      `${what} (${encoded?.length ?? '?'} bytes) is over the maxEventBytes of ${clients} client(s): they were sent a resync instead. Send smaller events or raise maxEventBytes.`,
+    );
   }
 
   private entryOf(clientId: string): HubEntry[] {

@@ -29,4 +29,6 @@ export interface SsePresence {
  *
  * @publicApi
  */
-export type SsePresenceChange = { type: 'set'; entry: SsePresenceEntry; left: string[]; announces?: boolean } | { type: 'remove'; id: string; channels: string[] };
+export type SsePresenceChange =
+  | { type: 'set'; entry: SsePresenceEntry; left: string[]; announces?: boolean }
+  | { type: 'remove'; id: string; channels: string[] };

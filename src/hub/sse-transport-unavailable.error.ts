@@ -26,7 +26,10 @@ export class SseTransportUnavailableError extends ServiceUnavailableException {
     /** What is unreachable, as people call it: `Redis`, `PostgreSQL`. */
     readonly server = 'Redis',
   ) {
-    super('Events cannot be published right now: retry later.', { cause, description: 'Service Unavailable' });
+    super('Events cannot be published right now: retry later.', {
+      cause,
+      description: 'Service Unavailable',
+    });
     this.message = `${server} at ${where} is not reachable (${(cause as Error)?.message ?? String(cause)}): nothing was sent. Retry once ${server} is back.`;
   }
 }

@@ -28,7 +28,10 @@ export interface SseTransport {
    * false stops the read, and the result is a gap. A transport may ignore `each` and list
    * them (the in-process one, whose history is in memory anyway).
    */
-  history(lastEventId: string, each?: (message: SseBroadcastMessage) => boolean): SseHistoryResult | Promise<SseHistoryResult>;
+  history(
+    lastEventId: string,
+    each?: (message: SseBroadcastMessage) => boolean,
+  ): SseHistoryResult | Promise<SseHistoryResult>;
   /**
    * Records changes to this instance's streams, for `presence()`. Only a transport that
    * spans instances has it; without it, the hub answers `presence()` with its own streams.

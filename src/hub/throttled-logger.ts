@@ -65,7 +65,8 @@ export class ThrottledLogger {
     }
     if (this.held.size >= MAX_KINDS) this.forgetPast(now);
     // Still full of live windows (kinds that differ per client): written, not followed.
-    if (this.held.size < MAX_KINDS) this.held.set(kind, { until: now + this.windowMs, repeats: 0, last: message, level, timer: undefined });
+    if (this.held.size < MAX_KINDS)
+      this.held.set(kind, { until: now + this.windowMs, repeats: 0, last: message, level, timer: undefined });
     if (level === 'error') this.logger.error(message, stack);
     else this.logger[level](message);
   }
@@ -79,6 +80,8 @@ export class ThrottledLogger {
     if (!held) return;
     this.held.delete(kind);
     const seconds = Math.round(this.windowMs / 1000);
-    this.logger[held.level](`${held.repeats} more like this in ${seconds} s (not written one by one); the last: ${held.last}`);
+    this.logger[held.level](
+      `${held.repeats} more like this in ${seconds} s (not written one by one); the last: ${held.last}`,
+    );
   }
 }

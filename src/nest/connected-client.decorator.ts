@@ -8,10 +8,14 @@ import { SSE_CLIENT } from './constants';
  *
  * @publicApi
  */
-export const ConnectedClient = createParamDecorator((_data: unknown, context: ExecutionContext): SseClient => {
-  const client = context.switchToHttp().getRequest()[SSE_CLIENT] as SseClient | undefined;
-  if (!client) {
-    throw new Error('@ConnectedClient() only works on a method decorated with @SseRoute(): use @SseRoute() instead of @Get()/@Sse().');
-  }
-  return client;
-});
+export const ConnectedClient = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): SseClient => {
+    const client = context.switchToHttp().getRequest()[SSE_CLIENT] as SseClient | undefined;
+    if (!client) {
+      throw new Error(
+        '@ConnectedClient() only works on a method decorated with @SseRoute(): use @SseRoute() instead of @Get()/@Sse().',
+      );
+    }
+    return client;
+  },
+);

@@ -8,8 +8,17 @@ function declaredRoute(context: ExecutionContext): string {
   const handler = context.getHandler();
   let route = declared.get(handler);
   if (route === undefined) {
-    const parts = [Reflect.getMetadata(PATH_METADATA, context.getClass()), Reflect.getMetadata(PATH_METADATA, handler)];
-    route = '/' + parts.flat().filter((part) => typeof part === 'string' && part !== '' && part !== '/').map((part: string) => part.replace(/^\/+|\/+$/g, '')).join('/');
+    const parts = [
+      Reflect.getMetadata(PATH_METADATA, context.getClass()),
+      Reflect.getMetadata(PATH_METADATA, handler),
+    ];
+    route =
+      '/' +
+      parts
+        .flat()
+        .filter((part) => typeof part === 'string' && part !== '' && part !== '/')
+        .map((part: string) => part.replace(/^\/+|\/+$/g, ''))
+        .join('/');
     declared.set(handler, route);
   }
   return route;

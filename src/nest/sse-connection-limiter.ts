@@ -46,7 +46,11 @@ export class SseConnectionLimiter {
   acquire(request: unknown, per: SseConnectionsPer | undefined = this.options.maxConnectionsPer): () => void {
     const max = this.options.maxConnections;
     if (max !== undefined && this.open >= max) {
-      throw new SseLimitException(HttpStatus.SERVICE_UNAVAILABLE, `This server has reached its limit of ${max} event streams; retry later.`, 'max_connections');
+      throw new SseLimitException(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        `This server has reached its limit of ${max} event streams; retry later.`,
+        'max_connections',
+      );
     }
     const key = per?.key(request);
     let counts: Map<string, number> | undefined;
@@ -54,7 +58,11 @@ export class SseConnectionLimiter {
       counts = this.perKey.get(per) ?? new Map();
       this.perKey.set(per, counts);
       if ((counts.get(key) ?? 0) >= per.limit) {
-        throw new SseLimitException(HttpStatus.TOO_MANY_REQUESTS, `Too many event streams for this client (limit ${per.limit}); close one or retry later.`, 'max_connections_per');
+        throw new SseLimitException(
+          HttpStatus.TOO_MANY_REQUESTS,
+          `Too many event streams for this client (limit ${per.limit}); close one or retry later.`,
+          'max_connections_per',
+        );
       }
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }

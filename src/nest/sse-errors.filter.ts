@@ -12,11 +12,13 @@ import { SseTransportUnavailableError } from '../hub';
 @Catch(SseTransportUnavailableError, SseChannelNameError)
 export class SseErrorsFilter extends BaseExceptionFilter {
   override catch(error: SseTransportUnavailableError | SseChannelNameError, host: ArgumentsHost): void {
-    if (error instanceof SseChannelNameError) return super.catch(new BadRequestException(error.message, { cause: error }), host);
+    if (error instanceof SseChannelNameError)
+      return super.catch(new BadRequestException(error.message, { cause: error }), host);
     if (host.getType() === 'http') {
       const adapter = this.httpAdapterHost?.httpAdapter;
       const response = host.switchToHttp().getResponse();
-      if (adapter && !adapter.isHeadersSent(response)) adapter.setHeader(response, 'Retry-After', String(error.retryAfter));
+      if (adapter && !adapter.isHeadersSent(response))
+        adapter.setHeader(response, 'Retry-After', String(error.retryAfter));
     }
     super.catch(error, host);
   }

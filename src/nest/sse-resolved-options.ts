@@ -13,7 +13,9 @@ export function resolveOptions(options: SseModuleOptions | undefined | null): Ss
   validateStreamOptions(resolved, 'SseModule.forRoot()');
   // Only forRootAsync's factory can put it here, after the module's routes were made.
   if ('dashboard' in resolved) {
-    throw new TypeError('SseModule.forRootAsync(): give dashboard beside useFactory ({ useFactory, dashboard }), not in what the factory returns: its routes exist before the factory runs.');
+    throw new TypeError(
+      'SseModule.forRootAsync(): give dashboard beside useFactory ({ useFactory, dashboard }), not in what the factory returns: its routes exist before the factory runs.',
+    );
   }
   return resolved;
 }

@@ -9,7 +9,10 @@ import { type SseStreamOptions } from './sse-stream-options.interface';
  *
  * @publicApi
  */
-export type SseChannels<TRequest = any> = string | readonly string[] | ((request: TRequest) => string | Iterable<string> | Promise<string | Iterable<string>>);
+export type SseChannels<TRequest = any> =
+  | string
+  | readonly string[]
+  | ((request: TRequest) => string | Iterable<string> | Promise<string | Iterable<string>>);
 
 /**
  * Options of `@SseRoute()`; they override the module's.

@@ -19,8 +19,12 @@ import { wrapSseHandler } from './wrap-sse-handler';
  */
 export function SseRoute(path?: string | string[], options?: SseRouteOptions): MethodDecorator;
 export function SseRoute(options: SseRouteOptions): MethodDecorator;
-export function SseRoute(pathOrOptions?: string | string[] | SseRouteOptions, maybeOptions: SseRouteOptions = {}): MethodDecorator {
-  const isPath = pathOrOptions === undefined || typeof pathOrOptions === 'string' || Array.isArray(pathOrOptions);
+export function SseRoute(
+  pathOrOptions?: string | string[] | SseRouteOptions,
+  maybeOptions: SseRouteOptions = {},
+): MethodDecorator {
+  const isPath =
+    pathOrOptions === undefined || typeof pathOrOptions === 'string' || Array.isArray(pathOrOptions);
   const path = isPath ? (pathOrOptions as string | string[] | undefined) : undefined;
   const options = isPath ? maybeOptions : (pathOrOptions as SseRouteOptions);
   validateStreamOptions(options, '@SseRoute()');

@@ -1,13 +1,34 @@
-import { BadRequestException, type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor, NotAcceptableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  type CallHandler,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  type NestInterceptor,
+  NotAcceptableException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import Negotiator from 'negotiator';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { concat, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
-import { isQueuedBehindStream, readLastEventId, SseClient, sseHeaders, SsePendingBudget } from '../connection';
+import {
+  isQueuedBehindStream,
+  readLastEventId,
+  SseClient,
+  sseHeaders,
+  SsePendingBudget,
+} from '../connection';
 import { SseHub } from '../hub';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { encodeEvent, toSseEvent } from '../wire';
-import { DEFAULT_KEEP_ALIVE, DEFAULT_RESYNC_EVENT, DEFAULT_SHUTDOWN_RETRY, SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
+import {
+  DEFAULT_KEEP_ALIVE,
+  DEFAULT_RESYNC_EVENT,
+  DEFAULT_SHUTDOWN_RETRY,
+  SSE_CLIENT,
+  SSE_HANDLER_CALL,
+  SSE_ROUTE_OPTIONS,
+} from './constants';
 import { rawHttp } from './raw-http';
 import { routeOf } from './route-of';
 import { SseConnectionLimiter, SseLimitException } from './sse-connection-limiter';
@@ -56,12 +77,18 @@ export class SseInterceptor implements NestInterceptor {
       try {
         if (route.strictAccept && !acceptsEventStream(req)) {
           this.hub.metrics.streamRejected('not_acceptable');
-          throw new NotAcceptableException('This route only serves text/event-stream: send "Accept: text/event-stream".');
+          throw new NotAcceptableException(
+            'This route only serves text/event-stream: send "Accept: text/event-stream".',
+          );
         }
         // HEAD asks for the headers a GET would get, and nothing else: no stream, no hub, no slot.
-        if (req.method === 'HEAD') return this.answerHead(req, res, mergeHeaders(this.options.headers, headers, route.headers), nest);
+        if (req.method === 'HEAD')
+          return this.answerHead(req, res, mergeHeaders(this.options.headers, headers, route.headers), nest);
         // Behind an event stream on the same connection, a pipelined request can never be answered.
-        if (isQueuedBehindStream(req, res)) throw new BadRequestException('An event stream never ends, so a request pipelined behind one on its connection cannot be answered: open each stream on a connection of its own.');
+        if (isQueuedBehindStream(req, res))
+          throw new BadRequestException(
+            'An event stream never ends, so a request pipelined behind one on its connection cannot be answered: open each stream on a connection of its own.',
+          );
         release = this.limiter.acquire(request, route.maxConnectionsPer ?? this.options.maxConnectionsPer);
       } catch (error) {
         // Refused before any work: a plain HTTP answer (406, 429, 503) with Retry-After.
@@ -95,7 +122,14 @@ export class SseInterceptor implements NestInterceptor {
     });
   }
 
-  private async open(client: SseClient, response: any, route: SseRouteOptions, label: string, next: CallHandler, nest: Subscriber<undefined>): Promise<void> {
+  private async open(
+    client: SseClient,
+    response: any,
+    route: SseRouteOptions,
+    label: string,
+    next: CallHandler,
+    nest: Subscriber<undefined>,
+  ): Promise<void> {
     // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
     if (this.hub.closing) {
       this.hub.metrics.streamRejected('shutting_down');
@@ -118,8 +152,13 @@ export class SseInterceptor implements NestInterceptor {
     // hub sends is queued until the stream starts). Registered before the onClose hook,
     // so that the hook already sees the hub without it.
     const replays = route.history !== false && this.options.history !== false;
-    this.hub.register(client, { onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)), replay: replays, presenceEvents: route.presenceEvents });
-    if (gateway.onClose) client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose!(client, reason)));
+    this.hub.register(client, {
+      onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)),
+      replay: replays,
+      presenceEvents: route.presenceEvents,
+    });
+    if (gateway.onClose)
+      client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose!(client, reason)));
     try {
       const result = isThenable(call.result) ? await call.result : call.result;
       if (this.stopped(client)) return this.handOver(nest);
@@ -128,7 +167,8 @@ export class SseInterceptor implements NestInterceptor {
       if (route.presence) this.hub.describe(client, await route.presence(client), label);
       if (this.stopped(client)) return this.handOver(nest);
       // Before onJoin, which can then answer a gap with a snapshot.
-      if (replays) client.setReplay(await this.hub.replay(client, route.history ? route.history.size : undefined));
+      if (replays)
+        client.setReplay(await this.hub.replay(client, route.history ? route.history.size : undefined));
       if (this.stopped(client)) return this.handOver(nest);
       const joined = gateway.onJoin ? await gateway.onJoin(client) : undefined;
       if (this.stopped(client)) return this.handOver(nest);
@@ -150,7 +190,12 @@ export class SseInterceptor implements NestInterceptor {
   }
 
   /** The headers of the stream, and the end: what a GET would get, without the body. */
-  private answerHead(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders | undefined, nest: Subscriber<undefined>): void {
+  private answerHead(
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders | undefined,
+    nest: Subscriber<undefined>,
+  ): void {
     res.writeHead(200, sseHeaders(req.httpVersionMajor, headers));
     res.end();
     this.handOver(nest);
@@ -171,7 +216,10 @@ export class SseInterceptor implements NestInterceptor {
   /** A gap is said first, before anything else the client gets. */
   private resync(client: SseClient, route: SseRouteOptions): string {
     if (client.replay !== 'gap') return '';
-    return encodeEvent({ event: this.resyncEvent(route), data: JSON.stringify({ lastEventId: client.lastEventId }) });
+    return encodeEvent({
+      event: this.resyncEvent(route),
+      data: JSON.stringify({ lastEventId: client.lastEventId }),
+    });
   }
 
   private resyncEvent(route: SseRouteOptions): string {
@@ -184,7 +232,13 @@ export class SseInterceptor implements NestInterceptor {
   }
 
   /** Subscribes to the handler's values (after onJoin's, if a stream) and starts with `head`. */
-  private stream(client: SseClient, head: string, joined: unknown, result: unknown, pipeline: NestPipeline): void {
+  private stream(
+    client: SseClient,
+    head: string,
+    joined: unknown,
+    result: unknown,
+    pipeline: NestPipeline,
+  ): void {
     const joinedIsStream = isStream(joined);
     // A single value (or nothing) leaves the stream open for the hub; a stream of the
     // handler's own ends it when it completes.
@@ -221,7 +275,11 @@ export class SseInterceptor implements NestInterceptor {
       return;
     }
     const reason = (error as Error)?.message ?? String(error);
-    this.logger.error(`handler-failed:${reason}`, `SSE stream ${client.id} failed and was closed after an error event (its client reconnects): ${reason}`, (error as Error)?.stack);
+    this.logger.error(
+      `handler-failed:${reason}`,
+      `SSE stream ${client.id} failed and was closed after an error event (its client reconnects): ${reason}`,
+      (error as Error)?.stack,
+    );
     client.write(encodeEvent(toErrorEvent(error)));
     client.end('error');
   }
@@ -229,7 +287,11 @@ export class SseInterceptor implements NestInterceptor {
   private callHook(name: string, client: SseClient, hook: () => unknown): void {
     const report = (error: unknown) => {
       const reason = (error as Error)?.message ?? String(error);
-      this.logger.error(`${name}:${reason}`, `${name} threw for SSE client ${client.id}; the stream is unaffected. Fix the gateway's ${name}: ${reason}`, (error as Error)?.stack);
+      this.logger.error(
+        `${name}:${reason}`,
+        `${name} threw for SSE client ${client.id}; the stream is unaffected. Fix the gateway's ${name}: ${reason}`,
+        (error as Error)?.stack,
+      );
     };
     try {
       const result = hook();
@@ -258,7 +320,8 @@ function unsubscriber(subscription: Subscription): () => void {
 /** The stream's extra headers, or nothing when there are none (most streams). */
 function mergeHeaders(...sources: Array<OutgoingHttpHeaders | undefined>): OutgoingHttpHeaders | undefined {
   let merged: OutgoingHttpHeaders | undefined;
-  for (const source of sources) if (source && Object.keys(source).length > 0) merged = { ...merged, ...source };
+  for (const source of sources)
+    if (source && Object.keys(source).length > 0) merged = { ...merged, ...source };
   return merged;
 }
 
@@ -272,12 +335,20 @@ async function joinChannels(client: SseClient, channels: SseChannels | undefined
   const given = typeof channels === 'function' ? await channels(client.request) : channels;
   // One channel may be given as a string (iterated, it would join one channel per character).
   const list: Iterable<unknown> = typeof given === 'string' ? [given] : given;
-  if (list === null || typeof list !== 'object' || typeof (list as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw new TypeError(`@SseRoute() channels must give a channel name or a list of them, got ${describe(list)}. Fix the route's channels option.`);
+  if (
+    list === null ||
+    typeof list !== 'object' ||
+    typeof (list as Iterable<unknown>)[Symbol.iterator] !== 'function'
+  ) {
+    throw new TypeError(
+      `@SseRoute() channels must give a channel name or a list of them, got ${describe(list)}. Fix the route's channels option.`,
+    );
   }
   for (const channel of list) {
     if (typeof channel !== 'string') {
-      throw new TypeError(`@SseRoute() channels must be strings, got ${describe(channel)}. Fix the route's channels option.`);
+      throw new TypeError(
+        `@SseRoute() channels must be strings, got ${describe(channel)}. Fix the route's channels option.`,
+      );
     }
     // A name no transport can store (SseChannelNameError) is 400, through SseErrorsFilter.
     client.join(channel);

@@ -22,17 +22,23 @@ import { SseErrorsFilter } from './sse-errors.filter';
     {
       provide: SSE_TRANSPORT,
       inject: [SSE_RESOLVED_OPTIONS],
-      useFactory: ({ transport, history }: SseModuleOptions) => transport ?? new InMemoryTransport({ historySize: history === false ? 0 : history?.size }),
+      useFactory: ({ transport, history }: SseModuleOptions) =>
+        transport ?? new InMemoryTransport({ historySize: history === false ? 0 : history?.size }),
     },
     {
       provide: SSE_HUB_OPTIONS,
       inject: [SSE_RESOLVED_OPTIONS],
-      useFactory: ({ maxEventBytes, maxConnections, metrics }: SseModuleOptions): SseHubOptions => ({ maxEventBytes, maxConnections, metrics }),
+      useFactory: ({ maxEventBytes, maxConnections, metrics }: SseModuleOptions): SseHubOptions => ({
+        maxEventBytes,
+        maxConnections,
+        metrics,
+      }),
     },
     {
       provide: SsePendingBudget,
       inject: [SSE_RESOLVED_OPTIONS],
-      useFactory: ({ maxTotalPendingBytes }: SseModuleOptions) => new SsePendingBudget(maxTotalPendingBytes ?? defaultMaxTotalPendingBytes()),
+      useFactory: ({ maxTotalPendingBytes }: SseModuleOptions) =>
+        new SsePendingBudget(maxTotalPendingBytes ?? defaultMaxTotalPendingBytes()),
     },
     SseHub,
     SseConnectionLimiter,
@@ -40,7 +46,15 @@ import { SseErrorsFilter } from './sse-errors.filter';
     { provide: APP_FILTER, useClass: SseErrorsFilter },
     SseInterceptor,
   ],
-  exports: [SseHub, SseConnectionLimiter, SseInterceptor, SsePendingBudget, SSE_TRANSPORT, SSE_MODULE_OPTIONS, SSE_RESOLVED_OPTIONS],
+  exports: [
+    SseHub,
+    SseConnectionLimiter,
+    SseInterceptor,
+    SsePendingBudget,
+    SSE_TRANSPORT,
+    SSE_MODULE_OPTIONS,
+    SSE_RESOLVED_OPTIONS,
+  ],
 })
 export class SseModule extends SseConfigurableModule {
   /** Every option is optional, and so is the argument: `SseModule.forRoot()`. */

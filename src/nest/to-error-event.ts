@@ -9,10 +9,17 @@ import { type SseEvent } from '../wire';
  */
 export function toErrorEvent(error: unknown): SseEvent {
   if (!(error instanceof HttpException)) {
-    return { event: 'error', data: JSON.stringify({ statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error' }) };
+    return {
+      event: 'error',
+      data: JSON.stringify({
+        statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+        message: 'Internal server error',
+      }),
+    };
   }
   const statusCode = error.getStatus();
   // `new UnauthorizedException(err)` carries err's message, which must not reach the client.
-  const message = error.getResponse() instanceof Error ? (STATUS_CODES[statusCode] ?? 'Error') : error.message;
+  const message =
+    error.getResponse() instanceof Error ? (STATUS_CODES[statusCode] ?? 'Error') : error.message;
   return { event: 'error', data: JSON.stringify({ statusCode, message }) };
 }

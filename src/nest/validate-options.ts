@@ -7,38 +7,109 @@ function isCount(value: unknown): value is number {
 
 /** Refuses options that would make every stream misbehave, at start-up rather than per request. */
 export function validateStreamOptions(options: SseModuleOptions & SseRouteOptions, where: string): void {
-  const { keepAlive, retry, history, shutdownRetry, resyncEvent, maxPendingBytes, slowConsumer, maxEventBytes, maxConnections, maxConnectionsPer, maxTotalPendingBytes, presence, presenceEvents, metrics } = options;
-  for (const [name, value] of Object.entries({ maxPendingBytes, maxEventBytes, maxConnections, maxTotalPendingBytes })) {
-    if (value !== undefined && !(isCount(value) && value > 0)) throw new TypeError(`${where}: ${name} must be a positive integer, got ${String(value)}.`);
+  const {
+    keepAlive,
+    retry,
+    history,
+    shutdownRetry,
+    resyncEvent,
+    maxPendingBytes,
+    slowConsumer,
+    maxEventBytes,
+    maxConnections,
+    maxConnectionsPer,
+    maxTotalPendingBytes,
+    presence,
+    presenceEvents,
+    metrics,
+  } = options;
+  for (const [name, value] of Object.entries({
+    maxPendingBytes,
+    maxEventBytes,
+    maxConnections,
+    maxTotalPendingBytes,
+  })) {
+    if (value !== undefined && !(isCount(value) && value > 0))
+      throw new TypeError(`${where}: ${name} must be a positive integer, got ${String(value)}.`);
   }
   if (slowConsumer !== undefined && slowConsumer !== 'close' && slowConsumer !== 'drop') {
-    throw new TypeError(`${where}: slowConsumer must be 'close' or 'drop', got ${JSON.stringify(slowConsumer)}.`);
+    throw new TypeError(
+      `${where}: slowConsumer must be 'close' or 'drop', got ${JSON.stringify(slowConsumer)}.`,
+    );
   }
-  if (maxConnectionsPer !== undefined && !(typeof maxConnectionsPer.key === 'function' && isCount(maxConnectionsPer.limit) && maxConnectionsPer.limit > 0)) {
-    throw new TypeError(`${where}: maxConnectionsPer must be { key: (request) => string | undefined, limit: positive integer }.`);
+  if (
+    maxConnectionsPer !== undefined &&
+    !(
+      typeof maxConnectionsPer.key === 'function' &&
+      isCount(maxConnectionsPer.limit) &&
+      maxConnectionsPer.limit > 0
+    )
+  ) {
+    throw new TypeError(
+      `${where}: maxConnectionsPer must be { key: (request) => string | undefined, limit: positive integer }.`,
+    );
   }
-  if (keepAlive !== undefined && keepAlive !== false && !(typeof keepAlive === 'number' && Number.isFinite(keepAlive) && keepAlive > 0)) {
-    throw new TypeError(`${where}: keepAlive must be a positive number of milliseconds or false, got ${String(keepAlive)}.`);
+  if (
+    keepAlive !== undefined &&
+    keepAlive !== false &&
+    !(typeof keepAlive === 'number' && Number.isFinite(keepAlive) && keepAlive > 0)
+  ) {
+    throw new TypeError(
+      `${where}: keepAlive must be a positive number of milliseconds or false, got ${String(keepAlive)}.`,
+    );
   }
   if (retry !== undefined && !(Number.isSafeInteger(retry) && retry >= 0)) {
-    throw new TypeError(`${where}: retry must be a non-negative integer number of milliseconds, got ${String(retry)}.`);
+    throw new TypeError(
+      `${where}: retry must be a non-negative integer number of milliseconds, got ${String(retry)}.`,
+    );
   }
-  if (history !== undefined && history !== false && !(typeof history === 'object' && (history.size === undefined || isCount(history.size)))) {
-    throw new TypeError(`${where}: history must be false or { size } with a non-negative integer size, got ${JSON.stringify(history)}.`);
+  if (
+    history !== undefined &&
+    history !== false &&
+    !(typeof history === 'object' && (history.size === undefined || isCount(history.size)))
+  ) {
+    throw new TypeError(
+      `${where}: history must be false or { size } with a non-negative integer size, got ${JSON.stringify(history)}.`,
+    );
   }
-  if (shutdownRetry !== undefined && shutdownRetry !== false && !(isCount(shutdownRetry?.min) && isCount(shutdownRetry?.max) && shutdownRetry.min <= shutdownRetry.max)) {
-    throw new TypeError(`${where}: shutdownRetry must be false or { min, max } with integers 0 ≤ min ≤ max, got ${JSON.stringify(shutdownRetry)}.`);
+  if (
+    shutdownRetry !== undefined &&
+    shutdownRetry !== false &&
+    !(isCount(shutdownRetry?.min) && isCount(shutdownRetry?.max) && shutdownRetry.min <= shutdownRetry.max)
+  ) {
+    throw new TypeError(
+      `${where}: shutdownRetry must be false or { min, max } with integers 0 ≤ min ≤ max, got ${JSON.stringify(shutdownRetry)}.`,
+    );
   }
-  if (resyncEvent !== undefined && (typeof resyncEvent !== 'string' || resyncEvent === '' || /[\r\n]/.test(resyncEvent))) {
-    throw new TypeError(`${where}: resyncEvent must be a non-empty event name without line breaks, got ${JSON.stringify(resyncEvent)}.`);
+  if (
+    resyncEvent !== undefined &&
+    (typeof resyncEvent !== 'string' || resyncEvent === '' || /[\r\n]/.test(resyncEvent))
+  ) {
+    throw new TypeError(
+      `${where}: resyncEvent must be a non-empty event name without line breaks, got ${JSON.stringify(resyncEvent)}.`,
+    );
   }
   if (presence !== undefined && typeof presence !== 'function') {
-    throw new TypeError(`${where}: presence must be a function (client) => info, got ${JSON.stringify(presence)}.`);
+    throw new TypeError(
+      `${where}: presence must be a function (client) => info, got ${JSON.stringify(presence)}.`,
+    );
   }
-  if (metrics !== undefined && metrics !== false && !(typeof metrics === 'object' && metrics !== null && (metrics.meterProvider === undefined || typeof metrics.meterProvider?.getMeter === 'function'))) {
-    throw new TypeError(`${where}: metrics must be false or { meterProvider } with an OpenTelemetry MeterProvider, got ${String(metrics)}.`);
+  if (
+    metrics !== undefined &&
+    metrics !== false &&
+    !(
+      typeof metrics === 'object' &&
+      metrics !== null &&
+      (metrics.meterProvider === undefined || typeof metrics.meterProvider?.getMeter === 'function')
+    )
+  ) {
+    throw new TypeError(
+      `${where}: metrics must be false or { meterProvider } with an OpenTelemetry MeterProvider, got ${String(metrics)}.`,
+    );
   }
   if (presenceEvents !== undefined && typeof presenceEvents !== 'boolean') {
-    throw new TypeError(`${where}: presenceEvents must be true or false, got ${JSON.stringify(presenceEvents)}.`);
+    throw new TypeError(
+      `${where}: presenceEvents must be true or false, got ${JSON.stringify(presenceEvents)}.`,
+    );
   }
 }

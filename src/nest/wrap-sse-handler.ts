@@ -8,7 +8,8 @@ type Handler = (...args: unknown[]) => unknown;
 /** The first argument position after every declared and decorated parameter. */
 function nextFreeIndex(target: object, key: string | symbol, handler: Handler): number {
   const paramtypes: unknown[] = Reflect.getMetadata(PARAMTYPES_METADATA, target, key) ?? [];
-  const routeArgs: Record<string, { index: number }> = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
+  const routeArgs: Record<string, { index: number }> =
+    Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
   const decorated = Object.values(routeArgs).map(({ index }) => index + 1);
   return Math.max(handler.length, paramtypes.length, ...decorated);
 }
@@ -24,7 +25,11 @@ function nextFreeIndex(target: object, key: string | symbol, handler: Handler): 
  * the route answers by itself, so the interceptor can let Nest's pipeline finish (and be
  * collected) as soon as the stream has started, instead of holding it for its lifetime.
  */
-export function wrapSseHandler(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<any>): void {
+export function wrapSseHandler(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<any>,
+): void {
   const handler = descriptor.value as Handler;
   const responseIndex = nextFreeIndex(target, key, handler);
   Res()(target, key, responseIndex);

@@ -2,7 +2,15 @@ import { Client, type ClientConfig, type Pool } from 'pg';
 import { ServerAddress } from '../hub/server-address';
 
 /** What a pool's options hold for the pool itself, not for its clients. */
-const POOL_ONLY = ['max', 'min', 'idleTimeoutMillis', 'maxUses', 'maxLifetimeSeconds', 'allowExitOnIdle', 'log'];
+const POOL_ONLY = [
+  'max',
+  'min',
+  'idleTimeoutMillis',
+  'maxUses',
+  'maxLifetimeSeconds',
+  'allowExitOnIdle',
+  'log',
+];
 /** A URL (`postgres://`, `postgresql://`, `socket:`), or a Unix socket's directory, as node-postgres reads them. */
 const READABLE = /^([a-z][a-z0-9+.-]*:|\/)/i;
 
@@ -18,7 +26,11 @@ export function connectionOf(pool: Pool): ClientConfig {
  * the fields, then the `PG*` variables, then its defaults): the server a pool handed to the
  * transport really uses, and every password it knows of, to keep out of logs and errors.
  */
-export function serverOf(what: string, config: ClientConfig, secretSources: readonly unknown[] = []): ServerAddress {
+export function serverOf(
+  what: string,
+  config: ClientConfig,
+  secretSources: readonly unknown[] = [],
+): ServerAddress {
   const { connectionString } = config;
   // Never repeated in the message: it may hold a password.
   const unreadable = (why: string) =>
@@ -36,7 +48,13 @@ export function serverOf(what: string, config: ClientConfig, secretSources: read
   }
   const password = typeof resolved.password === 'string' ? resolved.password : undefined;
   return new ServerAddress(
-    { scheme: 'postgres', user: resolved.user, host: resolved.host, port: resolved.port, database: resolved.database },
+    {
+      scheme: 'postgres',
+      user: resolved.user,
+      host: resolved.host,
+      port: resolved.port,
+      database: resolved.database,
+    },
     [config, password, ...secretSources],
   );
 }

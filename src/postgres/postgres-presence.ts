@@ -67,7 +67,11 @@ export class PostgresPresence {
       `SELECT p.client AS id, p.channels, p.info FROM ${this.table.presence} AS p JOIN ${this.table.instances} AS i USING (instance) WHERE i.alive_until > now() ${where}`,
       channel === undefined ? [] : [channel],
     );
-    const clients = rows.map(({ id, channels, info }) => ({ id, channels, info: info === null ? undefined : JSON.parse(info) }));
+    const clients = rows.map(({ id, channels, info }) => ({
+      id,
+      channels,
+      info: info === null ? undefined : JSON.parse(info),
+    }));
     return { count: clients.length, clients };
   }
 
@@ -113,7 +117,9 @@ export class PostgresPresence {
            WHERE q.client = g.client AND i.alive_until > now() AND c = ANY (q.channels))
        ) AS channels FROM gone AS g WHERE g.announces`,
     );
-    const clients = rows.filter((row) => row.channels.length > 0).map(({ id, channels, info }) => ({ id, channels, info: info === null ? null : JSON.parse(info) }));
+    const clients = rows
+      .filter((row) => row.channels.length > 0)
+      .map(({ id, channels, info }) => ({ id, channels, info: info === null ? null : JSON.parse(info) }));
     if (clients.length > 0) this.deliver?.({ type: 'departed', clients });
   }
 
@@ -136,7 +142,10 @@ export class PostgresPresence {
       );
       await Promise.race([goodbye, gaveUp]);
     } catch (error) {
-      this.logger.error('presence-stop', `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`);
+      this.logger.error(
+        'presence-stop',
+        `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -151,7 +160,13 @@ export class PostgresPresence {
     const set: Array<{ id: string; channels: string[]; info: string | null; announces: boolean }> = [];
     for (const [id, change] of changes) {
       if (change === null) gone.push(id);
-      else set.push({ id, channels: change.entry.channels, info: JSON.stringify(change.entry.info) ?? null, announces: change.announces === true });
+      else
+        set.push({
+          id,
+          channels: change.entry.channels,
+          info: JSON.stringify(change.entry.info) ?? null,
+          announces: change.announces === true,
+        });
     }
     const previous = this.flushing;
     // After the previous flush: changes are written in the order they were made.
@@ -182,6 +197,9 @@ export class PostgresPresence {
     this.rewrite = true;
     if (this.failing || this.stopped) return;
     this.failing = true;
-    this.logger.error('presence-down', `Presence could not be recorded in PostgreSQL (${(error as Error).message}); it is written again when PostgreSQL is back.`);
+    this.logger.error(
+      'presence-down',
+      `Presence could not be recorded in PostgreSQL (${(error as Error).message}); it is written again when PostgreSQL is back.`,
+    );
   }
 }

@@ -84,7 +84,10 @@ export class PostgresReader {
       const message = JSON.parse(row.message) as SseHubMessage;
       return message.type === 'broadcast' ? { ...message, id: `${row.position}-0` } : message;
     } catch (error) {
-      this.logger.error('bad-row', `Row ${row.position} of ${this.table.name} is not a hub message and was skipped (is another program writing to this table? give the transport a table of its own): ${(error as Error).message}`);
+      this.logger.error(
+        'bad-row',
+        `Row ${row.position} of ${this.table.name} is not a hub message and was skipped (is another program writing to this table? give the transport a table of its own): ${(error as Error).message}`,
+      );
       return undefined;
     }
   }
@@ -106,10 +109,14 @@ export class PostgresReader {
     const { rows } = await client.query<PageRow>(this.table.pageQuery(), [this.cursor, PAGE]);
     const trimmed = rows[0]?.trimmed ?? '0';
     if (BigInt(trimmed) > BigInt(this.cursor)) {
-      this.missed(`the messages after ${this.cursor}-0, up to ${trimmed}-0, were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind)`);
+      this.missed(
+        `the messages after ${this.cursor}-0, up to ${trimmed}-0, were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind)`,
+      );
       this.cursor = trimmed;
     }
-    const found = rows.filter((row): row is MessageRow & PageRow => row.position !== null && row.message !== null);
+    const found = rows.filter(
+      (row): row is MessageRow & PageRow => row.position !== null && row.message !== null,
+    );
     if (found.length === 0) {
       await this.checkStartedOver(client);
       return 0;
@@ -127,12 +134,17 @@ export class PostgresReader {
     const { rows } = await client.query<{ position: string | null }>(this.table.newestQuery());
     const newest = rows[0]?.position;
     if (newest === null || newest === undefined || BigInt(newest) >= BigInt(this.cursor)) return;
-    this.missed(`the table started over (its newest position, ${newest}, is before this instance's cursor, ${this.cursor})`);
+    this.missed(
+      `the table started over (its newest position, ${newest}, is before this instance's cursor, ${this.cursor})`,
+    );
     this.cursor = '0';
   }
 
   private missed(why: string): void {
-    this.logger.error('reader-lag', `This instance may have missed messages of ${this.table.name}: ${why}. Every client on this instance is sent a resync. Raise maxLen if bursts are this large.`);
+    this.logger.error(
+      'reader-lag',
+      `This instance may have missed messages of ${this.table.name}: ${why}. Every client on this instance is sent a resync. Raise maxLen if bursts are this large.`,
+    );
     this.deliver({ type: 'resync', reason: why });
   }
 }

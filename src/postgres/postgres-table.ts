@@ -84,7 +84,9 @@ export class PostgresTable {
   existsQuery(): string {
     const presence = `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(${literal(this.presence)}) AND attname = 'announces' AND NOT attisdropped`;
     const publish = `SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(${literal(`${this.publishFunction}(text[],text[])`)}) AND prorettype = 'text[]'::regtype`;
-    const created = [this.trimmed, `${id(this.schema)}.${id(`${this.table}_position_index`)}`].map((relation) => `to_regclass(${literal(relation)}) IS NOT NULL`).join(' AND ');
+    const created = [this.trimmed, `${id(this.schema)}.${id(`${this.table}_position_index`)}`]
+      .map((relation) => `to_regclass(${literal(relation)}) IS NOT NULL`)
+      .join(' AND ');
     return `SELECT EXISTS (${presence}) AND EXISTS (${publish}) AND ${created} AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${this.regclass}) AND tgname = ${literal(`${this.table}_commit`)}) AS ready`;
   }
 
@@ -253,7 +255,10 @@ export class PostgresTable {
     const newest = `(SELECT max(position) FROM ${this.name})`;
     const byLength = `position <= ${newest} - ${maxLen}`;
     const firstYoung = `(SELECT min(position) FROM ${this.name} WHERE position > 0 AND published_at > clock_timestamp() - ${maxAgeMs} * interval '1 millisecond')`;
-    const old = maxAgeMs === undefined ? byLength : `(${byLength} OR position < COALESCE(${firstYoung}, ${newest} + 1))`;
+    const old =
+      maxAgeMs === undefined
+        ? byLength
+        : `(${byLength} OR position < COALESCE(${firstYoung}, ${newest} + 1))`;
     return (
       `WITH gone AS (DELETE FROM ${this.name} WHERE position > 0 AND ${old} RETURNING position) ` +
       `UPDATE ${this.trimmed} AS w SET position = g.highest FROM (SELECT max(position) AS highest FROM gone) AS g WHERE g.highest > w.position`
@@ -265,7 +270,9 @@ export class PostgresTable {
 export function checkName(what: 'schema' | 'table', name: unknown): string {
   const room = what === 'table' ? 63 - '_presence_channels'.length : 63;
   if (typeof name !== 'string' || name === '' || name.includes('\0') || Buffer.byteLength(name) > room) {
-    throw new TypeError(`PostgresTransport: ${what} must be a name of 1 to ${room} bytes, got ${JSON.stringify(name)}.`);
+    throw new TypeError(
+      `PostgresTransport: ${what} must be a name of 1 to ${room} bytes, got ${JSON.stringify(name)}.`,
+    );
   }
   return name;
 }

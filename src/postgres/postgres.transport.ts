@@ -1,5 +1,15 @@
 import { Client, type ClientConfig, DatabaseError, Pool, type QueryResult } from 'pg';
-import { type SseBroadcastMessage, type SseBroadcastOptions, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport, type SseTransportState, SseTransportUnavailableError } from '../hub';
+import {
+  type SseBroadcastMessage,
+  type SseBroadcastOptions,
+  type SseHistoryResult,
+  type SseHubMessage,
+  type SsePresence,
+  type SsePresenceChange,
+  type SseTransport,
+  type SseTransportState,
+  SseTransportUnavailableError,
+} from '../hub';
 import { PublishBatch } from '../hub/publish-batch';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { broadcastMessage } from '../hub/broadcast-message';
@@ -8,7 +18,13 @@ import { type PostgresTransportOptions } from './postgres-transport-options.inte
 import { PostgresPresence } from './postgres-presence';
 import { connectionOf, serverOf } from './postgres-connection';
 import { PostgresReader } from './postgres-reader';
-import { checkName, type MessageRow, type PageRow, PostgresTable, type PublishStatus } from './postgres-table';
+import {
+  checkName,
+  type MessageRow,
+  type PageRow,
+  PostgresTable,
+  type PublishStatus,
+} from './postgres-table';
 import { SseIdempotencyKeyBusyError } from './sse-idempotency-key-busy.error';
 
 const DEFAULT_TABLE = 'sse_hub_messages';
@@ -89,27 +105,47 @@ export class PostgresTransport implements SseTransport {
 
   constructor(options: PostgresTransportOptions = {}) {
     if (!options.pool && !options.connectionString) {
-      throw new TypeError('PostgresTransport: give it a connectionString (postgres://user:password@host:5432/database) or the app\'s pg pool ({ pool }).');
+      throw new TypeError(
+        "PostgresTransport: give it a connectionString (postgres://user:password@host:5432/database) or the app's pg pool ({ pool }).",
+      );
     }
-    this.table = new PostgresTable(checkName('schema', options.schema ?? 'public'), checkName('table', options.table ?? DEFAULT_TABLE));
+    this.table = new PostgresTable(
+      checkName('schema', options.schema ?? 'public'),
+      checkName('table', options.table ?? DEFAULT_TABLE),
+    );
     this.maxLen = positiveInteger('maxLen', options.maxLen ?? DEFAULT_MAX_LEN);
     this.maxAge = options.maxAge === undefined ? undefined : positiveInteger('maxAge', options.maxAge);
     this.pollMs = positiveInteger('pollMs', options.pollMs ?? DEFAULT_POLL_MS);
     this.ownsPool = !options.pool;
-    this.pool = options.pool ?? new Pool({ connectionString: options.connectionString, application_name: PUBLISHER_NAME, max: 4 });
+    this.pool =
+      options.pool ??
+      new Pool({ connectionString: options.connectionString, application_name: PUBLISHER_NAME, max: 4 });
     const poolConfig = connectionOf(this.pool);
     this.listenConfig = options.listenConnectionString
       ? { connectionString: options.listenConnectionString, application_name: LISTENER_NAME, keepAlive: true }
       : { ...poolConfig, application_name: LISTENER_NAME, keepAlive: true };
     // Both checked (each must be a connection string node-postgres reads); logs name the listener's server.
     const pooled = serverOf(options.pool ? "the pool's connectionString" : 'connectionString', poolConfig);
-    this.server = options.listenConnectionString ? serverOf('listenConnectionString', this.listenConfig, [poolConfig]) : pooled;
+    this.server = options.listenConnectionString
+      ? serverOf('listenConnectionString', this.listenConfig, [poolConfig])
+      : pooled;
     this.where = this.server.text;
     // An idle connection that breaks is reported on its pool, the app's pool too: with no listener there, it would end the process.
     this.pool.on('error', (error) => this.failed('pool', error));
-    this.reader = new PostgresReader(this.table, (message) => this.deliver?.(message), (error) => this.failed('listener', error), this.logger, this.maxLen);
+    this.reader = new PostgresReader(
+      this.table,
+      (message) => this.deliver?.(message),
+      (error) => this.failed('listener', error),
+      this.logger,
+      this.maxLen,
+    );
     const ttl = positiveInteger('presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL);
-    this.presenceStore = new PostgresPresence(this.table, async (text, values) => (await this.create(), this.query(text, values)), ttl, this.logger);
+    this.presenceStore = new PostgresPresence(
+      this.table,
+      async (text, values) => (await this.create(), this.query(text, values)),
+      ttl,
+      this.logger,
+    );
   }
 
   /** Resolves once this instance listens and reads: what is published from then on reaches its clients. */
@@ -136,9 +172,11 @@ export class PostgresTransport implements SseTransport {
   }
 
   async publish(message: SseHubMessage): Promise<void> {
-    if (this.closing) throw new SseTransportUnavailableError(this.where, new Error('the transport is closed'), 'PostgreSQL');
+    if (this.closing)
+      throw new SseTransportUnavailableError(this.where, new Error('the transport is closed'), 'PostgreSQL');
     // The position is the table's to give.
-    const entry = message.type === 'broadcast' ? { ...message, id: undefined, idempotencyKey: undefined } : message;
+    const entry =
+      message.type === 'broadcast' ? { ...message, id: undefined, idempotencyKey: undefined } : message;
     const key = message.type === 'broadcast' ? (message.idempotencyKey ?? '') : '';
     await this.batch.add(key, JSON.stringify(entry));
   }
@@ -155,10 +193,17 @@ export class PostgresTransport implements SseTransport {
    */
   async publishIn(tx: PostgresQueryable, value: unknown, options: SseBroadcastOptions = {}): Promise<void> {
     if (!tx || typeof tx.query !== 'function') {
-      throw new TypeError('PostgresTransport.publishIn: the first argument must run queries in your transaction (a pg client after BEGIN, a TypeORM EntityManager or QueryRunner).');
+      throw new TypeError(
+        'PostgresTransport.publishIn: the first argument must run queries in your transaction (a pg client after BEGIN, a TypeORM EntityManager or QueryRunner).',
+      );
     }
     // Refused here, as SseHub.broadcast refuses it, rather than found undeliverable on every instance.
-    const { idempotencyKey, ...message } = broadcastMessage(value, options, Infinity, 'PostgresTransport.publishIn');
+    const { idempotencyKey, ...message } = broadcastMessage(
+      value,
+      options,
+      Infinity,
+      'PostgresTransport.publishIn',
+    );
     await this.create();
     await tx.query(this.table.publishInStatement(), [JSON.stringify(message), idempotencyKey ?? null]);
     this.scheduleTrim();
@@ -170,18 +215,24 @@ export class PostgresTransport implements SseTransport {
    * trimmed meanwhile (the watermark, read with each page, says so), else it is a gap.
    * With `each`, the broadcasts go to it page by page and none are kept here.
    */
-  async history(lastEventId: string, each?: (message: SseBroadcastMessage) => boolean): Promise<SseHistoryResult> {
+  async history(
+    lastEventId: string,
+    each?: (message: SseBroadcastMessage) => boolean,
+  ): Promise<SseHistoryResult> {
     const position = POSITION_ID.exec(lastEventId)?.[1];
     if (position === undefined) return { status: 'gap' };
     const { rows } = await this.query<MessageRow>(this.table.readQuery('at'), [position, 1]);
     if (rows[0]?.position !== position) return { status: 'gap' };
     const messages: SseBroadcastMessage[] = [];
     const take = each ?? ((message: SseBroadcastMessage) => messages.push(message) > 0);
-    for (let cursor = position; ; ) {
-      const page = (await this.query<PageRow>(this.table.historyPageQuery(), [cursor, HISTORY_PAGE, HISTORY_PAGE_BYTES])).rows;
+    for (let cursor = position; ;) {
+      const page = (
+        await this.query<PageRow>(this.table.historyPageQuery(), [cursor, HISTORY_PAGE, HISTORY_PAGE_BYTES])
+      ).rows;
       // Rows after the cursor were trimmed since the last page: what came after it cannot be known whole.
       const trimmed = page[0]?.trimmed;
-      if (trimmed !== null && trimmed !== undefined && BigInt(trimmed) > BigInt(cursor)) return { status: 'gap' };
+      if (trimmed !== null && trimmed !== undefined && BigInt(trimmed) > BigInt(cursor))
+        return { status: 'gap' };
       if (page[0]?.position === null || page.length === 0) return { status: 'complete', messages };
       for (const row of page as MessageRow[]) {
         cursor = row.position;
@@ -193,13 +244,19 @@ export class PostgresTransport implements SseTransport {
 
   /** Up while the listener is connected and reading, and the pool's last attempt worked; else which is not, and why. */
   state(): SseTransportState {
-    if (this.closing) return { up: false, reason: 'the transport is closed: the application is shutting down' };
+    if (this.closing)
+      return { up: false, reason: 'the transport is closed: the application is shutting down' };
     const down: string[] = [];
     const pool = this.failures.get('pool');
     if (pool !== undefined) down.push(`the pool cannot reach it (${pool}), so broadcasts are refused`);
-    if (!this.listener) down.push(`the listener connection is not ready (${this.failures.get('listener') ?? 'connecting'}), so no hub message reaches this instance`);
+    if (!this.listener)
+      down.push(
+        `the listener connection is not ready (${this.failures.get('listener') ?? 'connecting'}), so no hub message reaches this instance`,
+      );
     else if (!this.reader.reading) down.push('the listener has not started reading the table yet');
-    return down.length === 0 ? { up: true } : { up: false, reason: `PostgreSQL at ${this.where}: ${down.join('; ')}.` };
+    return down.length === 0
+      ? { up: true }
+      : { up: false, reason: `PostgreSQL at ${this.where}: ${down.join('; ')}.` };
   }
 
   async close(): Promise<void> {
@@ -235,7 +292,11 @@ export class PostgresTransport implements SseTransport {
         attempt = 0;
         this.live.resolve();
         // The pool came back with it, most likely: ask rather than wait for a broadcast to.
-        if (this.failures.has('pool')) this.pool.query('SELECT 1').then(() => this.recovered('pool'), () => undefined);
+        if (this.failures.has('pool'))
+          this.pool.query('SELECT 1').then(
+            () => this.recovered('pool'),
+            () => undefined,
+          );
         await Promise.race([ended, this.stopped.promise]);
       } catch (error) {
         this.failed('listener', error);
@@ -244,7 +305,11 @@ export class PostgresTransport implements SseTransport {
         this.listener = undefined;
         await client.end().catch(() => undefined);
       }
-      if (!this.closing) await Promise.race([sleep(RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)]), this.stopped.promise]);
+      if (!this.closing)
+        await Promise.race([
+          sleep(RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)]),
+          this.stopped.promise,
+        ]);
     }
   }
 
@@ -260,9 +325,14 @@ export class PostgresTransport implements SseTransport {
       keys.push(pairs[i] === '' ? null : pairs[i]);
       messages.push(pairs[i + 1]);
     }
-    const { rows } = await this.query<{ statuses: PublishStatus[] | null }>(this.table.publishStatement(), [messages, keys]);
+    const { rows } = await this.query<{ statuses: PublishStatus[] | null }>(this.table.publishStatement(), [
+      messages,
+      keys,
+    ]);
     this.scheduleTrim();
-    return (rows[0]?.statuses ?? []).map((status, i) => (status === 'busy' ? new SseIdempotencyKeyBusyError(keys[i]!) : undefined));
+    return (rows[0]?.statuses ?? []).map((status, i) =>
+      status === 'busy' ? new SseIdempotencyKeyBusyError(keys[i]!) : undefined,
+    );
   }
 
   /** Creates the table, its sequence, indexes and trigger if they are missing: once, before the first use. */
@@ -285,7 +355,10 @@ export class PostgresTransport implements SseTransport {
       this.trimTimer = undefined;
       this.query(this.table.trimStatement(this.maxLen, this.maxAge)).catch((error: unknown) => {
         const message = this.server.scrub((error as Error).message);
-        this.logger.warn(`trim:${message}`, `Trimming ${this.table.name} failed (${message}); it is tried again after the next publish.`);
+        this.logger.warn(
+          `trim:${message}`,
+          `Trimming ${this.table.name} failed (${message}); it is tried again after the next publish.`,
+        );
       });
     }, TRIM_DELAY_MS).unref();
   }
@@ -299,7 +372,8 @@ export class PostgresTransport implements SseTransport {
     } catch (error) {
       // What the driver says may quote what it was given: never a password.
       const cause = this.server.scrubError(error);
-      if (error instanceof DatabaseError && !error.code?.startsWith('57P') && !error.code?.startsWith('08')) throw cause;
+      if (error instanceof DatabaseError && !error.code?.startsWith('57P') && !error.code?.startsWith('08'))
+        throw cause;
       this.failed('pool', cause);
       throw new SseTransportUnavailableError(this.where, cause, 'PostgreSQL');
     }
@@ -312,7 +386,10 @@ export class PostgresTransport implements SseTransport {
     this.failures.set(role, message);
     if (wasDown || this.closing) return;
     const meanwhile = role === 'listener' ? 'No hub message reaches this instance' : 'Broadcasts are refused';
-    this.logger.error(`${role}-down`, `PostgreSQL ${role} connection to ${this.where} failed (${message}); retrying. ${meanwhile} until it is back: check that PostgreSQL runs and is reachable.`);
+    this.logger.error(
+      `${role}-down`,
+      `PostgreSQL ${role} connection to ${this.where} failed (${message}); retrying. ${meanwhile} until it is back: check that PostgreSQL runs and is reachable.`,
+    );
   }
 
   private recovered(role: 'listener' | 'pool'): void {
@@ -322,7 +399,8 @@ export class PostgresTransport implements SseTransport {
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`PostgresTransport: ${name} must be a positive integer, got ${String(value)}.`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new TypeError(`PostgresTransport: ${name} must be a positive integer, got ${String(value)}.`);
   return value;
 }
 

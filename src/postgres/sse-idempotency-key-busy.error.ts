@@ -14,7 +14,9 @@ export class SseIdempotencyKeyBusyError extends ConflictException {
   override readonly name = 'SseIdempotencyKeyBusyError';
 
   constructor(readonly idempotencyKey: string) {
-    super('This event is being published by a transaction that has not ended: retry after it ends.', { description: 'Conflict' });
+    super('This event is being published by a transaction that has not ended: retry after it ends.', {
+      description: 'Conflict',
+    });
     this.message =
       `The idempotency key ${JSON.stringify(idempotencyKey)} is being published in a transaction that has not ended (publishIn): this broadcast was not published. ` +
       'Retry after that transaction commits (the retry is then not published again) or rolls back (then it is).';

@@ -14,9 +14,14 @@ function hashTagOf(key: string): string | undefined {
  * hash tag (`sse}v2`, `a{}{b}`), since wrapping it in braces would hash another part of it.
  */
 export function checkStreamName(stream: string): string {
-  if (typeof stream !== 'string' || stream === '') throw new TypeError(`RedisStreamsTransport: stream must be a non-empty key name, got ${JSON.stringify(stream)}.`);
+  if (typeof stream !== 'string' || stream === '')
+    throw new TypeError(
+      `RedisStreamsTransport: stream must be a non-empty key name, got ${JSON.stringify(stream)}.`,
+    );
   if (hashTagOf(stream) === undefined && stream.includes('}')) {
-    throw new TypeError(`RedisStreamsTransport: the stream name ${JSON.stringify(stream)} has a "}" but no hash tag: name it without braces, or with a tag like "{app}:sse".`);
+    throw new TypeError(
+      `RedisStreamsTransport: the stream name ${JSON.stringify(stream)} has a "}" but no hash tag: name it without braces, or with a tag like "{app}:sse".`,
+    );
   }
   return stream;
 }

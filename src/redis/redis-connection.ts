@@ -12,7 +12,11 @@ export interface RedisClusterClient {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   nodeClient(...args: any[]): unknown;
-  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  sendCommand(
+    firstKey: string | undefined,
+    isReadonly: boolean | undefined,
+    args: string[],
+  ): Promise<unknown>;
   duplicate(overrides?: any): RedisClusterClient;
   connect(): Promise<unknown>;
   destroy(): void;
@@ -88,10 +92,25 @@ export class RedisConnection {
     const raw = this.raw;
     if (isCluster(raw)) {
       const defaults = (raw as { options?: { defaults?: { socket?: object } } }).options?.defaults;
-      return new RedisConnection(raw.duplicate({ defaults: { ...defaults, name, disableOfflineQueue: true, socket: { ...defaults?.socket, reconnectStrategy: backoff } } }));
+      return new RedisConnection(
+        raw.duplicate({
+          defaults: {
+            ...defaults,
+            name,
+            disableOfflineQueue: true,
+            socket: { ...defaults?.socket, reconnectStrategy: backoff },
+          },
+        }),
+      );
     }
     const socket = (raw as { options?: { socket?: object } }).options?.socket;
-    return new RedisConnection(raw.duplicate({ name, disableOfflineQueue: true, socket: { ...socket, reconnectStrategy: backoff } }) as RedisClient);
+    return new RedisConnection(
+      raw.duplicate({
+        name,
+        disableOfflineQueue: true,
+        socket: { ...socket, reconnectStrategy: backoff },
+      }) as RedisClient,
+    );
   }
 
   connect(): Promise<unknown> {

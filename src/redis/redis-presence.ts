@@ -144,8 +144,17 @@ export class RedisPresence {
     // This instance's own latest changes first (presence() from onClose, right after a join).
     await this.flush();
     const [stored, alive] = await Promise.all([
-      this.client.send(this.key('presence'), ['HGETALL', this.key(channel === undefined ? 'presence' : `presence:${channel}`)]),
-      this.client.send(this.key('instances'), ['ZRANGE', this.key('instances'), `(${Date.now()}`, '+inf', 'BYSCORE']) as Promise<string[]>,
+      this.client.send(this.key('presence'), [
+        'HGETALL',
+        this.key(channel === undefined ? 'presence' : `presence:${channel}`),
+      ]),
+      this.client.send(this.key('instances'), [
+        'ZRANGE',
+        this.key('instances'),
+        `(${Date.now()}`,
+        '+inf',
+        'BYSCORE',
+      ]) as Promise<string[]>,
     ]);
     const live = new Set(alive);
     const clients: SsePresenceEntry[] = [];
@@ -167,7 +176,10 @@ export class RedisPresence {
       const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(this.ttl, 2_000))));
       await Promise.race([this.clear(this.instance), gaveUp]);
     } catch (error) {
-      this.logger.error('presence-stop', `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`);
+      this.logger.error(
+        'presence-stop',
+        `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -189,10 +201,25 @@ export class RedisPresence {
     const args: string[] = [];
     for (const change of changes) {
       if (change.type === 'set') {
-        const stored: StoredEntry = { i: this.instance, c: change.entry.channels, info: change.entry.info, ...(change.announces && { a: true }) };
+        const stored: StoredEntry = {
+          i: this.instance,
+          c: change.entry.channels,
+          info: change.entry.info,
+          ...(change.announces && { a: true }),
+        };
         const json = JSON.stringify(stored);
-        args.push('S', key('presence'), change.entry.id, json, 'S', key(`instance:${this.instance}`), change.entry.id, JSON.stringify(change.entry.channels));
-        for (const channel of change.entry.channels) args.push('S', key(`presence:${channel}`), change.entry.id, json);
+        args.push(
+          'S',
+          key('presence'),
+          change.entry.id,
+          json,
+          'S',
+          key(`instance:${this.instance}`),
+          change.entry.id,
+          JSON.stringify(change.entry.channels),
+        );
+        for (const channel of change.entry.channels)
+          args.push('S', key(`presence:${channel}`), change.entry.id, json);
         for (const channel of change.left) args.push('D', key(`presence:${channel}`), change.entry.id);
       } else {
         args.push('D', key('presence'), change.id, 'D', key(`instance:${this.instance}`), change.id);
@@ -214,13 +241,25 @@ export class RedisPresence {
       const rewrite = this.rewrite;
       this.rewrite = false;
       const recorded = rewrite ? await this.clear(this.instance) : true;
-      const added = await this.client.send(this.key('instances'), ['ZADD', this.key('instances'), String(Date.now() + this.ttl), this.instance]);
+      const added = await this.client.send(this.key('instances'), [
+        'ZADD',
+        this.key('instances'),
+        String(Date.now() + this.ttl),
+        this.instance,
+      ]);
       // Not there: another instance took it for dead (a heartbeat later than the TTL) and cleared its streams.
-      if (rewrite || added === 1) this.update([...this.own.values()].map((change) => ({ ...change, left: [] })));
+      if (rewrite || added === 1)
+        this.update([...this.own.values()].map((change) => ({ ...change, left: [] })));
       // ...and sent their members a leave: they are told it is back (as after a Redis that restarted empty, where that repeats a join).
       if (this.beaten && (rewrite ? !recorded : added === 1)) this.announceOwn();
       this.beaten = true;
-      const dead = (await this.client.send(this.key('instances'), ['ZRANGE', this.key('instances'), '-inf', String(Date.now()), 'BYSCORE'])) as string[];
+      const dead = (await this.client.send(this.key('instances'), [
+        'ZRANGE',
+        this.key('instances'),
+        '-inf',
+        String(Date.now()),
+        'BYSCORE',
+      ])) as string[];
       for (const instance of dead) await this.claim(instance);
       if (this.failing) this.logger.log('presence-up', 'Presence is recorded in Redis again.');
       this.failing = false;
@@ -232,17 +271,32 @@ export class RedisPresence {
   /** Takes a dead instance's streams out of presence, unless another instance did, and hands the hub those that announce. */
   private async claim(instance: string): Promise<void> {
     const channels = new Set<string>();
-    for (const [, list] of pairs(await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]))) {
+    for (const [, list] of pairs(
+      await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]),
+    )) {
       for (const channel of JSON.parse(list) as string[]) channels.add(channel);
     }
     const names = [...channels];
-    const keys = [this.key('instances'), this.key(`instance:${instance}`), this.key('presence'), ...names.map((channel) => this.key(`presence:${channel}`))];
-    const reply = (await this.client.evalScript(CLAIM_SCRIPT, keys, [instance, String(Date.now()), ...names])) as string[];
+    const keys = [
+      this.key('instances'),
+      this.key(`instance:${instance}`),
+      this.key('presence'),
+      ...names.map((channel) => this.key(`presence:${channel}`)),
+    ];
+    const reply = (await this.client.evalScript(CLAIM_SCRIPT, keys, [
+      instance,
+      String(Date.now()),
+      ...names,
+    ])) as string[];
     const departed = new Map<string, SsePresenceEntry>();
     for (let i = 0; i < reply.length; i += 3) {
       const [id, channel, json] = [String(reply[i]), String(reply[i + 1]), String(reply[i + 2])];
       let client = departed.get(id);
-      if (!client) departed.set(id, (client = { id, channels: [], info: (JSON.parse(json) as StoredEntry).info ?? null }));
+      if (!client)
+        departed.set(
+          id,
+          (client = { id, channels: [], info: (JSON.parse(json) as StoredEntry).info ?? null }),
+        );
       client.channels.push(channel);
     }
     if (departed.size > 0) this.deliver?.({ type: 'departed', clients: [...departed.values()] });
@@ -256,11 +310,14 @@ export class RedisPresence {
 
   /** Removes an instance's streams from presence, and the instance; resolves whether the instance was recorded. */
   private async clear(instance: string): Promise<boolean> {
-    const streams = pairs(await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]));
+    const streams = pairs(
+      await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]),
+    );
     const commands: string[][] = [];
     for (const [id, channels] of streams) {
       commands.push(['HDEL', this.key('presence'), id]);
-      for (const channel of JSON.parse(channels) as string[]) commands.push(['HDEL', this.key(`presence:${channel}`), id]);
+      for (const channel of JSON.parse(channels) as string[])
+        commands.push(['HDEL', this.key(`presence:${channel}`), id]);
     }
     commands.push(['DEL', this.key(`instance:${instance}`)], ['ZREM', this.key('instances'), instance]);
     const replies = await Promise.all(commands.map((command) => this.client.send(command[1], command)));
@@ -272,7 +329,10 @@ export class RedisPresence {
     this.rewrite = true;
     if (this.failing) return;
     this.failing = true;
-    this.logger.error('presence-down', `Presence could not be recorded in Redis (${(error as Error).message}); it is written again when Redis is back.`);
+    this.logger.error(
+      'presence-down',
+      `Presence could not be recorded in Redis (${(error as Error).message}); it is written again when Redis is back.`,
+    );
   }
 
   private key(suffix: string): string {

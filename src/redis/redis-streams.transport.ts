@@ -1,5 +1,14 @@
 import { createClient, ErrorReply } from 'redis';
-import { type SseBroadcastMessage, type SseHistoryResult, type SseHubMessage, type SsePresence, type SsePresenceChange, type SseTransport, type SseTransportState, SseTransportUnavailableError } from '../hub';
+import {
+  type SseBroadcastMessage,
+  type SseHistoryResult,
+  type SseHubMessage,
+  type SsePresence,
+  type SsePresenceChange,
+  type SseTransport,
+  type SseTransportState,
+  SseTransportUnavailableError,
+} from '../hub';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { PublishBatch } from '../hub/publish-batch';
 import { ServerAddress } from '../hub/server-address';
@@ -7,7 +16,14 @@ import { backoff, type RedisClient, RedisConnection } from './redis-connection';
 import { RedisPresence } from './redis-presence';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
 import { checkStreamName, keyBeside } from './keys';
-import { APPEND_SCRIPT, entriesOf, fieldOf, MESSAGE_FIELD, type RawEntry, sequenceOf } from './stream-entries';
+import {
+  APPEND_SCRIPT,
+  entriesOf,
+  fieldOf,
+  MESSAGE_FIELD,
+  type RawEntry,
+  sequenceOf,
+} from './stream-entries';
 
 const DEFAULT_STREAM = 'sse-hub';
 // Room for bursts: a reader that falls this far behind misses entries (and says so).
@@ -88,7 +104,12 @@ export class RedisStreamsTransport implements SseTransport {
       );
     }
     this.watch(this.client, 'publisher');
-    this.presenceStore = new RedisPresence(this.client, this.key, positiveInteger('presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL), this.logger);
+    this.presenceStore = new RedisPresence(
+      this.client,
+      this.key,
+      positiveInteger('presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL),
+      this.logger,
+    );
   }
 
   /** Resolves once this instance reads the stream: what is published from then on reaches its clients. */
@@ -109,12 +130,21 @@ export class RedisStreamsTransport implements SseTransport {
 
   /** Up while both connections are ready and this instance reads the stream; else which is not, and why. */
   state(): SseTransportState {
-    if (this.closing) return { up: false, reason: 'the transport is closed: the application is shutting down' };
+    if (this.closing)
+      return { up: false, reason: 'the transport is closed: the application is shutting down' };
     const down: string[] = [];
-    if (!this.client.isReady) down.push(`the publisher connection is not ready (${this.failures.get('publisher') ?? 'connecting'}), so broadcasts are refused`);
-    if (!this.reader?.isReady) down.push(`the reader connection is not ready (${this.failures.get('reader') ?? 'connecting'}), so no hub message reaches this instance`);
+    if (!this.client.isReady)
+      down.push(
+        `the publisher connection is not ready (${this.failures.get('publisher') ?? 'connecting'}), so broadcasts are refused`,
+      );
+    if (!this.reader?.isReady)
+      down.push(
+        `the reader connection is not ready (${this.failures.get('reader') ?? 'connecting'}), so no hub message reaches this instance`,
+      );
     else if (!this.reading) down.push('the reader has not started reading the stream yet');
-    return down.length === 0 ? { up: true } : { up: false, reason: `Redis at ${this.where}: ${down.join('; ')}.` };
+    return down.length === 0
+      ? { up: true }
+      : { up: false, reason: `Redis at ${this.where}: ${down.join('; ')}.` };
   }
 
   /** Every stream of every live instance (or of one channel), read from Redis. */
@@ -131,7 +161,8 @@ export class RedisStreamsTransport implements SseTransport {
   async publish(message: SseHubMessage): Promise<void> {
     if (!this.client.isReady) throw new SseTransportUnavailableError(this.where, new Error('not connected'));
     // The id is Redis's to give; the key is the script's to check.
-    const entry = message.type === 'broadcast' ? { ...message, id: undefined, idempotencyKey: undefined } : message;
+    const entry =
+      message.type === 'broadcast' ? { ...message, id: undefined, idempotencyKey: undefined } : message;
     const key = message.type === 'broadcast' ? (message.idempotencyKey ?? '') : '';
     // With the others published in this turn: one round trip for all of them.
     await this.batch.add(key, JSON.stringify(entry));
@@ -144,7 +175,10 @@ export class RedisStreamsTransport implements SseTransport {
    * broadcasts go to it as each page comes, and none are kept here; pages start small and
    * grow while entries are small, so that a page of large events stays near `PAGE_BYTES`.
    */
-  async history(lastEventId: string, each?: (message: SseBroadcastMessage) => boolean): Promise<SseHistoryResult> {
+  async history(
+    lastEventId: string,
+    each?: (message: SseBroadcastMessage) => boolean,
+  ): Promise<SseHistoryResult> {
     if (!this.client.isReady) throw new SseTransportUnavailableError(this.where, new Error('not connected'));
     const messages: SseBroadcastMessage[] = [];
     const take = each ?? ((message: SseBroadcastMessage) => messages.push(message) > 0);
@@ -152,7 +186,14 @@ export class RedisStreamsTransport implements SseTransport {
     let expected: number | undefined;
     let count = FIRST_REPLAY_PAGE;
     for (let first = true; ; first = false) {
-      const entries = (await this.client.send(this.key, ['XRANGE', this.key, start, '+', 'COUNT', String(count)])) as RawEntry[];
+      const entries = (await this.client.send(this.key, [
+        'XRANGE',
+        this.key,
+        start,
+        '+',
+        'COUNT',
+        String(count),
+      ])) as RawEntry[];
       let from = 0;
       if (first) {
         // Not there (trimmed, or never ours): what came after it cannot be known whole.
@@ -201,7 +242,16 @@ export class RedisStreamsTransport implements SseTransport {
         if (this.cursor === undefined) [this.cursor, this.sequence] = await this.newest(reader);
         this.reading = true;
         this.live.resolve();
-        const reply = await reader.send(this.key, ['XREAD', 'COUNT', String(PAGE), 'BLOCK', String(this.blockMs), 'STREAMS', this.key, this.cursor]);
+        const reply = await reader.send(this.key, [
+          'XREAD',
+          'COUNT',
+          String(PAGE),
+          'BLOCK',
+          String(this.blockMs),
+          'STREAMS',
+          this.key,
+          this.cursor,
+        ]);
         for (const entry of entriesOf(reply)) this.receive(entry);
       } catch {
         // A lost connection: node-redis reconnects, and the loop goes on from the same cursor.
@@ -223,7 +273,11 @@ export class RedisStreamsTransport implements SseTransport {
   /** Adds entries to the stream through the append script, loading it into Redis the first time (or after a restart). */
   private async append(pairs: string[]): Promise<Array<string | null>> {
     const keys = [this.key, keyBeside(this.key, 'idempotency')];
-    return (await this.client.evalScript(APPEND_SCRIPT, keys, [String(this.maxLen), String(IDEMPOTENCY_WINDOW_MS), ...pairs])) as Array<string | null>;
+    return (await this.client.evalScript(APPEND_SCRIPT, keys, [
+      String(this.maxLen),
+      String(IDEMPOTENCY_WINDOW_MS),
+      ...pairs,
+    ])) as Array<string | null>;
   }
 
   /** The newest entry's id and sequence number, where this instance starts reading ('0-0' and 0 for an empty stream). */
@@ -241,9 +295,15 @@ export class RedisStreamsTransport implements SseTransport {
       const why = trimmed
         ? `missed ${sequence - expected} entries of ${this.key} before ${entry[0]}: they were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind). Raise maxLen if bursts are this large`
         : `found ${this.key} started over at ${entry[0]} (Redis restarted without its data, or the stream was deleted): what it held before is unknown`;
-      this.logger.error(trimmed ? 'reader-lag' : 'stream-restarted', `This instance ${why}. Every client on this instance is sent a resync.`);
+      this.logger.error(
+        trimmed ? 'reader-lag' : 'stream-restarted',
+        `This instance ${why}. Every client on this instance is sent a resync.`,
+      );
       const missed = trimmed ? `${sequence - expected} entries` : 'entries (the stream started over)';
-      this.deliver?.({ type: 'resync', reason: `${missed} of the stream were trimmed before this instance read them` });
+      this.deliver?.({
+        type: 'resync',
+        reason: `${missed} of the stream were trimmed before this instance read them`,
+      });
     }
     this.cursor = entry[0];
     this.sequence = sequence;
@@ -257,7 +317,10 @@ export class RedisStreamsTransport implements SseTransport {
       const message = JSON.parse(fieldOf(entry, MESSAGE_FIELD) ?? '') as SseHubMessage;
       return message.type === 'broadcast' ? { ...message, id } : message;
     } catch (error) {
-      this.logger.error('bad-entry', `Stream entry ${id} of ${this.key} is not a hub message and was skipped (is another program writing to this stream? give the transport a stream of its own): ${(error as Error).message}`);
+      this.logger.error(
+        'bad-entry',
+        `Stream entry ${id} of ${this.key} is not a hub message and was skipped (is another program writing to this stream? give the transport a stream of its own): ${(error as Error).message}`,
+      );
       return undefined;
     }
   }
@@ -271,7 +334,10 @@ export class RedisStreamsTransport implements SseTransport {
       if (down || this.closing) return;
       down = true;
       const meanwhile = role === 'reader' ? 'No hub message reaches this instance' : 'Broadcasts are refused';
-      this.logger.error(`${role}-down`, `Redis ${role} connection to ${this.where} failed (${message}); retrying. ${meanwhile} until it is back: check that Redis runs and is reachable.`);
+      this.logger.error(
+        `${role}-down`,
+        `Redis ${role} connection to ${this.where} failed (${message}); retrying. ${meanwhile} until it is back: check that Redis runs and is reachable.`,
+      );
     });
     client.onReady(() => {
       this.failures.delete(role);
@@ -293,7 +359,12 @@ function isUnavailableReply(error: ErrorReply): boolean {
 /** The transport's own publisher connection: no offline queue, reconnecting with back-off. */
 function publisherFor(url: string | undefined): RedisClient {
   try {
-    return createClient({ url, name: PUBLISHER_NAME, disableOfflineQueue: true, socket: { reconnectStrategy: backoff } }) as RedisClient;
+    return createClient({
+      url,
+      name: PUBLISHER_NAME,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: backoff },
+    }) as RedisClient;
   } catch (error) {
     // node-redis' error repeats the URL (its `input`), password and all.
     throw new TypeError(
@@ -309,7 +380,8 @@ function next(sequence: number | undefined): number | undefined {
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`RedisStreamsTransport: ${name} must be a positive integer, got ${String(value)}.`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new TypeError(`RedisStreamsTransport: ${name} must be a positive integer, got ${String(value)}.`);
   return value;
 }
 

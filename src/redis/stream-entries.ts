@@ -53,7 +53,6 @@ if now then redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2])) end
 return ids
 `;
 
-
 /** The value of `field` in an entry, if it has it. */
 export function fieldOf([, fields]: RawEntry, field: string): string | undefined {
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === field) return fields[i + 1];
@@ -70,6 +69,8 @@ export function sequenceOf(entry: RawEntry): number | undefined {
 /** The entries of an `XREAD` reply for one stream: a list of [key, entries] (RESP2) or a map (RESP3); none on timeout. */
 export function entriesOf(reply: unknown): RawEntry[] {
   if (!reply) return [];
-  const streams = Array.isArray(reply) ? (reply as Array<[string, RawEntry[]]>).map(([, entries]) => entries) : Object.values(reply as Record<string, RawEntry[]>);
+  const streams = Array.isArray(reply)
+    ? (reply as Array<[string, RawEntry[]]>).map(([, entries]) => entries)
+    : Object.values(reply as Record<string, RawEntry[]>);
   return streams[0] ?? [];
 }

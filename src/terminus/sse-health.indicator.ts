@@ -23,9 +23,15 @@ export class SseHealthIndicator {
   ) {}
 
   /** For `HealthCheckService.check([() => sse.isHealthy()])`; `key` names its entry in the result. */
-  isHealthy<Key extends string = 'sse'>(key: Key = 'sse' as Key): HealthIndicatorResult<Key, 'up' | 'down', SseHealthDetails> {
+  isHealthy<Key extends string = 'sse'>(
+    key: Key = 'sse' as Key,
+  ): HealthIndicatorResult<Key, 'up' | 'down', SseHealthDetails> {
     const { transport, streams, maxConnections } = this.hub.stats();
-    const details = { transport: transport.name, streams, ...(maxConnections !== undefined && { maxConnections }) };
+    const details = {
+      transport: transport.name,
+      streams,
+      ...(maxConnections !== undefined && { maxConnections }),
+    };
     const indicator = this.healthIndicatorService.check(key);
     if (transport.up) return indicator.up(details);
     return indicator.down({ ...details, reason: transport.reason ?? 'the transport reports it is down' });

@@ -37,10 +37,19 @@ export async function baseUrlOf(target: INestApplication | string): Promise<stri
  * ```
  * @publicApi
  */
-export async function openSseStream(target: INestApplication | string, path = '', options: OpenSseStreamOptions = {}): Promise<SseTestStream> {
+export async function openSseStream(
+  target: INestApplication | string,
+  path = '',
+  options: OpenSseStreamOptions = {},
+): Promise<SseTestStream> {
   const url = new URL(path, `${await baseUrlOf(target)}/`);
   const timeout = options.timeout ?? 5_000;
-  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const body =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string'
+        ? options.body
+        : JSON.stringify(options.body);
   const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
   if (body !== undefined && typeof options.body !== 'string') headers['content-type'] ??= 'application/json';
   // Node does not frame the body of a GET by itself: without a length it would read as the next request.

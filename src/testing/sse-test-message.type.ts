@@ -12,4 +12,5 @@ export interface SseTestEvent {
  *
  * @publicApi
  */
-export type SseTestMessage = SseTestEvent | { type: 'comment'; comment: string } | { type: 'retry'; retry: number };
+export type SseTestMessage =
+  SseTestEvent | { type: 'comment'; comment: string } | { type: 'retry'; retry: number };

@@ -158,7 +158,8 @@ export class SseTestStream {
 
   private async nextBefore(deadline: number): Promise<SseTestMessage> {
     while (this.cursor >= this.received.length) {
-      if (this.isEnded) throw new Error(`The SSE stream ended after ${this.received.length} message(s); no more to read.`);
+      if (this.isEnded)
+        throw new Error(`The SSE stream ended after ${this.received.length} message(s); no more to read.`);
       await this.waitUntil(deadline);
     }
     return this.received[this.cursor++];
@@ -189,7 +190,15 @@ export class SseTestStream {
   private waitFor(promise: Promise<void>, what: string, deadline = Date.now() + this.timeout): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`No SSE ${what} within ${this.timeout} ms (received so far: ${JSON.stringify(this.received)}).`)), Math.max(0, deadline - Date.now()));
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `No SSE ${what} within ${this.timeout} ms (received so far: ${JSON.stringify(this.received)}).`,
+            ),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }

@@ -21,7 +21,8 @@ function prefixLines(field: string, text: string, maxBytes = Infinity, used = 0)
     // A string's UTF-8 bytes are at least its length; each line break becomes LF and a prefix.
     let size = used + prefix.length + text.length + 2;
     LINE_BREAKS.lastIndex = 0;
-    for (let found = LINE_BREAKS.exec(text); found && size <= maxBytes; found = LINE_BREAKS.exec(text)) size += prefix.length + 1 - found[0].length;
+    for (let found = LINE_BREAKS.exec(text); found && size <= maxBytes; found = LINE_BREAKS.exec(text))
+      size += prefix.length + 1 - found[0].length;
     if (size > maxBytes) throw new SseEventTooLargeError(size, maxBytes, true);
   }
   // One native replace: about twice as fast as splitting and joining line by line.
@@ -29,7 +30,9 @@ function prefixLines(field: string, text: string, maxBytes = Infinity, used = 0)
 }
 
 function tooLarge(encoded: string, maxBytes: number): SseEventTooLargeError | undefined {
-  return exceedsBytes(encoded, maxBytes) ? new SseEventTooLargeError(Buffer.byteLength(encoded), maxBytes) : undefined;
+  return exceedsBytes(encoded, maxBytes)
+    ? new SseEventTooLargeError(Buffer.byteLength(encoded), maxBytes)
+    : undefined;
 }
 
 function assertSingleLine(field: 'event' | 'id', value: string): void {
@@ -71,7 +74,11 @@ export function encodeEvent(event: SseEvent, maxBytes = Infinity): string {
  * of `encodeEvent`. `event.id` itself is left out, but must fit under `maxBytes` with the
  * rest; without one, `idAllowance` bytes are kept for the id line to come.
  */
-export function encodeEventParts(event: SseEvent, maxBytes = Infinity, idAllowance = 0): { head: string; tail: string } {
+export function encodeEventParts(
+  event: SseEvent,
+  maxBytes = Infinity,
+  idAllowance = 0,
+): { head: string; tail: string } {
   let head = event.comment === undefined ? '' : encodeCommentLines(event.comment, maxBytes);
   if (event.event !== undefined) {
     assertSingleLine('event', event.event);
@@ -83,7 +90,8 @@ export function encodeEventParts(event: SseEvent, maxBytes = Infinity, idAllowan
     assertRetry(event.retry);
     tail += `retry: ${event.retry}\n`;
   }
-  if (event.data !== undefined) tail += prefixLines('data', event.data, maxBytes, head.length + idBytes + tail.length);
+  if (event.data !== undefined)
+    tail += prefixLines('data', event.data, maxBytes, head.length + idBytes + tail.length);
   tail += '\n';
   if (maxBytes !== Infinity) {
     const error = tooLarge(head + tail, maxBytes - idBytes);
@@ -96,7 +104,10 @@ export function encodeEventParts(event: SseEvent, maxBytes = Infinity, idAllowan
 export function encodeId(id: string): string {
   assertSingleLine('id', id);
   if (id.includes('\0')) {
-    throw new SseEncodeError('id', 'SSE field "id" cannot contain NUL: clients ignore such an id. Use another id.');
+    throw new SseEncodeError(
+      'id',
+      'SSE field "id" cannot contain NUL: clients ignore such an id. Use another id.',
+    );
   }
   return `id: ${id}\n`;
 }

@@ -24,12 +24,18 @@ function toJson(value: unknown, field: string): string {
     );
   }
   if (json === undefined) {
-    throw new SseEncodeError(field, `SSE "${field}" of type ${typeof value} has no JSON form. Send a string or a JSON-serialisable value.`);
+    throw new SseEncodeError(
+      field,
+      `SSE "${field}" of type ${typeof value} has no JSON form. Send a string or a JSON-serialisable value.`,
+    );
   }
   return json;
 }
 
-function optionalString(record: Record<string, unknown>, key: 'event' | 'type' | 'id' | 'comment'): string | undefined {
+function optionalString(
+  record: Record<string, unknown>,
+  key: 'event' | 'type' | 'id' | 'comment',
+): string | undefined {
   const value = record[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
@@ -54,7 +60,10 @@ export function toSseEvent(value: unknown): SseEvent | undefined {
   const event = optionalString(value, 'event');
   const type = optionalString(value, 'type');
   if (event !== undefined && type !== undefined && event !== type) {
-    throw new SseEncodeError('event', `An SSE event cannot have both "event" (${event}) and "type" (${type}). Use one of them.`);
+    throw new SseEncodeError(
+      'event',
+      `An SSE event cannot have both "event" (${event}) and "type" (${type}). Use one of them.`,
+    );
   }
   const result: SseEvent = {};
   const name = event ?? type;

@@ -81,7 +81,11 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
   beforeAll(async () => {
     process.on('unhandledRejection', onUnexpected);
     process.on('uncaughtException', onUnexpected);
-    t = await KindApp.start(kind, { controllers: [AdversaryController] }, { maxConnections: MAX_CONNECTIONS });
+    t = await KindApp.start(
+      kind,
+      { controllers: [AdversaryController] },
+      { maxConnections: MAX_CONNECTIONS },
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -98,7 +102,10 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
     if (t.http2) (await t.session()).destroy();
     // The invariants, whatever the test did.
     await eventually(() => t.hub.count() === 0, `the hub lists no stream (it lists ${t.hub.count()})`);
-    await eventually(() => t.limiter.openStreams === 0, `the limiter counts no stream (it counts ${t.limiter.openStreams})`);
+    await eventually(
+      () => t.limiter.openStreams === 0,
+      `the limiter counts no stream (it counts ${t.limiter.openStreams})`,
+    );
     await eventually(async () => (await t.connections()) === 0, 'the server holds no connection');
     const closedOnce = new Map<string, number>();
     for (const [id] of closes) closedOnce.set(id, (closedOnce.get(id) ?? 0) + 1);
@@ -145,7 +152,10 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
   it('answers HEAD with the stream headers and nothing else, and never opens a stream for it', async () => {
     if (t.http2) {
       const session = await t.session();
-      const stream = session.request({ ':path': '/adv/feed', ':method': 'HEAD', accept: 'text/event-stream' }, { endStream: true });
+      const stream = session.request(
+        { ':path': '/adv/feed', ':method': 'HEAD', accept: 'text/event-stream' },
+        { endStream: true },
+      );
       const [headers, body] = await Promise.all([
         new Promise<Record<string, unknown>>((resolve) => stream.once('response', resolve)),
         new Promise<string>((resolve) => {
@@ -174,7 +184,14 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
   });
 
   it('answers a GET that carries a body, and a huge or malformed Last-Event-ID with a resync', async () => {
-    for (const lastEventId of ['x'.repeat(8000), 'not-an-id', '1-', '99999999999999999999-1', encodeURI('é€😀'), 'a\u00ff']) {
+    for (const lastEventId of [
+      'x'.repeat(8000),
+      'not-an-id',
+      '1-',
+      '99999999999999999999-1',
+      encodeURI('é€😀'),
+      'a\u00ff',
+    ]) {
       const stream = await open('/adv/feed', { 'last-event-id': lastEventId });
       expect(stream.status).toBe(200);
       expect((await stream.nextEvent()).event).toBe('resync');
@@ -183,17 +200,29 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
     }
     if (!t.http2) {
       const socket = await t.connect();
-      socket.write(rawRequest('GET', '/adv/feed', { 'content-type': 'application/json' }, '{"unexpected":true}'));
+      socket.write(
+        rawRequest('GET', '/adv/feed', { 'content-type': 'application/json' }, '{"unexpected":true}'),
+      );
       const head = await readResponseHead(socket);
       expect(head.status).toBe(200);
-      expect(await readUntil(socket, (text) => text.includes('event: hello'), head.rest)).toContain('event: hello');
+      expect(await readUntil(socket, (text) => text.includes('event: hello'), head.rest)).toContain(
+        'event: hello',
+      );
       drop(socket);
     }
   });
 
   it('negotiates Accept on a strict route: q=0 and a missing Accept are refused with 406', async () => {
     const statuses: Record<string, number> = {};
-    for (const accept of ['text/event-stream', 'text/*', '*/*', 'application/json, text/event-stream;q=0.5', 'text/event-stream;q=0', 'text/event-stream;q=0, */*', 'application/json']) {
+    for (const accept of [
+      'text/event-stream',
+      'text/*',
+      '*/*',
+      'application/json, text/event-stream;q=0.5',
+      'text/event-stream;q=0',
+      'text/event-stream;q=0, */*',
+      'application/json',
+    ]) {
       const stream = await open('/adv/strict', { accept });
       statuses[accept] = stream.status;
       stream.close();
@@ -228,7 +257,9 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
     it('forgets a stream queued behind a slow response on its connection when the connection resets', async () => {
       waitGate = newWait();
       const socket = await t.connect();
-      socket.write(rawRequest('GET', '/adv/wait', { accept: 'application/json' }) + rawRequest('GET', '/adv/feed'));
+      socket.write(
+        rawRequest('GET', '/adv/wait', { accept: 'application/json' }) + rawRequest('GET', '/adv/feed'),
+      );
       await waiting.entered;
       // The stream reached its handler and the hub, but its response waits behind /adv/wait's.
       await eventually(() => t.hub.count() === 1, 'the queued stream is in the hub');
@@ -261,7 +292,10 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
     it('forgets streams reset at every step: before the response, after the headers, mid-burst', async () => {
       const session = await t.session();
       // Reset before any response.
-      const early = session.request({ ':path': '/adv/feed', accept: 'text/event-stream' }, { endStream: true });
+      const early = session.request(
+        { ':path': '/adv/feed', accept: 'text/event-stream' },
+        { endStream: true },
+      );
       early.close(h2.NGHTTP2_CANCEL);
       // Reset after the headers and the first event, while a burst is going on.
       const streams = await Promise.all(Array.from({ length: 4 }, () => open('/adv/feed')));
@@ -270,7 +304,10 @@ describe.each(serverKinds())('adversaries on a %s server', (kind: ServerKind) =>
         await t.hub.broadcast(payload(n), { channels: 'feed' });
         if (n === 30) for (const stream of streams.slice(0, 2)) stream.close();
       }
-      for (const stream of streams.slice(2)) expect((await stream.take(100)).map((event) => JSON.parse(event.data).n)).toEqual(Array.from({ length: 100 }, (_, n) => n));
+      for (const stream of streams.slice(2))
+        expect((await stream.take(100)).map((event) => JSON.parse(event.data).n)).toEqual(
+          Array.from({ length: 100 }, (_, n) => n),
+        );
     });
   }
 });

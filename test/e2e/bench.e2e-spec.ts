@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const SERVERS = ['raw', 'hub', 'hub-metrics', 'hub-fastify', 'hub-fastify-metrics', 'nest-sse', 'better-sse', 'sse-channel', 'nest-raw'];
+const SERVERS = [
+  'raw',
+  'hub',
+  'hub-metrics',
+  'hub-fastify',
+  'hub-fastify-metrics',
+  'nest-sse',
+  'better-sse',
+  'sse-channel',
+  'nest-raw',
+];
 
 interface BenchMedians {
   burstDeliveriesPerSec: number | null;
@@ -29,7 +39,11 @@ interface BenchResults {
 /** Runs the benchmark as CI would, with its output kept for the failure message. */
 function runBench(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench', 'run.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'run.js')], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -51,10 +65,14 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
 
   it('measures every server in every mode and writes its results elsewhere than bench/results', async () => {
     if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
-      throw new Error('dist/index.js is missing: the benchmark runs the built library. Run `npm run build` first (`npm test` does).');
+      throw new Error(
+        'dist/index.js is missing: the benchmark runs the built library. Run `npm run build` first (`npm test` does).',
+      );
     }
     // Only the quick settings: a BENCH_* variable from the shell must not make CI run the full benchmark.
-    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BENCH_')));
+    const env: NodeJS.ProcessEnv = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('BENCH_')),
+    );
     const { code, output } = await runBench({ ...env, BENCH_QUICK: '1', BENCH_RESULTS_DIR: resultsDir });
     expect({ code, output: code === 0 ? 'ok' : output }).toEqual({ code: 0, output: 'ok' });
 
@@ -71,19 +89,36 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
       const medians = results.medians[server];
       // Named, so that a failure says which server.
       expect({ server, burst: medians.burstDeliveriesPerSec! > 0 }).toEqual({ server, burst: true });
-      for (const latency of [medians.singleLastP50Ms, medians.singleLastP99Ms, medians.singleFirstP50Ms, medians.singleFirstP99Ms]) {
+      for (const latency of [
+        medians.singleLastP50Ms,
+        medians.singleLastP99Ms,
+        medians.singleFirstP50Ms,
+        medians.singleFirstP99Ms,
+      ]) {
         expect({ server, latency: latency! > 0 }).toEqual({ server, latency: true });
       }
       for (const point of results.config.memoryPoints) {
-        expect({ server, point, memory: Number.isFinite(medians.memoryBytesPerStream[point]) }).toEqual({ server, point, memory: true });
+        expect({ server, point, memory: Number.isFinite(medians.memoryBytesPerStream[point]) }).toEqual({
+          server,
+          point,
+          memory: true,
+        });
       }
-      expect({ server, heap: [medians.heapUsedBytesPerStream, medians.heapTotalBytesPerStream].every(Number.isFinite) }).toEqual({ server, heap: true });
+      expect({
+        server,
+        heap: [medians.heapUsedBytesPerStream, medians.heapTotalBytesPerStream].every(Number.isFinite),
+      }).toEqual({ server, heap: true });
     }
     // The metrics variants really recorded into their SDK (run.js fails the run when the counts are off), and are compared with metrics off.
     for (const server of ['hub-metrics', 'hub-fastify-metrics']) {
-      expect({ server, recorded: results.samples.burst[server].every((s) => s.metrics!.sentEvents > 0) }).toEqual({ server, recorded: true });
+      expect({
+        server,
+        recorded: results.samples.burst[server].every((s) => s.metrics!.sentEvents > 0),
+      }).toEqual({ server, recorded: true });
     }
-    expect(results.comparisons.map(({ name, against, burstRatio }) => [name, against, burstRatio! > 0])).toEqual([
+    expect(
+      results.comparisons.map(({ name, against, burstRatio }) => [name, against, burstRatio! > 0]),
+    ).toEqual([
       ['hub-metrics', 'hub', true],
       ['hub-fastify-metrics', 'hub-fastify', true],
     ]);

@@ -1,7 +1,17 @@
 import { Controller } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ConnectedClient, SseClient, type SseCloseReason, SseEventTooLargeError, type SseGateway, SseHub, SseModule, SsePendingBudget, SseRoute } from 'nestjs-sse-hub';
+import {
+  ConnectedClient,
+  SseClient,
+  type SseCloseReason,
+  SseEventTooLargeError,
+  type SseGateway,
+  SseHub,
+  SseModule,
+  SsePendingBudget,
+  SseRoute,
+} from 'nestjs-sse-hub';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { eventually, KindApp } from './support/server-kinds';
 import { startApp, type TestApp } from './support/start-app';
@@ -68,7 +78,9 @@ describe('maxEventBytes on every path', () => {
     expect(JSON.parse(resync.data)).toMatchObject({ dropped: 1 });
     expect(after.event).toBe('after');
     expect((await large.take(2)).map((event) => event.event)).toEqual(['big', 'after']);
-    expect(t.logger.errors().filter((line) => /over the maxEventBytes of 1 client/.test(line))).toHaveLength(1);
+    expect(t.logger.errors().filter((line) => /over the maxEventBytes of 1 client/.test(line))).toHaveLength(
+      1,
+    );
     small.close();
     large.close();
   });
@@ -88,7 +100,8 @@ describe('maxEventBytes on every path', () => {
     const shifty = { toJSON: () => (++calls === 1 ? { ok: 'small' } : { ok: 'x'.repeat(100_000) }) };
     await hub.broadcast({ event: 'shifty', data: shifty }, { channels: 'all' });
     expect(calls).toBe(1);
-    for (const stream of [small, large]) expect(await stream.nextEvent()).toMatchObject({ event: 'shifty', data: '{"ok":"small"}' });
+    for (const stream of [small, large])
+      expect(await stream.nextEvent()).toMatchObject({ event: 'shifty', data: '{"ok":"small"}' });
     small.close();
     large.close();
   });
@@ -146,7 +159,9 @@ describe('maxTotalPendingBytes: one bound for the whole application', () => {
     const budget = moduleRef.get(SsePendingBudget);
     expect(budget.max).toBeGreaterThan(64 * 1024 * 1024);
     await moduleRef.close();
-    await expect(Test.createTestingModule({ imports: [SseModule.forRoot({ maxTotalPendingBytes: -1 })] }).compile()).rejects.toThrow(/maxTotalPendingBytes must be a positive integer/);
+    await expect(
+      Test.createTestingModule({ imports: [SseModule.forRoot({ maxTotalPendingBytes: -1 })] }).compile(),
+    ).rejects.toThrow(/maxTotalPendingBytes must be a positive integer/);
   });
 
   it('streams whose setup stalls hold no more than the budget between them: the ones holding most are shed', async () => {
@@ -176,7 +191,11 @@ describe('maxTotalPendingBytes: one bound for the whole application', () => {
     // Over a Unix socket, whose kernel buffers are small: what the server holds shows at once.
     personal = true;
     closes.clear();
-    const t = await KindApp.start('unix', { controllers: [BoundsController] }, { maxTotalPendingBytes: BUDGET, keepAlive: false });
+    const t = await KindApp.start(
+      'unix',
+      { controllers: [BoundsController] },
+      { maxTotalPendingBytes: BUDGET, keepAlive: false },
+    );
     try {
       const stalled = await Promise.all(Array.from({ length: 8 }, () => t.open('/bounds/large')));
       for (const stream of stalled) {

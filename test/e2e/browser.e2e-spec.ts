@@ -43,23 +43,31 @@ const SCREENSHOT = resolve('.test-artifacts/demo-page.png');
   async function openRoom(room: string): Promise<Page> {
     const page = await context.newPage();
     await page.goto(`${url}/?room=${room}`);
-    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'live' && document.getElementById('client-id')?.textContent !== '…');
+    await page.waitForFunction(
+      () =>
+        document.getElementById('status')?.dataset.state === 'live' &&
+        document.getElementById('client-id')?.textContent !== '…',
+    );
     return page;
   }
 
-  const messages = (page: Page) => page.$$eval('#messages .text', (items) => items.map((item) => item.textContent));
+  const messages = (page: Page) =>
+    page.$$eval('#messages .text', (items) => items.map((item) => item.textContent));
 
   it('connects, counts who is there, and shows a message sent from one page in the other', async () => {
     const first = await openRoom('lobby-a');
     await first.waitForFunction(() => document.getElementById('count')?.textContent === '1');
     const second = await openRoom('lobby-a');
     // Presence is broadcast: both pages see two.
-    for (const page of [first, second]) await page.waitForFunction(() => document.getElementById('count')?.textContent === '2');
+    for (const page of [first, second])
+      await page.waitForFunction(() => document.getElementById('count')?.textContent === '2');
 
     await first.fill('#author', 'ada');
     await first.fill('#text', 'hello from the first page');
     await first.click('#send');
-    await second.waitForFunction(() => document.querySelector('#messages .text')?.textContent === 'hello from the first page');
+    await second.waitForFunction(
+      () => document.querySelector('#messages .text')?.textContent === 'hello from the first page',
+    );
     expect(await second.textContent('#messages .author')).toBe('ada');
     // The ticker panel streams from an Observable route.
     await first.waitForFunction(() => /^\d+$/.test(document.getElementById('tick-n')?.textContent ?? ''));
@@ -82,14 +90,18 @@ const SCREENSHOT = resolve('.test-artifacts/demo-page.png');
     // When the browser comes back, and with which Last-Event-ID.
     let reconnect: { at: number; lastEventId: string | undefined } | undefined;
     const watch = (req: IncomingMessage) => {
-      if (req.url === `/rooms/${room}/events` && req.headers['last-event-id']) reconnect ??= { at: performance.now(), lastEventId: String(req.headers['last-event-id']) };
+      if (req.url === `/rooms/${room}/events` && req.headers['last-event-id'])
+        reconnect ??= { at: performance.now(), lastEventId: String(req.headers['last-event-id']) };
     };
     app.getHttpServer().on('request', watch);
     try {
       const TOTAL = 60;
       let droppedAt = 0;
       for (let n = 0; n < TOTAL; n++) {
-        await hub.broadcast({ event: 'message', data: { author: 'bot', text: `m${n}`, at: new Date().toISOString() } }, { channels: `room:${room}` });
+        await hub.broadcast(
+          { event: 'message', data: { author: 'bot', text: `m${n}`, at: new Date().toISOString() } },
+          { channels: `room:${room}` },
+        );
         if (n === 15) {
           await page.waitForFunction(() => document.querySelectorAll('#messages .text').length === 16);
           await hub.close(clientId);
@@ -97,11 +109,17 @@ const SCREENSHOT = resolve('.test-artifacts/demo-page.png');
         }
         await new Promise((resolve) => setTimeout(resolve, 40));
       }
-      await page.waitForFunction((total) => document.querySelectorAll('#messages .text').length >= total, TOTAL, { timeout: 15_000 });
+      await page.waitForFunction(
+        (total) => document.querySelectorAll('#messages .text').length >= total,
+        TOTAL,
+        { timeout: 15_000 },
+      );
       expect(await messages(page)).toEqual(Array.from({ length: TOTAL }, (_, n) => `m${n}`));
       expect(reconnect).toBeDefined();
       const delay = reconnect!.at - droppedAt;
-      console.log(`browser reconnect: after ${delay.toFixed(0)} ms (server retry: 2000 ms), with Last-Event-ID ${reconnect!.lastEventId}`);
+      console.log(
+        `browser reconnect: after ${delay.toFixed(0)} ms (server retry: 2000 ms), with Last-Event-ID ${reconnect!.lastEventId}`,
+      );
       // The demo's retry is 2 s: the browser waited for it rather than its own default.
       expect(delay).toBeGreaterThanOrEqual(1900);
       expect(delay).toBeLessThan(10_000);

@@ -42,7 +42,8 @@ describe('SseClient, the generator API', () => {
       stream.close();
     }
     expect(ids.size).toBe(20);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('reads lastEventId from the Last-Event-ID header, else from the query, the header winning', async () => {
@@ -59,11 +60,26 @@ describe('SseClient, the generator API', () => {
 
   it('sendEvent writes an event from data lines and returns ok', async () => {
     const { stream, client } = await openOne();
-    expect(client.sendEvent('datastar-patch-elements', ['selector #a', 'elements <b>\n</b>'], { id: '9', retry: 3000 })).toEqual({ ok: true });
+    expect(
+      client.sendEvent('datastar-patch-elements', ['selector #a', 'elements <b>\n</b>'], {
+        id: '9',
+        retry: 3000,
+      }),
+    ).toEqual({ ok: true });
     expect(client.sendEvent(undefined, 'plain')).toEqual({ ok: true });
     expect(await stream.next()).toEqual({ type: 'retry', retry: 3000 });
-    expect(await stream.nextEvent()).toEqual({ type: 'event', event: 'datastar-patch-elements', id: '9', data: 'selector #a\nelements <b>\n</b>' });
-    expect(await stream.nextEvent()).toEqual({ type: 'event', event: undefined, id: undefined, data: 'plain' });
+    expect(await stream.nextEvent()).toEqual({
+      type: 'event',
+      event: 'datastar-patch-elements',
+      id: '9',
+      data: 'selector #a\nelements <b>\n</b>',
+    });
+    expect(await stream.nextEvent()).toEqual({
+      type: 'event',
+      event: undefined,
+      id: undefined,
+      data: 'plain',
+    });
     stream.close();
   });
 

@@ -47,14 +47,19 @@ describe('coalesced writes: one write per client per turn, every event intact an
   });
 
   it('keeps every event whole, ending with its blank line, in order, byte for byte', async () => {
-    const values = Array.from({ length: 50 }, (_, n) => ({ event: 'e', data: `line ${n}\nsecond line of ${n}` }));
+    const values = Array.from({ length: 50 }, (_, n) => ({
+      event: 'e',
+      data: `line ${n}\nsecond line of ${n}`,
+    }));
     for (const value of values) void hub.broadcast(value);
     await new Promise((resolve) => setImmediate(resolve));
     for (const stream of streams) {
       const events = await stream.take(50);
       expect(events.map((event) => event.data)).toEqual(values.map((value) => value.data));
       // Exactly the events as encoded one by one (with the ids the hub gave them), back to back.
-      expect(stream.body).toBe(values.map((value, n) => encodeEvent({ ...value, id: events[n].id })).join(''));
+      expect(stream.body).toBe(
+        values.map((value, n) => encodeEvent({ ...value, id: events[n].id })).join(''),
+      );
     }
   });
 

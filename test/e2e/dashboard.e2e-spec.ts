@@ -1,4 +1,12 @@
-import { type CanActivate, type ExecutionContext, Injectable, type INestApplication, Module, type ModuleMetadata, Scope } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Injectable,
+  type INestApplication,
+  Module,
+  type ModuleMetadata,
+  Scope,
+} from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -48,12 +56,17 @@ const DASHBOARD = { path: '/sse-hub' };
 
 /** An app of the module on this run's platform, not started. */
 function appOf(moduleRef: TestingModule): INestApplication {
-  return platform() === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
+  return platform() === 'fastify'
+    ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+    : moduleRef.createNestApplication({ logger: false });
 }
 
 describe('the dashboard', () => {
   describe('refuses to start without a guard', () => {
-    async function init(metadata: ModuleMetadata, configure?: (app: INestApplication) => void): Promise<unknown> {
+    async function init(
+      metadata: ModuleMetadata,
+      configure?: (app: INestApplication) => void,
+    ): Promise<unknown> {
       const app = appOf(await Test.createTestingModule(metadata).compile());
       try {
         configure?.(app);
@@ -72,16 +85,38 @@ describe('the dashboard', () => {
     ])('with neither a guard of its own nor a global one (%s), and says what to do', async (_how, module) => {
       const error = await init({ imports: [module()] });
       expect(error).toBeInstanceOf(SseDashboardUnguardedError);
-      expect((error as Error).message).toMatch(/dashboard at \/sse-hub has no guard and the app has no global guard/);
-      expect((error as Error).message).toMatch(/guard: YourAdminGuard.*or register a global guard \(an APP_GUARD provider, or app\.useGlobalGuards\(\)/);
+      expect((error as Error).message).toMatch(
+        /dashboard at \/sse-hub has no guard and the app has no global guard/,
+      );
+      expect((error as Error).message).toMatch(
+        /guard: YourAdminGuard.*or register a global guard \(an APP_GUARD provider, or app\.useGlobalGuards\(\)/,
+      );
     });
 
     it('but starts with a guard of its own, with app.useGlobalGuards(), or with an APP_GUARD provider (request-scoped too)', async () => {
-      expect(await init({ imports: [SseModule.forRoot({ dashboard: { ...DASHBOARD, guard: TokenGuard } })] })).toBeUndefined();
-      expect(await init({ imports: [SseModule.forRoot({ dashboard: { ...DASHBOARD, guard: new AllowAll() } })] })).toBeUndefined();
-      expect(await init({ imports: [SseModule.forRoot({ dashboard: DASHBOARD })] }, (app) => app.useGlobalGuards(new AllowAll()))).toBeUndefined();
-      expect(await init({ imports: [SseModule.forRoot({ dashboard: DASHBOARD })], providers: [{ provide: APP_GUARD, useClass: AllowAll }] })).toBeUndefined();
-      expect(await init({ imports: [SseModule.forRoot({ dashboard: DASHBOARD })], providers: [{ provide: APP_GUARD, useClass: AllowAll, scope: Scope.REQUEST }] })).toBeUndefined();
+      expect(
+        await init({ imports: [SseModule.forRoot({ dashboard: { ...DASHBOARD, guard: TokenGuard } })] }),
+      ).toBeUndefined();
+      expect(
+        await init({ imports: [SseModule.forRoot({ dashboard: { ...DASHBOARD, guard: new AllowAll() } })] }),
+      ).toBeUndefined();
+      expect(
+        await init({ imports: [SseModule.forRoot({ dashboard: DASHBOARD })] }, (app) =>
+          app.useGlobalGuards(new AllowAll()),
+        ),
+      ).toBeUndefined();
+      expect(
+        await init({
+          imports: [SseModule.forRoot({ dashboard: DASHBOARD })],
+          providers: [{ provide: APP_GUARD, useClass: AllowAll }],
+        }),
+      ).toBeUndefined();
+      expect(
+        await init({
+          imports: [SseModule.forRoot({ dashboard: DASHBOARD })],
+          providers: [{ provide: APP_GUARD, useClass: AllowAll, scope: Scope.REQUEST }],
+        }),
+      ).toBeUndefined();
     });
 
     it('and is off unless asked for: no route, no check', async () => {
@@ -97,15 +132,24 @@ describe('the dashboard', () => {
   it.each([
     [{ path: '' }, /dashboard\.path must be a non-empty string such as '\/sse-hub', got ""/],
     [{ path: 42 }, /dashboard\.path must be a non-empty string/],
-    [{ path: '/x', guard: 'admin' }, /dashboard\.guard must be a guard class or an object with canActivate\(\), got admin/],
+    [
+      { path: '/x', guard: 'admin' },
+      /dashboard\.guard must be a guard class or an object with canActivate\(\), got admin/,
+    ],
   ])('refuses bad options when the module is declared: %p', (dashboard, message) => {
     expect(() => SseModule.forRoot({ dashboard: dashboard as never })).toThrow(message);
-    expect(() => SseModule.forRootAsync({ useFactory: () => ({}), dashboard: dashboard as never })).toThrow(message);
+    expect(() => SseModule.forRootAsync({ useFactory: () => ({}), dashboard: dashboard as never })).toThrow(
+      message,
+    );
   });
 
   it('refuses a dashboard returned by the forRootAsync factory, which comes too late for its routes', async () => {
-    const moduleRef = Test.createTestingModule({ imports: [SseModule.forRootAsync({ useFactory: () => ({ dashboard: DASHBOARD }) as never })] }).compile();
-    await expect(moduleRef).rejects.toThrow(/give dashboard beside useFactory \(\{ useFactory, dashboard \}\), not in what the factory returns/);
+    const moduleRef = Test.createTestingModule({
+      imports: [SseModule.forRootAsync({ useFactory: () => ({ dashboard: DASHBOARD }) as never })],
+    }).compile();
+    await expect(moduleRef).rejects.toThrow(
+      /give dashboard beside useFactory \(\{ useFactory, dashboard \}\), not in what the factory returns/,
+    );
   });
 
   describe('with a guard', () => {
@@ -141,7 +185,7 @@ describe('the dashboard', () => {
       const script = await fetch(`${t.url}/sse-hub/dashboard.js?token=letmein`);
       expect(script.status).toBe(200);
       expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
-      expect(await script.text()).toContain("new EventSource(document.body.dataset.stream)");
+      expect(await script.text()).toContain('new EventSource(document.body.dataset.stream)');
     });
 
     it('escapes the query string it writes into the page', async () => {
@@ -150,10 +194,16 @@ describe('the dashboard', () => {
         const { hostname, port } = new URL(t.url);
         get({ hostname, port, path: '/sse-hub?token=letmein&x="><script>alert(1)</script>' }, (response) => {
           let body = '';
-          response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve(body)).on('error', reject);
+          response
+            .setEncoding('utf8')
+            .on('data', (chunk: string) => (body += chunk))
+            .on('end', () => resolve(body))
+            .on('error', reject);
         }).on('error', reject);
       });
-      expect(html).toContain('data-stream="/sse-hub/stream?token=letmein&#38;x=&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"');
+      expect(html).toContain(
+        'data-stream="/sse-hub/stream?token=letmein&#38;x=&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"',
+      );
       expect(html.match(/<script/g)).toHaveLength(1);
     });
 
@@ -164,7 +214,11 @@ describe('the dashboard', () => {
         const first = await stream.nextEvent();
         expect(first.event).toBe('stats');
         const stats = JSON.parse(first.data) as SseHubStats;
-        expect(stats).toMatchObject({ streams: 1, transport: { name: 'InMemoryTransport', up: true }, broadcasts: 0 });
+        expect(stats).toMatchObject({
+          streams: 1,
+          transport: { name: 'InMemoryTransport', up: true },
+          broadcasts: 0,
+        });
         // The dashboard's stream is a stream like any other: it shows in its own table.
         expect(stats.routes).toEqual([expect.objectContaining({ route: '/sse-hub/stream', streams: 1 })]);
 
@@ -182,7 +236,13 @@ describe('the dashboard', () => {
 
   it("takes a guard class whose dependencies come from forRootAsync's imports", async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [SseModule.forRootAsync({ imports: [AdminModule], useFactory: () => ({}), dashboard: { path: '/sse-hub', guard: ConfiguredGuard } })],
+      imports: [
+        SseModule.forRootAsync({
+          imports: [AdminModule],
+          useFactory: () => ({}),
+          dashboard: { path: '/sse-hub', guard: ConfiguredGuard },
+        }),
+      ],
     }).compile();
     const app = appOf(moduleRef);
     try {
@@ -195,7 +255,11 @@ describe('the dashboard', () => {
   });
 
   it('works under a global prefix: the page points at the prefixed script and stream', async () => {
-    const t = await startApp({}, { dashboard: { path: 'sse-hub/', guard: new AllowAll() } }, { configure: (app) => app.setGlobalPrefix('api') });
+    const t = await startApp(
+      {},
+      { dashboard: { path: 'sse-hub/', guard: new AllowAll() } },
+      { configure: (app) => app.setGlobalPrefix('api') },
+    );
     try {
       const html = await (await fetch(`${t.url}/api/sse-hub`)).text();
       expect(html).toContain('<script src="/api/sse-hub/dashboard.js">');

@@ -35,24 +35,33 @@ describe('Datastar helpers on a route and through the hub', () => {
   afterEach(() => expect(t.logger.errors()).toEqual([]));
 
   it('reads GET signals from the datastar query parameter and streams patch events', async () => {
-    const stream = await openSseStream(t.url, `/ds/counter?datastar=${encodeURIComponent(JSON.stringify({ count: 41 }))}`);
+    const stream = await openSseStream(
+      t.url,
+      `/ds/counter?datastar=${encodeURIComponent(JSON.stringify({ count: 41 }))}`,
+    );
     expect(stream.status).toBe(200);
     await stream.closed();
     expect(stream.body).toBe(
-      'event: datastar-patch-signals\ndata: signals {"count":42}\n\n' + 'event: datastar-patch-elements\ndata: elements <span id="count">42</span>\n\n',
+      'event: datastar-patch-signals\ndata: signals {"count":42}\n\n' +
+        'event: datastar-patch-elements\ndata: elements <span id="count">42</span>\n\n',
     );
   });
 
   it('reads POST signals from the JSON body', async () => {
     const stream = await openSseStream(t.url, '/ds/greet', { method: 'POST', body: { name: 'Ada' } });
-    expect(await stream.nextEvent()).toMatchObject({ event: 'datastar-patch-elements', data: 'elements <p id="greeting">Hello, Ada</p>' });
+    expect(await stream.nextEvent()).toMatchObject({
+      event: 'datastar-patch-elements',
+      data: 'elements <p id="greeting">Hello, Ada</p>',
+    });
     stream.close();
   });
 
   it('answers 400 with a clear message when the signals are not JSON', async () => {
     const stream = await openSseStream(t.url, '/ds/counter?datastar=%7Bnot-json');
     expect(stream.status).toBe(400);
-    expect(JSON.parse(stream.body).message).toMatch(/^Datastar signals must be JSON \(the "datastar" query parameter\): /);
+    expect(JSON.parse(stream.body).message).toMatch(
+      /^Datastar signals must be JSON \(the "datastar" query parameter\): /,
+    );
   });
 
   it('broadcasts Datastar events through the hub, encoded as the ADR says, with the hub id', async () => {

@@ -1,4 +1,19 @@
-import { type ArgumentsHost, type CanActivate, Catch, Controller, type ExceptionFilter, ForbiddenException, HttpStatus, Injectable, NotFoundException, Param, ParseIntPipe, UnauthorizedException, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  type CanActivate,
+  Catch,
+  Controller,
+  type ExceptionFilter,
+  ForbiddenException,
+  HttpStatus,
+  Injectable,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  UnauthorizedException,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { concat, defer, map, of, Subject, throwError, timer } from 'rxjs';
 import { ConnectedClient, SseClient, type SseCloseReason, type SseGateway, SseRoute } from 'nestjs-sse-hub';
@@ -21,7 +36,11 @@ class TeapotFilter implements ExceptionFilter {
 
   // Through the adapter, as Nest's docs write platform-neutral filters (Express or Fastify).
   catch(_error: TeapotError, host: ArgumentsHost) {
-    this.adapterHost.httpAdapter.reply(host.switchToHttp().getResponse(), { teapot: true }, HttpStatus.I_AM_A_TEAPOT);
+    this.adapterHost.httpAdapter.reply(
+      host.switchToHttp().getResponse(),
+      { teapot: true },
+      HttpStatus.I_AM_A_TEAPOT,
+    );
   }
 }
 
@@ -71,7 +90,10 @@ class ErrorsController implements SseGateway {
   @SseRoute('fails-later')
   failsLater() {
     later = new Subject<unknown>();
-    return concat(of('first'), defer(() => later));
+    return concat(
+      of('first'),
+      defer(() => later),
+    );
   }
 
   @SseRoute('join/:mode')
@@ -120,7 +142,10 @@ describe('errors: a real HTTP status before the first byte, one error event afte
   }
 
   it('a guard that refuses gives 403', async () => {
-    expect(await statusOf('/errors/guarded')).toMatchObject({ status: 403, type: expect.stringContaining('application/json') });
+    expect(await statusOf('/errors/guarded')).toMatchObject({
+      status: 403,
+      type: expect.stringContaining('application/json'),
+    });
   });
 
   it('a failing pipe gives 400', async () => {
@@ -172,7 +197,12 @@ describe('errors: a real HTTP status before the first byte, one error event afte
     expect(stream.status).toBe(200);
     expect(stream.received.filter((m) => m.type === 'event')).toEqual([
       { type: 'event', event: undefined, id: undefined, data: 'first' },
-      { type: 'event', event: 'error', id: undefined, data: '{"statusCode":500,"message":"Internal server error"}' },
+      {
+        type: 'event',
+        event: 'error',
+        id: undefined,
+        data: '{"statusCode":500,"message":"Internal server error"}',
+      },
     ]);
     expect(stream.body).not.toContain('postgres');
     expect(t.logger.errors().join('\n')).toContain('postgres://user:pw@db');
@@ -183,19 +213,31 @@ describe('errors: a real HTTP status before the first byte, one error event afte
     await stream.nextEvent();
     later.error(new ForbiddenException('Room closed'));
     await stream.closed();
-    expect(stream.received.at(-1)).toEqual({ type: 'event', event: 'error', id: undefined, data: '{"statusCode":403,"message":"Room closed"}' });
+    expect(stream.received.at(-1)).toEqual({
+      type: 'event',
+      event: 'error',
+      id: undefined,
+      data: '{"statusCode":403,"message":"Room closed"}',
+    });
 
     const wrapped = await openSseStream(t.url, '/errors/fails-later');
     await wrapped.nextEvent();
     later.error(new UnauthorizedException(new Error('token signature key ABC')));
     await wrapped.closed();
-    expect(wrapped.received.at(-1)).toEqual({ type: 'event', event: 'error', id: undefined, data: '{"statusCode":401,"message":"Unauthorized"}' });
+    expect(wrapped.received.at(-1)).toEqual({
+      type: 'event',
+      event: 'error',
+      id: undefined,
+      data: '{"statusCode":401,"message":"Unauthorized"}',
+    });
   });
 
   it('a value that cannot be encoded ends the stream with an error event and a log line naming the field', async () => {
     const stream = await openSseStream(t.url, '/errors/bad-value');
     await stream.closed();
-    expect(stream.received.filter((m) => m.type === 'event').map((m) => m.type === 'event' && m.event)).toEqual([undefined, 'error']);
+    expect(
+      stream.received.filter((m) => m.type === 'event').map((m) => m.type === 'event' && m.event),
+    ).toEqual([undefined, 'error']);
     expect(t.logger.errors().join('\n')).toMatch(/"event" cannot contain a line break/);
   });
 

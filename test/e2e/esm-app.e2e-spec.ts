@@ -13,7 +13,15 @@ describe('an ES-module app on NestJS 12 that imports the packed library', () => 
   const deadline = async <T>(promise: Promise<T>, what: string): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`waited 12 s for ${what} (the app has ${child.exitCode === null && child.signalCode === null ? 'not exited' : 'exited'}); its stderr:\n${stderr.join('')}`)), 12_000);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `waited 12 s for ${what} (the app has ${child.exitCode === null && child.signalCode === null ? 'not exited' : 'exited'}); its stderr:\n${stderr.join('')}`,
+            ),
+          ),
+        12_000,
+      );
     });
     try {
       return await Promise.race([promise, late]);
@@ -28,13 +36,18 @@ describe('an ES-module app on NestJS 12 that imports the packed library', () => 
   const stderr: string[] = [];
 
   beforeAll(async () => {
-    child = spawn(process.execPath, [APP], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [APP], {
+      env: { ...process.env, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
     const exited = once(child, 'exit').then(([code]) => {
       throw new Error(`the ESM app exited with ${code} before it was ready:\n${stderr.join('')}`);
     });
     const lines = createInterface({ input: child.stdout! });
-    const ready = once(lines, 'line').then(([line]) => JSON.parse(line as string) as { port: number; nest: string });
+    const ready = once(lines, 'line').then(
+      ([line]) => JSON.parse(line as string) as { port: number; nest: string },
+    );
     const { port, nest: version } = await Promise.race([ready, exited]);
     url = `http://127.0.0.1:${port}`;
     nest = version;
@@ -48,10 +61,16 @@ describe('an ES-module app on NestJS 12 that imports the packed library', () => 
   });
 
   it('streams, joins channels and broadcasts through the hub', async () => {
-    const [a, b] = await Promise.all([openSseStream(url, '/rooms/a/events'), openSseStream(url, '/rooms/b/events')]);
+    const [a, b] = await Promise.all([
+      openSseStream(url, '/rooms/a/events'),
+      openSseStream(url, '/rooms/b/events'),
+    ]);
     expect(a.status).toBe(200);
     expect(a.headers['content-type']).toBe('text/event-stream');
-    expect(await a.nextEvent()).toMatchObject({ event: 'welcome', data: expect.stringContaining('"room":"a"') });
+    expect(await a.nextEvent()).toMatchObject({
+      event: 'welcome',
+      data: expect.stringContaining('"room":"a"'),
+    });
     expect((await b.nextEvent()).event).toBe('welcome');
     const said = await fetch(`${url}/rooms/a/say`, { method: 'POST' });
     expect(said.status).toBe(201);
@@ -62,7 +81,7 @@ describe('an ES-module app on NestJS 12 that imports the packed library', () => 
     b.close();
   });
 
-  it('ends its streams with a retry and exits through Nest\'s shutdown hooks on SIGTERM', async () => {
+  it("ends its streams with a retry and exits through Nest's shutdown hooks on SIGTERM", async () => {
     const stream = await openSseStream(url, '/rooms/z/events');
     await stream.nextEvent();
     const exit = once(child, 'exit');

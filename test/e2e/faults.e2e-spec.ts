@@ -100,7 +100,9 @@ describe('faults: no crash, no unhandled rejection, exactly one onClose, right c
     const req = httpRequest({ hostname, port, path, agent: false });
     req.on('error', () => {});
     req.end();
-    return new Promise<Socket>((resolve) => req.once('socket', (socket) => socket.once('connect', () => resolve(socket))));
+    return new Promise<Socket>((resolve) =>
+      req.once('socket', (socket) => socket.once('connect', () => resolve(socket))),
+    );
   }
 
   async function untilClosed(count: number) {
@@ -110,22 +112,26 @@ describe('faults: no crash, no unhandled rejection, exactly one onClose, right c
   it.each([
     ['onJoin', '/faults/join/onjoin'],
     ['an async channels resolver', '/faults/join/channels'],
-  ])('a client that disconnects in the middle of %s gets one onClose, and setup stops', async (_where, path) => {
-    const socket = await rawRequest(path);
-    await gate.entered;
-    drop(socket);
-    await untilClosed(1);
-    gate.open();
-    await nextTurn();
-    expect(closes).toEqual([[path, 'client-disconnected']]);
-    expect(hub.count()).toBe(0);
-  });
+  ])(
+    'a client that disconnects in the middle of %s gets one onClose, and setup stops',
+    async (_where, path) => {
+      const socket = await rawRequest(path);
+      await gate.entered;
+      drop(socket);
+      await untilClosed(1);
+      gate.open();
+      await nextTurn();
+      expect(closes).toEqual([[path, 'client-disconnected']]);
+      expect(hub.count()).toBe(0);
+    },
+  );
 
   it('a stream still in onJoin does not hoard broadcasts: past maxPendingBytes it ends as a slow consumer', async () => {
     const opening = openSseStream(t.url, '/faults/join/onjoin');
     await gate.entered;
     // Over the default 1 MiB, queued for a client that has not started yet.
-    for (let n = 0; n < 12; n++) await hub.broadcast({ n, padding: 'q'.repeat(100_000) }, { channels: 'faults' });
+    for (let n = 0; n < 12; n++)
+      await hub.broadcast({ n, padding: 'q'.repeat(100_000) }, { channels: 'faults' });
     expect(closes).toEqual([['/faults/join/onjoin', 'slow-consumer']]);
     gate.open();
     const stream = await opening;

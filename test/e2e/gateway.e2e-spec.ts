@@ -33,7 +33,8 @@ class GatewayController implements SseGateway {
 
   async onJoin(client: SseClient) {
     const mode = client.request.params.mode;
-    if (mode === 'announce') await this.hub.broadcast({ event: 'presence', data: this.hub.count('chat') }, { channels: 'chat' });
+    if (mode === 'announce')
+      await this.hub.broadcast({ event: 'presence', data: this.hub.count('chat') }, { channels: 'chat' });
     if (mode === 'observable') return of({ event: 'welcome', data: 1 }, { event: 'welcome', data: 2 });
     await new Promise((resolve) => setImmediate(resolve));
     return { event: 'welcome', data: { id: client.id } };
@@ -49,7 +50,10 @@ class GatewayController implements SseGateway {
 
   onClose(client: SseClient, reason: SseCloseReason) {
     closeLog.push([client.id, reason]);
-    listedAtClose.push(this.hub.clients().includes(client) || this.hub.count('chat') > this.hub.clients('chat').filter((c) => c !== client).length);
+    listedAtClose.push(
+      this.hub.clients().includes(client) ||
+        this.hub.count('chat') > this.hub.clients('chat').filter((c) => c !== client).length,
+    );
     closed.get(client.id)?.(reason);
     if (client.request.params.mode === 'close-throws') throw new Error('onClose exploded');
   }
@@ -117,7 +121,10 @@ describe('SseGateway hooks', () => {
       expect.objectContaining({ event: 'shout', data: 'HI' }),
       expect.objectContaining({ data: '{"text":"as is"}' }),
     ]);
-    expect(await b.take(2)).toEqual([expect.objectContaining({ event: 'shout', data: 'HI' }), expect.objectContaining({ data: '{"text":"as is"}' })]);
+    expect(await b.take(2)).toEqual([
+      expect.objectContaining({ event: 'shout', data: 'HI' }),
+      expect.objectContaining({ data: '{"text":"as is"}' }),
+    ]);
     a.close();
     b.close();
   });
@@ -143,7 +150,14 @@ describe('SseGateway hooks', () => {
 
   it.each([
     ['client-disconnected', (stream: { close(): void }) => stream.close()],
-    ['server-closed', (_stream: unknown, id: string) => hub.clients().find((c) => c.id === id)!.close()],
+    [
+      'server-closed',
+      (_stream: unknown, id: string) =>
+        hub
+          .clients()
+          .find((c) => c.id === id)!
+          .close(),
+    ],
     ['server-closed', (_stream: unknown, id: string) => hub.close(id)],
   ] as const)('onClose runs exactly once with %s', async (reason, end) => {
     const { stream, id, onClose } = await connect(t.url, 'plain');

@@ -18,7 +18,11 @@ describe('SseHealthIndicator with the in-process transport, through terminus on 
 
   beforeAll(async () => {
     app = await startApp(
-      { imports: [TerminusModule.forRoot({ logger: false })], controllers: [HealthController, TicksController], providers: [SseHealthIndicator] },
+      {
+        imports: [TerminusModule.forRoot({ logger: false })],
+        controllers: [HealthController, TicksController],
+        providers: [SseHealthIndicator],
+      },
       { maxConnections: 2 },
     );
   });
@@ -30,15 +34,26 @@ describe('SseHealthIndicator with the in-process transport, through terminus on 
   it('is up, and reports the streams open against maxConnections as they open and end', async () => {
     expect(await getHealth(app.url)).toEqual({
       status: 200,
-      body: expect.objectContaining({ status: 'ok', info: { sse: { status: 'up', transport: 'InMemoryTransport', streams: 0, maxConnections: 2 } } }),
+      body: expect.objectContaining({
+        status: 'ok',
+        info: { sse: { status: 'up', transport: 'InMemoryTransport', streams: 0, maxConnections: 2 } },
+      }),
     });
 
-    streams.push(await openSseStream(app.url, '/ticks/events'), await openSseStream(app.url, '/ticks/events'));
+    streams.push(
+      await openSseStream(app.url, '/ticks/events'),
+      await openSseStream(app.url, '/ticks/events'),
+    );
     expect(streams.map((stream) => stream.status)).toEqual([200, 200]);
     // A full instance is still healthy: it refuses new streams and serves the ones it has.
     const full = await getHealth(app.url);
     expect(full.status).toBe(200);
-    expect(full.body.info!.sse).toEqual({ status: 'up', transport: 'InMemoryTransport', streams: 2, maxConnections: 2 });
+    expect(full.body.info!.sse).toEqual({
+      status: 'up',
+      transport: 'InMemoryTransport',
+      streams: 2,
+      maxConnections: 2,
+    });
     const refused = await openSseStream(app.url, '/ticks/events');
     expect(refused.status).toBe(503);
     refused.close();

@@ -1,8 +1,21 @@
 import { Controller, Param } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants, type IncomingHttpHeaders } from 'node:http2';
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect,
+  constants,
+  type IncomingHttpHeaders,
+} from 'node:http2';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { ConnectedClient, SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import {
+  ConnectedClient,
+  SseClient,
+  type SseCloseReason,
+  type SseGateway,
+  SseHub,
+  SseRoute,
+} from 'nestjs-sse-hub';
 import { startApp, type TestApp } from './support/start-app';
 
 // HTTP/2 is Fastify's (Express has none): this file runs in the Fastify project only.
@@ -24,7 +37,15 @@ class Http2Controller implements SseGateway {
 }
 
 /** One event stream on an HTTP/2 session, parsed with eventsource-parser. */
-function openStream(session: ClientHttp2Session, path: string): Promise<{ headers: IncomingHttpHeaders; events: EventSourceMessage[]; next: () => Promise<EventSourceMessage>; stream: ClientHttp2Stream }> {
+function openStream(
+  session: ClientHttp2Session,
+  path: string,
+): Promise<{
+  headers: IncomingHttpHeaders;
+  events: EventSourceMessage[];
+  next: () => Promise<EventSourceMessage>;
+  stream: ClientHttp2Stream;
+}> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':path': path, accept: 'text/event-stream' });
     const events: EventSourceMessage[] = [];
@@ -46,7 +67,10 @@ function openStream(session: ClientHttp2Session, path: string): Promise<{ header
         headers,
         events,
         stream,
-        next: () => (events.length ? Promise.resolve(events.shift()!) : new Promise((resolveNext) => (waiting = resolveNext))),
+        next: () =>
+          events.length
+            ? Promise.resolve(events.shift()!)
+            : new Promise((resolveNext) => (waiting = resolveNext)),
       }),
     );
   });
@@ -56,7 +80,11 @@ describe('HTTP/2 (Fastify, h2c on loopback)', () => {
   let t: TestApp;
   let session: ClientHttp2Session;
   beforeAll(async () => {
-    t = await startApp({ controllers: [Http2Controller] }, {}, { adapter: new FastifyAdapter({ http2: true }) });
+    t = await startApp(
+      { controllers: [Http2Controller] },
+      {},
+      { adapter: new FastifyAdapter({ http2: true }) },
+    );
     session = connect(t.url);
     // A browser's connection window (Chrome's is 15 MiB), not Node's 64 KiB: with the latter
     // one paused stream's unread bytes would stall every stream of the session, client-side.
@@ -106,7 +134,10 @@ describe('HTTP/2 (Fastify, h2c on loopback)', () => {
 
   it('closes a stream that stops reading as a slow consumer, while its neighbour on the same connection gets everything', async () => {
     const hub = t.app.get(SseHub);
-    const [slow, fast] = await Promise.all([openStream(session, '/h2/bounded'), openStream(session, '/h2/bounded')]);
+    const [slow, fast] = await Promise.all([
+      openStream(session, '/h2/bounded'),
+      openStream(session, '/h2/bounded'),
+    ]);
     while (hub.count('bounded') < 2) await new Promise((resolve) => setImmediate(resolve));
     const [slowId, fastId] = [...hub.clients('bounded')].map((client) => client.id);
     // The client stops reading one stream: HTTP/2 flow control then holds its bytes on the server.
@@ -132,7 +163,11 @@ describe('HTTP/2 (Fastify, h2c on loopback)', () => {
   });
 
   it('ends every stream on shutdown with the jittered retry, over HTTP/2 too', async () => {
-    const app = await startApp({ controllers: [Http2Controller] }, {}, { adapter: new FastifyAdapter({ http2: true }) });
+    const app = await startApp(
+      { controllers: [Http2Controller] },
+      {},
+      { adapter: new FastifyAdapter({ http2: true }) },
+    );
     const own = connect(app.url);
     try {
       const { next, stream } = await openStream(own, '/h2/rooms/z');

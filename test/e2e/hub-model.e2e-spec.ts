@@ -35,7 +35,15 @@ interface HubValue {
 let t: TestApp;
 let hub: SseHub;
 /** What the runs exercised, printed at the end (a model test that checks nothing passes too). */
-const stats = { checks: 0, events: 0, echoes: 0, replayed: 0, replayedEchoMe: 0, lostInFlight: 0, pausedWhenClosed: 0 };
+const stats = {
+  checks: 0,
+  events: 0,
+  echoes: 0,
+  replayed: 0,
+  replayedEchoMe: 0,
+  lostInFlight: 0,
+  pausedWhenClosed: 0,
+};
 /** Every stream opened, closed in afterAll whatever happened. */
 const everyStream: SseTestStream[] = [];
 
@@ -53,7 +61,8 @@ class FuzzController implements SseGateway {
 
   onMessage(message: HubValue, client: SseClient) {
     // Re-enters the hub while the echo-me broadcast is still being delivered to the others.
-    if (message.event === 'echo-me') void hub.broadcast({ event: 'echo', data: `${message.data}>${client.id}` });
+    if (message.event === 'echo-me')
+      void hub.broadcast({ event: 'echo', data: `${message.data}>${client.id}` });
     return message;
   }
 
@@ -127,7 +136,11 @@ interface Slot {
 }
 
 class World {
-  readonly slots: Slot[] = Array.from({ length: SLOTS }, (_, index) => ({ index, query: [], seen: new Set<string>() }));
+  readonly slots: Slot[] = Array.from({ length: SLOTS }, (_, index) => ({
+    index,
+    query: [],
+    seen: new Set<string>(),
+  }));
   readonly kept: Kept[] = [];
   readonly conns: Conn[] = [];
   readonly log: string[] = [];
@@ -163,10 +176,19 @@ class World {
   }
 
   /** A broadcast: kept for replay, and expected by the open clients it reaches. */
-  expectBroadcast(event: string, data: string, channels: readonly Channel[] | undefined, except?: string): Conn[] {
+  expectBroadcast(
+    event: string,
+    data: string,
+    channels: readonly Channel[] | undefined,
+    except?: string,
+  ): Conn[] {
     const key = `${event}:${data}`;
     this.keep({ key, channels, echoMe: event === 'echo-me' });
-    const recipients = this.open().filter((conn) => (channels === undefined || channels.some((channel) => conn.channels.has(channel))) && conn.id !== except);
+    const recipients = this.open().filter(
+      (conn) =>
+        (channels === undefined || channels.some((channel) => conn.channels.has(channel))) &&
+        conn.id !== except,
+    );
     for (const conn of recipients) conn.expected.push(key);
     return recipients;
   }
@@ -195,17 +217,22 @@ class World {
   replayFor(slot: Slot): Kept[] {
     if (slot.lastEventId === undefined) return [];
     const at = this.kept.findIndex((entry) => entry.key === slot.lastKey);
-    if (at < 0) throw new Error(`The model kept no broadcast ${slot.lastKey} (id ${slot.lastEventId}).\n${this.history()}`);
+    if (at < 0)
+      throw new Error(
+        `The model kept no broadcast ${slot.lastKey} (id ${slot.lastEventId}).\n${this.history()}`,
+      );
     const replay: Kept[] = [];
     let from = at + 1;
     const group = this.kept[at].group;
     if (group !== undefined) {
       // Its group's other echoes: those the slot has not seen have larger ids than the last it saw.
       while (from < this.kept.length && this.kept[from].group === group) from++;
-      for (const entry of this.kept) if (entry.group === group && !slot.seen.has(entry.key)) replay.push(entry);
+      for (const entry of this.kept)
+        if (entry.group === group && !slot.seen.has(entry.key)) replay.push(entry);
     }
     for (const entry of this.kept.slice(from)) {
-      if (entry.channels === undefined || entry.channels.some((channel) => slot.query.includes(channel))) replay.push(entry);
+      if (entry.channels === undefined || entry.channels.some((channel) => slot.query.includes(channel)))
+        replay.push(entry);
     }
     return replay;
   }
@@ -229,10 +256,12 @@ class World {
   /** Opens a stream for the slot (with its Last-Event-ID, if any) and reads up to its hello. */
   async connect(slot: Slot, replay: Kept[]): Promise<Conn> {
     const path = `/fuzz/s${slot.query.length > 0 ? `?ch=${slot.query.join(',')}` : ''}`;
-    const headers: Record<string, string> = slot.lastEventId === undefined ? {} : { 'last-event-id': slot.lastEventId };
+    const headers: Record<string, string> =
+      slot.lastEventId === undefined ? {} : { 'last-event-id': slot.lastEventId };
     const stream = await openSseStream(t.url, path, { headers, timeout: WAIT });
     everyStream.push(stream);
-    if (stream.status !== 200) throw this.failure(`connect s${slot.index}: status ${stream.status}, ${stream.body}`);
+    if (stream.status !== 200)
+      throw this.failure(`connect s${slot.index}: status ${stream.status}, ${stream.body}`);
     let hello: SseTestEvent | undefined;
     try {
       // A reconnect's replay (and the echoes its hook made of it) come before the handler's value.
@@ -241,16 +270,29 @@ class World {
         if (event.event === 'hello') hello = event;
       }
     } catch (error) {
-      throw this.failure(`connect s${slot.index}: no hello (${shorten(error)}); received ${JSON.stringify(stream.received)}`);
+      throw this.failure(
+        `connect s${slot.index}: no hello (${shorten(error)}); received ${JSON.stringify(stream.received)}`,
+      );
     }
-    const conn: Conn = { slot, stream, id: hello.data, channels: new Set(slot.query), open: true, paused: false, expected: [], echoes: [] };
+    const conn: Conn = {
+      slot,
+      stream,
+      id: hello.data,
+      channels: new Set(slot.query),
+      open: true,
+      paused: false,
+      expected: [],
+      echoes: [],
+    };
     this.conns.push(conn);
     slot.conn = conn;
     for (const entry of replay) (entry.group === undefined ? conn.expected : conn.echoes).push(entry.key);
     stats.replayed += replay.length;
     stats.replayedEchoMe += replay.filter((entry) => entry.echoMe).length;
     // Its onMessage ran for every echo-me broadcast replayed to it: one echo each, to everyone.
-    this.expectEchoes(replay.filter((entry) => entry.echoMe).map((entry): [string, string] => [tagOf(entry.key), conn.id]));
+    this.expectEchoes(
+      replay.filter((entry) => entry.echoMe).map((entry): [string, string] => [tagOf(entry.key), conn.id]),
+    );
     conn.expected.push(`hello:${conn.id}`);
     return conn;
   }
@@ -279,7 +321,11 @@ class World {
     this.expectBroadcast('mark', tag, undefined);
     for (const conn of this.open()) {
       if (conn.paused) continue;
-      await this.readUntil(conn, (events) => events.some((event) => event.event === 'mark' && event.data === tag), `marker ${tag}`);
+      await this.readUntil(
+        conn,
+        (events) => events.some((event) => event.event === 'mark' && event.data === tag),
+        `marker ${tag}`,
+      );
       this.verify(conn, true);
     }
   }
@@ -288,10 +334,12 @@ class World {
   checkCounts(): void {
     const open = this.open();
     const problems: string[] = [];
-    if (hub.count() !== open.length) problems.push(`hub.count() is ${hub.count()}, the model has ${open.length} open`);
+    if (hub.count() !== open.length)
+      problems.push(`hub.count() is ${hub.count()}, the model has ${open.length} open`);
     for (const channel of CHANNELS) {
       const want = open.filter((conn) => conn.channels.has(channel)).length;
-      if (hub.count(channel) !== want) problems.push(`hub.count('${channel}') is ${hub.count(channel)}, the model has ${want}`);
+      if (hub.count(channel) !== want)
+        problems.push(`hub.count('${channel}') is ${hub.count(channel)}, the model has ${want}`);
     }
     if (problems.length > 0) throw this.failure(problems.join('; '));
   }
@@ -307,38 +355,55 @@ class World {
     const problems: string[] = [];
     let previous: string | undefined;
     events.forEach((event, index) => {
-      if (WITH_ID.has(event.event ?? '') !== (event.id !== undefined)) problems.push(`event ${index} ${keyOf(event)} has id ${event.id}`);
+      if (WITH_ID.has(event.event ?? '') !== (event.id !== undefined))
+        problems.push(`event ${index} ${keyOf(event)} has id ${event.id}`);
       if (event.id === undefined) return;
-      if (previous !== undefined && compareIds(previous, event.id) >= 0) problems.push(`(1) id ${event.id} of ${keyOf(event)} (event ${index}) is not after ${previous}`);
+      if (previous !== undefined && compareIds(previous, event.id) >= 0)
+        problems.push(`(1) id ${event.id} of ${keyOf(event)} (event ${index}) is not after ${previous}`);
       previous = event.id;
     });
     const got = events.filter((event) => event.event !== 'echo').map(keyOf);
     const want = complete ? conn.expected : conn.expected.slice(0, got.length);
     if (got.length !== want.length || got.some((key, i) => key !== want[i])) {
-      problems.push(`(2) non-echo events differ${complete ? '' : ' (as a prefix)'}:\n  expected ${JSON.stringify(conn.expected)}\n  received ${JSON.stringify(got)}`);
+      problems.push(
+        `(2) non-echo events differ${complete ? '' : ' (as a prefix)'}:\n  expected ${JSON.stringify(conn.expected)}\n  received ${JSON.stringify(got)}`,
+      );
     }
     const echoes = events.filter((event) => event.event === 'echo').map(keyOf);
     const gotCounts = countsOf(echoes);
     const wantCounts = countsOf(conn.echoes);
     const echoProblem =
-      (complete && echoes.length !== conn.echoes.length) || [...gotCounts].some(([key, count]) => count > (wantCounts.get(key) ?? 0)) || (complete && [...wantCounts].some(([key, count]) => gotCounts.get(key) !== count));
-    if (echoProblem) problems.push(`(3) echoes differ:\n  expected ${JSON.stringify([...conn.echoes].sort())}\n  received ${JSON.stringify([...echoes].sort())}`);
+      (complete && echoes.length !== conn.echoes.length) ||
+      [...gotCounts].some(([key, count]) => count > (wantCounts.get(key) ?? 0)) ||
+      (complete && [...wantCounts].some(([key, count]) => gotCounts.get(key) !== count));
+    if (echoProblem)
+      problems.push(
+        `(3) echoes differ:\n  expected ${JSON.stringify([...conn.echoes].sort())}\n  received ${JSON.stringify([...echoes].sort())}`,
+      );
     events.forEach((event, index) => {
       if (event.event !== 'echo') return;
       const origin = `echo-me:${event.data.slice(0, event.data.indexOf('>'))}`;
       const at = events.findIndex((candidate) => keyOf(candidate) === origin);
-      if (at > index) problems.push(`(3) echo ${keyOf(event)} (event ${index}) arrived before its broadcast ${origin} (event ${at})`);
+      if (at > index)
+        problems.push(
+          `(3) echo ${keyOf(event)} (event ${index}) arrived before its broadcast ${origin} (event ${at})`,
+        );
     });
     if (problems.length > 0) throw this.failure(`${this.name(conn)}:\n${problems.join('\n')}`, conn);
     stats.checks++;
     stats.events += events.length;
     stats.echoes += echoes.length;
-    if (!complete) stats.lostInFlight += conn.expected.length - got.length + conn.echoes.length - echoes.length;
+    if (!complete)
+      stats.lostInFlight += conn.expected.length - got.length + conn.echoes.length - echoes.length;
   }
 
   failure(what: string, conn?: Conn): Error {
-    const received = conn ? `\nreceived by ${this.name(conn)}: ${JSON.stringify(this.events(conn).map((event) => [event.event, event.data, event.id]))}` : '';
-    return new Error(`Run ${this.run}, seed ${SEED}: ${what}${received}\ncommands:\n  ${this.log.join('\n  ')}`);
+    const received = conn
+      ? `\nreceived by ${this.name(conn)}: ${JSON.stringify(this.events(conn).map((event) => [event.event, event.data, event.id]))}`
+      : '';
+    return new Error(
+      `Run ${this.run}, seed ${SEED}: ${what}${received}\ncommands:\n  ${this.log.join('\n  ')}`,
+    );
   }
 
   history(): string {
@@ -408,7 +473,12 @@ class Connect extends Base {
   }
   async act(world: World) {
     const slot = world.pick(this.n, (candidate) => !isOpen(candidate))!;
-    Object.assign(slot, { query: [...this.channels], lastEventId: undefined, lastKey: undefined, seen: new Set<string>() });
+    Object.assign(slot, {
+      query: [...this.channels],
+      lastEventId: undefined,
+      lastKey: undefined,
+      seen: new Set<string>(),
+    });
     const conn = await world.connect(slot, []);
     world.log.push(`connect ${world.name(conn)} ?ch=${this.channels.join(',')}`);
   }
@@ -429,7 +499,9 @@ class Reconnect extends Base {
     const slot = world.pick(this.n, isClosed)!;
     const replay = world.replayFor(slot);
     const conn = await world.connect(slot, replay);
-    world.log.push(`reconnect ${world.name(conn)} ?ch=${slot.query.join(',')} last-event-id ${slot.lastEventId} (${slot.lastKey}): replay ${JSON.stringify(replay.map((entry) => entry.key))}`);
+    world.log.push(
+      `reconnect ${world.name(conn)} ?ch=${slot.query.join(',')} last-event-id ${slot.lastEventId} (${slot.lastKey}): replay ${JSON.stringify(replay.map((entry) => entry.key))}`,
+    );
   }
   toString() {
     return `reconnect(${this.n})`;
@@ -485,7 +557,9 @@ class Broadcast extends Base {
     await hub.broadcast({ event, data: tag }, { channels: this.channels, except });
     const recipients = world.expectBroadcast(event, tag, this.channels, except);
     if (this.echoMe) world.expectEchoes(recipients.map((conn): [string, string] => [tag, conn.id]));
-    world.log.push(`broadcast ${event}:${tag} to ${this.channels?.join('+') ?? 'all'}${excepted ? ` except ${world.name(excepted)}` : ''} -> ${recipients.map((conn) => world.name(conn)).join(', ')}`);
+    world.log.push(
+      `broadcast ${event}:${tag} to ${this.channels?.join('+') ?? 'all'}${excepted ? ` except ${world.name(excepted)}` : ''} -> ${recipients.map((conn) => world.name(conn)).join(', ')}`,
+    );
   }
   toString() {
     return `broadcast(${this.channels ? `[${this.channels.join(',')}]` : 'all'}, except ${this.except ?? '-'}${this.echoMe ? ', echo-me' : ''})`;
@@ -557,11 +631,17 @@ class ClientClose extends Base {
   }
   async act(world: World) {
     const conn = world.pick(this.n, isOpen)!.conn!;
-    world.log.push(`client close ${world.name(conn)}${this.drain ? ' (drained)' : ''}${conn.paused ? ' (paused)' : ''}`);
+    world.log.push(
+      `client close ${world.name(conn)}${this.drain ? ' (drained)' : ''}${conn.paused ? ' (paused)' : ''}`,
+    );
     if (conn.paused) stats.pausedWhenClosed++;
     if (this.drain) {
       if (conn.paused) conn.stream.resume();
-      await world.readUntil(conn, (events) => events.length >= conn.expected.length + conn.echoes.length, 'all it is owed');
+      await world.readUntil(
+        conn,
+        (events) => events.length >= conn.expected.length + conn.echoes.length,
+        'all it is owed',
+      );
       world.verify(conn, true);
     }
     conn.stream.close();
@@ -634,7 +714,11 @@ const weighted: Array<[number, fc.Arbitrary<Command>]> = [
   [
     8,
     fc
-      .tuple(fc.option(fc.subarray([...CHANNELS], { minLength: 1, maxLength: 2 }), { freq: 3, nil: undefined }), fc.option(fc.nat({ max: SLOTS - 1 }), { freq: 2, nil: undefined }), fc.boolean())
+      .tuple(
+        fc.option(fc.subarray([...CHANNELS], { minLength: 1, maxLength: 2 }), { freq: 3, nil: undefined }),
+        fc.option(fc.nat({ max: SLOTS - 1 }), { freq: 2, nil: undefined }),
+        fc.boolean(),
+      )
       .map(([channels, except, echoMe]) => new Broadcast(channels, except, echoMe)),
   ],
   [2, pick.map((n) => new SendTo(n))],
@@ -644,7 +728,9 @@ const weighted: Array<[number, fc.Arbitrary<Command>]> = [
   [2, pick.map((n) => new Resume(n))],
   [1, fc.constant(null).map(() => new Checkpoint())],
 ];
-const commandArbs = weighted.flatMap(([weight, arbitrary]) => Array.from({ length: weight }, () => arbitrary));
+const commandArbs = weighted.flatMap(([weight, arbitrary]) =>
+  Array.from({ length: weight }, () => arbitrary),
+);
 
 describe('the hub against a model (seeded, bounded)', () => {
   beforeAll(async () => {
@@ -661,24 +747,29 @@ describe('the hub against a model (seeded, bounded)', () => {
     let commandsRun = 0;
     const started = Date.now();
     await fc.assert(
-      fc.asyncProperty(fc.commands(commandArbs, { maxCommands: MAX_COMMANDS, size: 'max' }), async (commands) => {
-        const world = new World(++run);
-        let passed = false;
-        try {
-          await fc.asyncModelRun(() => ({ model: world, real: world }), commands);
-          await world.finish();
-          commandsRun += world.log.length;
-          passed = true;
-        } finally {
-          // A failed run's own error is the one to report, not what its cleanup ran into.
-          await world.cleanup().catch((error: unknown) => {
-            if (passed) throw error;
-          });
-        }
-      }),
+      fc.asyncProperty(
+        fc.commands(commandArbs, { maxCommands: MAX_COMMANDS, size: 'max' }),
+        async (commands) => {
+          const world = new World(++run);
+          let passed = false;
+          try {
+            await fc.asyncModelRun(() => ({ model: world, real: world }), commands);
+            await world.finish();
+            commandsRun += world.log.length;
+            passed = true;
+          } finally {
+            // A failed run's own error is the one to report, not what its cleanup ran into.
+            await world.cleanup().catch((error: unknown) => {
+              if (passed) throw error;
+            });
+          }
+        },
+      ),
       { seed: SEED, numRuns: RUNS, endOnFailure: !process.env.HUB_MODEL_SHRINK },
     );
-    console.log(`hub model: ${RUNS} runs, ${commandsRun} commands applied, ${Date.now() - started} ms (seed ${SEED}); ${JSON.stringify(stats)}`);
+    console.log(
+      `hub model: ${RUNS} runs, ${commandsRun} commands applied, ${Date.now() - started} ms (seed ${SEED}); ${JSON.stringify(stats)}`,
+    );
     // The runs did reach the interesting cases.
     expect(stats.replayed).toBeGreaterThan(0);
     expect(stats.replayedEchoMe).toBeGreaterThan(0);

@@ -77,7 +77,9 @@ describe('SseHub', () => {
     await hub.broadcast({ event: 'b', data: 'once' }, { channels: 'lobby', idempotencyKey: 'k-1' });
     await hub.broadcast({ event: 'b', data: 'next' }, { channels: 'lobby', idempotencyKey: 'k-2' });
     expect((await stream.take(2)).map((event) => event.data)).toEqual(['once', 'next']);
-    await expect(hub.broadcast('x', { idempotencyKey: 42 as unknown as string })).rejects.toThrow(/idempotencyKey must be a non-empty string, got 42/);
+    await expect(hub.broadcast('x', { idempotencyKey: 42 as unknown as string })).rejects.toThrow(
+      /idempotencyKey must be a non-empty string, got 42/,
+    );
   });
 
   it('joins and leaves a client to and from channels by its id, as a POST handler on any instance would', async () => {
@@ -94,7 +96,9 @@ describe('SseHub', () => {
     expect([...hub.clients()[0].channels].sort()).toEqual(['lobby', 'sport']);
     // An unknown id is nothing to do; channels that are not names are refused before anything is sent.
     await expect(hub.join('no-such-client', 'news')).resolves.toBeUndefined();
-    await expect(hub.join(id, [42] as unknown as string[])).rejects.toThrow(/channels must be a channel name or a list of them, got \[42\]/);
+    await expect(hub.join(id, [42] as unknown as string[])).rejects.toThrow(
+      /channels must be a channel name or a list of them, got \[42\]/,
+    );
   });
 
   it('broadcasts to every client, or to the clients of a channel', async () => {
@@ -105,7 +109,8 @@ describe('SseHub', () => {
     expect(hub.clients('room:b')).toHaveLength(1);
     await hub.broadcast('to a', { channels: 'room:a' });
     await hub.broadcast('to everyone');
-    for (const stream of [a1, a2]) expect((await stream.take(2)).map((e) => e.data)).toEqual(['to a', 'to everyone']);
+    for (const stream of [a1, a2])
+      expect((await stream.take(2)).map((e) => e.data)).toEqual(['to a', 'to everyone']);
     expect((await b1.nextEvent()).data).toBe('to everyone');
   });
 
@@ -127,7 +132,10 @@ describe('SseHub', () => {
     await other.nextEvent();
     await hub.sendTo(id, { event: 'private', data: 'psst' });
     await hub.broadcast('public');
-    expect(await one.take(2)).toEqual([expect.objectContaining({ event: 'private', data: 'psst' }), expect.objectContaining({ data: 'public' })]);
+    expect(await one.take(2)).toEqual([
+      expect.objectContaining({ event: 'private', data: 'psst' }),
+      expect.objectContaining({ data: 'public' }),
+    ]);
     expect((await other.nextEvent()).data).toBe('public');
   });
 
@@ -169,7 +177,11 @@ describe('SseHub', () => {
 
   it('can be injected anywhere and used from a plain POST route', async () => {
     const [a] = await registered(1, '/hub/rooms/a');
-    const response = await fetch(`${t.url}/notify/a`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hello' }) });
+    const response = await fetch(`${t.url}/notify/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'hello' }),
+    });
     expect(response.status).toBe(201);
     expect(await a.nextEvent()).toMatchObject({ event: 'note', data: 'hello' });
   });

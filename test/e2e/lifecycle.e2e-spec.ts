@@ -39,7 +39,13 @@ async function openMany(url: string, count: number): Promise<Socket[]> {
       { length: count },
       () =>
         new Promise<Socket>((resolve, reject) => {
-          const req = httpRequest({ hostname, port, path: '/life/events', agent: false, headers: { accept: 'text/event-stream' } });
+          const req = httpRequest({
+            hostname,
+            port,
+            path: '/life/events',
+            agent: false,
+            headers: { accept: 'text/event-stream' },
+          });
           req.once('error', reject);
           req.once('response', (res) => {
             const chunks: string[] = [];
@@ -104,7 +110,9 @@ describe('lifecycle: nothing left behind', () => {
     expect(new Set(closes)).toEqual(new Set(['shutdown']));
     await Promise.all(ended);
     // Each got a last retry drawn from 1000–5000 ms, so reconnects spread out.
-    const retries = sockets.map((socket) => Number(/retry: (\d+)\n\n$/.exec(bodies.get(socket)!.join(''))?.[1]));
+    const retries = sockets.map((socket) =>
+      Number(/retry: (\d+)\n\n$/.exec(bodies.get(socket)!.join(''))?.[1]),
+    );
     expect(retries.every((retry) => retry >= 1000 && retry <= 5000)).toBe(true);
     expect(new Set(retries).size).toBeGreaterThan(STREAMS / 2);
   });

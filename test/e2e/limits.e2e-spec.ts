@@ -1,6 +1,14 @@
 import { Controller } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ConnectedClient, SseClient, type SseCloseReason, SseEventTooLargeError, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import {
+  ConnectedClient,
+  SseClient,
+  type SseCloseReason,
+  SseEventTooLargeError,
+  type SseGateway,
+  SseHub,
+  SseRoute,
+} from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './support/start-app';
 
@@ -14,7 +22,12 @@ class LimitsController implements SseGateway {
     return { event: 'you', data: client.id };
   }
 
-  @SseRoute('feed-drop', { channels: ['feed'], maxPendingBytes: MAX_PENDING, slowConsumer: 'drop', keepAlive: false })
+  @SseRoute('feed-drop', {
+    channels: ['feed'],
+    maxPendingBytes: MAX_PENDING,
+    slowConsumer: 'drop',
+    keepAlive: false,
+  })
   feedDrop(@ConnectedClient() client: SseClient) {
     return { event: 'you', data: client.id };
   }
@@ -55,7 +68,9 @@ describe('limits', () => {
     const slowId = (await slow.nextEvent()).data;
     const slowClient = hub.clients().find((client) => client.id === slowId)!;
     slow.pause();
-    const fast = await Promise.all([1, 2, 3].map(() => openSseStream(t.url, '/limits/feed', { timeout: 20_000 })));
+    const fast = await Promise.all(
+      [1, 2, 3].map(() => openSseStream(t.url, '/limits/feed', { timeout: 20_000 })),
+    );
     for (const stream of fast) await stream.nextEvent();
     // What the server holds for the slow client: its unread bytes, sampled after every broadcast.
     let peakPending = 0;
@@ -132,7 +147,10 @@ describe('limits', () => {
 
   it('answers 429 with Retry-After past maxConnectionsPer for one key, and counts other keys apart', async () => {
     const ann = { headers: { 'x-user': 'ann' } };
-    const first = [await openSseStream(t.url, '/limits/per-user', ann), await openSseStream(t.url, '/limits/per-user', ann)];
+    const first = [
+      await openSseStream(t.url, '/limits/per-user', ann),
+      await openSseStream(t.url, '/limits/per-user', ann),
+    ];
     const third = await openSseStream(t.url, '/limits/per-user', ann);
     await third.closed();
     expect(third.status).toBe(429);
@@ -149,7 +167,9 @@ describe('limits', () => {
     const huge = 'x'.repeat(70 * 1024);
     const sent = client.send(huge);
     expect(!sent.ok && sent.error).toBeInstanceOf(SseEventTooLargeError);
-    await expect(hub.broadcast(huge, { channels: 'feed' })).rejects.toThrow(/over the limit of 65536 \(maxEventBytes\)/);
+    await expect(hub.broadcast(huge, { channels: 'feed' })).rejects.toThrow(
+      /over the limit of 65536 \(maxEventBytes\)/,
+    );
     await hub.broadcast('small', { channels: 'feed' });
     expect((await stream.nextEvent()).data).toBe('small');
     stream.close();
@@ -186,7 +206,10 @@ describe('bad input gets a defined answer', () => {
     const stream = await openSseStream(t.url, '/limits/any?lastEventId=%ZZ&a[b][c]=1&&=&x=%00');
     expect(stream.status).toBe(200);
     // Not an id of ours: a resync, then the handler, which sees what was sent.
-    expect(await stream.take(2)).toEqual([expect.objectContaining({ event: 'resync', data: '{"lastEventId":"%ZZ"}' }), expect.objectContaining({ data: '%ZZ' })]);
+    expect(await stream.take(2)).toEqual([
+      expect.objectContaining({ event: 'resync', data: '{"lastEventId":"%ZZ"}' }),
+      expect.objectContaining({ data: '%ZZ' }),
+    ]);
     stream.close();
   });
 

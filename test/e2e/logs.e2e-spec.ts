@@ -32,7 +32,9 @@ describe('logs', () => {
 
   it('a storm of slow consumers writes one line that says what happened and what to do, not one per stream', async () => {
     // Their headers wait for the setup: opened all at once, awaited once it is released.
-    const opening: Array<Promise<SseTestStream>> = Array.from({ length: STORM }, () => openSseStream(t.url, '/logs/held', { timeout: 60_000 }));
+    const opening: Array<Promise<SseTestStream>> = Array.from({ length: STORM }, () =>
+      openSseStream(t.url, '/logs/held', { timeout: 60_000 }),
+    );
     while (hub.count() < STORM) await new Promise((resolve) => setTimeout(resolve, 5));
     // Each stream, still being set up, is sent more than its maxPendingBytes: every one is a slow consumer.
     await hub.broadcast({ data: 'x'.repeat(2048) });
@@ -45,7 +47,9 @@ describe('logs', () => {
     const lines = t.logger.lines.filter((line) => /slow consumer/.test(line.message));
     expect(lines).toHaveLength(1);
     expect(lines[0].level).toBe('warn');
-    expect(lines[0].message).toMatch(/\/logs\/held left more than its maxPendingBytes unread .* was closed: it reconnects and replays what it missed/);
+    expect(lines[0].message).toMatch(
+      /\/logs\/held left more than its maxPendingBytes unread .* was closed: it reconnects and replays what it missed/,
+    );
     expect(lines[0].message).toMatch(/raise maxPendingBytes or choose the other slowConsumer policy/);
   });
 });

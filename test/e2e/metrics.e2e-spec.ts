@@ -1,9 +1,23 @@
 import { Controller } from '@nestjs/common';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { AggregationTemporality, DataPointType, InMemoryMetricExporter, MeterProvider, type MetricData, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  type MetricData,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ConnectedClient, SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import {
+  ConnectedClient,
+  SseClient,
+  type SseCloseReason,
+  type SseGateway,
+  SseHub,
+  SseRoute,
+} from 'nestjs-sse-hub';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { freePort } from './support/redis-server';
 import { platform, startApp, type TestApp } from './support/start-app';
@@ -13,7 +27,11 @@ const closes = new Map<string, SseCloseReason>();
 
 @Controller('metrics')
 class MetricsController implements SseGateway {
-  @SseRoute('rooms/:room/events', { channels: (req) => [`room:${req.params.room}`], keepAlive: false, maxPendingBytes: 64 * 1024 })
+  @SseRoute('rooms/:room/events', {
+    channels: (req) => [`room:${req.params.room}`],
+    keepAlive: false,
+    maxPendingBytes: 64 * 1024,
+  })
   room(@ConnectedClient() client: SseClient) {
     return { event: 'you', data: client.id };
   }
@@ -43,16 +61,25 @@ function parseScrape(text: string): Map<string, Sample[]> {
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line);
     if (!match) continue;
-    const labels = Object.fromEntries(Array.from((match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g), (label) => [label[1], label[2]]));
+    const labels = Object.fromEntries(
+      Array.from((match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g), (label) => [label[1], label[2]]),
+    );
     samples.set(match[1], [...(samples.get(match[1]) ?? []), { labels, value: Number(match[3]) }]);
   }
   return samples;
 }
 
 /** The value of the one sample of `name` whose labels include `labels`. */
-function valueOf(scrape: Map<string, Sample[]>, name: string, labels: Record<string, string> = {}): number | undefined {
-  const matching = (scrape.get(name) ?? []).filter((sample) => Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
-  if (matching.length > 1) throw new Error(`${matching.length} samples of ${name} match ${JSON.stringify(labels)}`);
+function valueOf(
+  scrape: Map<string, Sample[]>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const matching = (scrape.get(name) ?? []).filter((sample) =>
+    Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+  );
+  if (matching.length > 1)
+    throw new Error(`${matching.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return matching[0]?.value;
 }
 
@@ -100,9 +127,13 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
     for (const stream of streams.slice(2)) ids.push(...(await stream.take(5)).map((event) => event.id!));
 
     // A replay in full, and one with a gap (an id this server never gave).
-    const replayed = await openSseStream(t.url, '/metrics/rooms/a/events', { headers: { 'last-event-id': ids[1] } });
+    const replayed = await openSseStream(t.url, '/metrics/rooms/a/events', {
+      headers: { 'last-event-id': ids[1] },
+    });
     expect((await replayed.take(4)).map((event) => event.event)).toEqual(['tick', 'tick', 'tick', 'you']);
-    const gapped = await openSseStream(t.url, '/metrics/rooms/a/events', { headers: { 'last-event-id': 'not-one-of-ours' } });
+    const gapped = await openSseStream(t.url, '/metrics/rooms/a/events', {
+      headers: { 'last-event-id': 'not-one-of-ours' },
+    });
     expect((await gapped.nextEvent()).event).toBe('resync');
 
     // A slow consumer: it stops reading while 64 KiB events go out, and is cut off.
@@ -138,12 +169,27 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
     expect(valueOf(samples, 'sse_server_sent_bytes_total', ROOM)).toBe(room.bytes);
     expect(room.bytes).toBeGreaterThan(64 * 1024);
     // The exporter names histograms without their unit: `_count`, `_sum`, `_bucket`.
-    expect(valueOf(samples, 'sse_server_stream_duration_count', { ...ROOM, sse_close_reason: 'client-disconnected' })).toBe(2);
-    expect(valueOf(samples, 'sse_server_stream_duration_count', { ...ROOM, sse_close_reason: 'slow-consumer' })).toBe(1);
-    expect(valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'max_connections' })).toBe(1);
-    expect(valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'not_acceptable' })).toBe(1);
-    expect(valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'max_connections_per' })).toBe(1);
-    expect(valueOf(samples, 'sse_server_slow_consumers_total', { sse_slow_consumer_policy: 'close' })).toBe(1);
+    expect(
+      valueOf(samples, 'sse_server_stream_duration_count', {
+        ...ROOM,
+        sse_close_reason: 'client-disconnected',
+      }),
+    ).toBe(2);
+    expect(
+      valueOf(samples, 'sse_server_stream_duration_count', { ...ROOM, sse_close_reason: 'slow-consumer' }),
+    ).toBe(1);
+    expect(
+      valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'max_connections' }),
+    ).toBe(1);
+    expect(
+      valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'not_acceptable' }),
+    ).toBe(1);
+    expect(
+      valueOf(samples, 'sse_server_rejected_streams_total', { sse_reject_reason: 'max_connections_per' }),
+    ).toBe(1);
+    expect(valueOf(samples, 'sse_server_slow_consumers_total', { sse_slow_consumer_policy: 'close' })).toBe(
+      1,
+    );
     expect(valueOf(samples, 'sse_hub_broadcasts_total')).toBe(stats.broadcasts);
     expect(valueOf(samples, 'sse_hub_replays_total', { sse_replay_status: 'complete' })).toBe(1);
     expect(valueOf(samples, 'sse_hub_replays_total', { sse_replay_status: 'gap' })).toBe(1);
@@ -164,7 +210,9 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
   it('says what it matched for the route, not the URL: one series for every room', async () => {
     expect(platform()).toMatch(/express|fastify/);
     const samples = await scrape();
-    const routes = new Set((samples.get('sse_server_sent_events_total') ?? []).map((sample) => sample.labels.http_route));
+    const routes = new Set(
+      (samples.get('sse_server_sent_events_total') ?? []).map((sample) => sample.labels.http_route),
+    );
     expect([...routes].sort()).toEqual(['/metrics/per-user', ROOM.http_route]);
   });
 });
@@ -172,7 +220,11 @@ describe('metrics (OpenTelemetry SDK with its Prometheus exporter, scraped over 
 /** What an instrument exports as: a counter is a monotonic sum, an up-down counter a sum. */
 function kindOf(metric: MetricData): string {
   if (metric.dataPointType === DataPointType.SUM) return metric.isMonotonic ? 'monotonic sum' : 'sum';
-  return metric.dataPointType === DataPointType.HISTOGRAM ? 'histogram' : metric.dataPointType === DataPointType.GAUGE ? 'gauge' : 'other';
+  return metric.dataPointType === DataPointType.HISTOGRAM
+    ? 'histogram'
+    : metric.dataPointType === DataPointType.GAUGE
+      ? 'gauge'
+      : 'other';
 }
 
 describe('metrics given their own MeterProvider (SseModule.forRoot({ metrics: { meterProvider } }))', () => {
@@ -193,7 +245,12 @@ describe('metrics given their own MeterProvider (SseModule.forRoot({ metrics: { 
       await reader.forceFlush();
       const scopes = exporter.getMetrics().at(-1)!.scopeMetrics;
       expect(scopes.map((scope) => scope.scope.name)).toEqual(['nestjs-sse-hub']);
-      const instruments = Object.fromEntries(scopes[0].metrics.map((metric) => [metric.descriptor.name, `${kindOf(metric)} ${metric.descriptor.unit}`]));
+      const instruments = Object.fromEntries(
+        scopes[0].metrics.map((metric) => [
+          metric.descriptor.name,
+          `${kindOf(metric)} ${metric.descriptor.unit}`,
+        ]),
+      );
       // Those that recorded something: no stream was refused, slow or replayed here.
       expect(instruments).toEqual({
         'sse.server.active_streams': 'sum {stream}',

@@ -57,14 +57,22 @@ describe('SseModule', () => {
     [{ keepAlive: -5 }, /keepAlive/],
     [{ retry: 1.5 }, /retry must be a non-negative integer/],
   ])('refuses bad module options at start-up with a clear message: %p', async (options, message) => {
-    await expect(Test.createTestingModule({ imports: [SseModule.forRoot(options)] }).compile()).rejects.toThrow(message);
+    await expect(
+      Test.createTestingModule({ imports: [SseModule.forRoot(options)] }).compile(),
+    ).rejects.toThrow(message);
   });
 
   it.each([
     ['forRoot() with no argument', () => SseModule.forRoot()],
-    ['forRootAsync() whose factory gives nothing', () => SseModule.forRootAsync({ useFactory: () => undefined as never })],
+    [
+      'forRootAsync() whose factory gives nothing',
+      () => SseModule.forRootAsync({ useFactory: () => undefined as never }),
+    ],
   ])('%s runs with every default', async (_what, module) => {
-    const moduleRef = await Test.createTestingModule({ imports: [module()], controllers: [ModuleController] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [module()],
+      controllers: [ModuleController],
+    }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
     try {
       const stream = await openSseStream(app, '/mod/named');
@@ -86,7 +94,9 @@ describe('SseModule', () => {
     try {
       const received = await new Promise<string[]>((resolve, reject) => {
         const seen: string[] = [];
-        source.addEventListener('greeting', (event) => seen.push(`greeting ${event.lastEventId} ${event.data}`));
+        source.addEventListener('greeting', (event) =>
+          seen.push(`greeting ${event.lastEventId} ${event.data}`),
+        );
         source.addEventListener('message', (event) => {
           seen.push(`message ${event.data}`);
           resolve(seen);

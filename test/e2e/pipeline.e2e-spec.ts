@@ -1,4 +1,10 @@
-import { type CallHandler, Controller, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import {
+  type CallHandler,
+  Controller,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { finalize } from 'rxjs';
 import { SseHub, SseRoute } from 'nestjs-sse-hub';
@@ -26,7 +32,13 @@ class PipelineController {
 
 describe("Nest's request pipeline does not outlive the stream's setup", () => {
   let t: TestApp;
-  beforeAll(async () => (t = await startApp({ controllers: [PipelineController], providers: [{ provide: APP_INTERCEPTOR, useClass: FinishInterceptor }] })));
+  beforeAll(
+    async () =>
+      (t = await startApp({
+        controllers: [PipelineController],
+        providers: [{ provide: APP_INTERCEPTOR, useClass: FinishInterceptor }],
+      })),
+  );
   afterAll(() => t.app.close());
 
   it('finishes once the stream has started (so it can be collected), writes nothing on top, and the stream lives on', async () => {

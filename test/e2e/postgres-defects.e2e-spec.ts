@@ -37,12 +37,20 @@ interface Instance extends TestApp {
 const binDir = findPostgres();
 const CAN_RUN = binDir !== undefined;
 if (!CAN_RUN) {
-  if (process.env.CI) throw new Error('PostgreSQL is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
-  console.warn('\n⚠ PostgreSQL is not installed: the PostgreSQL transport defect tests are skipped (npm test installs it).\n');
+  if (process.env.CI)
+    throw new Error(
+      'PostgreSQL is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.',
+    );
+  console.warn(
+    '\n⚠ PostgreSQL is not installed: the PostgreSQL transport defect tests are skipped (npm test installs it).\n',
+  );
 }
 
 /** Events of a stream up to (not including) the one whose data is `marker`, with their names. */
-async function until(stream: SseTestStream, marker: string): Promise<Array<{ event?: string; data: string }>> {
+async function until(
+  stream: SseTestStream,
+  marker: string,
+): Promise<Array<{ event?: string; data: string }>> {
   const seen: Array<{ event?: string; data: string }> = [];
   for (;;) {
     const event = await stream.nextEvent();
@@ -57,7 +65,10 @@ async function until(stream: SseTestStream, marker: string): Promise<Array<{ eve
  */
 async function settles<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`did not happen within ${ms} ms: ${what}`)), ms)));
+  const hung = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => reject(new Error(`did not happen within ${ms} ms: ${what}`)), ms)),
+  );
   try {
     return await Promise.race([promise, hung]);
   } finally {
@@ -105,7 +116,10 @@ class CuttableProxy {
   private pipe(socket: Socket, target: number): void {
     if (this.refusing) return void socket.destroy();
     const upstream = createConnection(target, '127.0.0.1');
-    for (const [one, other] of [[socket, upstream], [upstream, socket]] as const) {
+    for (const [one, other] of [
+      [socket, upstream],
+      [upstream, socket],
+    ] as const) {
       this.sockets.add(one);
       one.on('error', () => other.destroy());
       one.on('close', () => (this.sockets.delete(one), other.destroy()));
@@ -153,14 +167,17 @@ class CuttableProxy {
     cleanups.push(() => proxy.close());
     const a = await start(new PostgresTransport({ connectionString: pg.url, table: name, maxLen: 100 }));
     // B starts on the empty table (nothing read yet) and listens through the proxy.
-    const b = await start(new PostgresTransport({ connectionString: pg.url, listenConnectionString: proxy.url(), table: name }));
+    const b = await start(
+      new PostgresTransport({ connectionString: pg.url, listenConnectionString: proxy.url(), table: name }),
+    );
     const onB = await join(b, 'x');
 
     // B's listener is cut off, and cannot come back while A publishes 500 and trims to 100.
     proxy.cut();
     await within(15_000, "B's listener is down", async () => !b.transport.state().up);
     for (let n = 0; n < 500; n++) await a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'x' });
-    const count = async () => Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`))[0].n);
+    const count = async () =>
+      Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`))[0].n);
     await within(15_000, 'A trimmed the table to maxLen', async () => (await count()) <= 100);
     proxy.restore();
     await a.hub.broadcast({ event: 'n', data: 'end' }, { channels: 'x' });
@@ -172,7 +189,9 @@ class CuttableProxy {
     expect(values.length).toBeGreaterThan(0);
     expect(values.every((value, i) => value >= 400 && (i === 0 || value === values[i - 1] + 1))).toBe(true);
     expect(values[values.length - 1]).toBe(499);
-    expect(b.logger.errors().join('\n')).toMatch(/may have missed messages .* were trimmed before its reader got to them/);
+    expect(b.logger.errors().join('\n')).toMatch(
+      /may have missed messages .* were trimmed before its reader got to them/,
+    );
   }, 90_000);
 
   describe('an idempotency key held by an open transaction', () => {
@@ -190,18 +209,30 @@ class CuttableProxy {
 
       await tx.query('BEGIN');
       await tx.query(`INSERT INTO ${orders} (item) VALUES ('order-1')`);
-      await a.transport.publishIn(tx, { event: 'order', data: 'order-1' }, { channels: 'orders', idempotencyKey: 'order-1' });
+      await a.transport.publishIn(
+        tx,
+        { event: 'order', data: 'order-1' },
+        { channels: 'orders', idempotencyKey: 'order-1' },
+      );
       // While the transaction is open: the retry, and an unrelated broadcast after it.
-      const retry = a.hub.broadcast({ event: 'order', data: 'order-1 (retry)' }, { channels: 'orders', idempotencyKey: 'order-1' });
+      const retry = a.hub.broadcast(
+        { event: 'order', data: 'order-1 (retry)' },
+        { channels: 'orders', idempotencyKey: 'order-1' },
+      );
       const unrelated = a.hub.broadcast({ event: 'other', data: 'unrelated' }, { channels: 'orders' });
       try {
-        await settles(Promise.allSettled([retry, unrelated]), 'the retry and an unrelated broadcast settle while the transaction is open');
+        await settles(
+          Promise.allSettled([retry, unrelated]),
+          'the retry and an unrelated broadcast settle while the transaction is open',
+        );
       } catch (error) {
         await tx.query('ROLLBACK');
         throw error;
       }
       await expect(retry).rejects.toThrow(SseIdempotencyKeyBusyError);
-      await expect(retry).rejects.toThrow(/"order-1" is being published in a transaction that has not ended.*Retry after that transaction commits/);
+      await expect(retry).rejects.toThrow(
+        /"order-1" is being published in a transaction that has not ended.*Retry after that transaction commits/,
+      );
       await expect(unrelated).resolves.toBeUndefined();
       expect((await onA.nextEvent()).data).toBe('unrelated');
 
@@ -209,7 +240,10 @@ class CuttableProxy {
       await tx.query('COMMIT');
       expect(await pg.query(`SELECT item FROM ${orders}`)).toEqual([{ item: 'order-1' }]);
       // A retry after the commit is a repeat: it resolves and is not published again.
-      await a.hub.broadcast({ event: 'order', data: 'order-1 (late retry)' }, { channels: 'orders', idempotencyKey: 'order-1' });
+      await a.hub.broadcast(
+        { event: 'order', data: 'order-1 (late retry)' },
+        { channels: 'orders', idempotencyKey: 'order-1' },
+      );
       await a.hub.broadcast({ event: 'n', data: 'end' }, { channels: 'orders' });
       expect((await until(onA, 'end')).map((event) => event.data)).toEqual(['order-1']);
     });
@@ -222,12 +256,21 @@ class CuttableProxy {
 
       await tx.query('BEGIN');
       await tx.query(`INSERT INTO ${orders} (item) VALUES ('order-2')`);
-      await a.transport.publishIn(tx, { event: 'order', data: 'order-2' }, { channels: 'orders', idempotencyKey: 'order-2' });
+      await a.transport.publishIn(
+        tx,
+        { event: 'order', data: 'order-2' },
+        { channels: 'orders', idempotencyKey: 'order-2' },
+      );
       const refused = await settles(
-        a.hub.broadcast({ event: 'order', data: 'order-2 (retry)' }, { channels: 'orders', idempotencyKey: 'order-2' }).then(
-          () => undefined,
-          (error: unknown) => error,
-        ),
+        a.hub
+          .broadcast(
+            { event: 'order', data: 'order-2 (retry)' },
+            { channels: 'orders', idempotencyKey: 'order-2' },
+          )
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
         'the retry settles while the transaction is open',
       ).catch(async (error: unknown) => {
         await tx.query('ROLLBACK');
@@ -237,18 +280,33 @@ class CuttableProxy {
       await tx.query('ROLLBACK');
 
       expect(await pg.query(`SELECT item FROM ${orders}`)).toEqual([]);
-      await a.hub.broadcast({ event: 'order', data: 'order-2 (retry)' }, { channels: 'orders', idempotencyKey: 'order-2' });
-      await a.hub.broadcast({ event: 'order', data: 'order-2 (retry again)' }, { channels: 'orders', idempotencyKey: 'order-2' });
+      await a.hub.broadcast(
+        { event: 'order', data: 'order-2 (retry)' },
+        { channels: 'orders', idempotencyKey: 'order-2' },
+      );
+      await a.hub.broadcast(
+        { event: 'order', data: 'order-2 (retry again)' },
+        { channels: 'orders', idempotencyKey: 'order-2' },
+      );
       await a.hub.broadcast({ event: 'n', data: 'end' }, { channels: 'orders' });
       expect((await until(onA, 'end')).map((event) => event.data)).toEqual(['order-2 (retry)']);
     });
 
     it('publishes a key raced by two instances once', async () => {
       const name = table();
-      const [a, b] = await Promise.all([start(new PostgresTransport({ connectionString: pg.url, table: name })), start(new PostgresTransport({ connectionString: pg.url, table: name }))]);
+      const [a, b] = await Promise.all([
+        start(new PostgresTransport({ connectionString: pg.url, table: name })),
+        start(new PostgresTransport({ connectionString: pg.url, table: name })),
+      ]);
       const onB = await join(b, 'x');
       const keys = Array.from({ length: 40 }, (_, n) => `race-${n}`);
-      await Promise.all(keys.flatMap((key) => [a, b].map((on) => on.hub.broadcast({ event: 'n', data: key }, { channels: 'x', idempotencyKey: key }))));
+      await Promise.all(
+        keys.flatMap((key) =>
+          [a, b].map((on) =>
+            on.hub.broadcast({ event: 'n', data: key }, { channels: 'x', idempotencyKey: key }),
+          ),
+        ),
+      );
       await a.hub.broadcast({ event: 'n', data: 'end' }, { channels: 'x' });
       expect((await until(onB, 'end')).map((event) => event.data).sort()).toEqual([...keys].sort());
     });
@@ -284,7 +342,9 @@ class CuttableProxy {
       );
       await a.hub.broadcast({ event: 'n', data: 'end' }, { channels: 'x' });
       expect((await until(onA, 'end')).map((event) => event.data).sort()).toEqual([...keys].sort());
-      console.log(`same key from publishIn and broadcast: ${keys.length} raced, ${refused} broadcasts refused as busy and retried, every key delivered once`);
+      console.log(
+        `same key from publishIn and broadcast: ${keys.length} raced, ${refused} broadcasts refused as busy and retried, every key delivered once`,
+      );
     }, 60_000);
   });
 
@@ -320,7 +380,9 @@ class CuttableProxy {
     await within(10_000, 'the stream is in presence', async () => (await hub.presence()).count === 1);
     await app.app.close();
     stream.close();
-    expect(await pg.query(`SELECT instance FROM ${name}_instances UNION ALL SELECT client FROM ${name}_presence`)).toEqual([]);
+    expect(
+      await pg.query(`SELECT instance FROM ${name}_instances UNION ALL SELECT client FROM ${name}_presence`),
+    ).toEqual([]);
     expect(app.logger.errors()).toEqual([]);
   });
 
@@ -336,24 +398,40 @@ class CuttableProxy {
     await pg.restart();
     let attempt = 0;
     await within(30_000, 'a broadcast through the restarted PostgreSQL', async () => {
-      if (app.child.exitCode !== null || app.child.signalCode !== null) throw new Error(`the app's process ended (${app.child.exitCode ?? app.child.signalCode}):\n${app.stderr()}`);
+      if (app.child.exitCode !== null || app.child.signalCode !== null)
+        throw new Error(
+          `the app's process ended (${app.child.exitCode ?? app.child.signalCode}):\n${app.stderr()}`,
+        );
       return (await app.broadcast(`after ${++attempt}`)).status === 201;
     });
     expect((await stream.nextEvent()).data).toBe(`after ${attempt}`);
-    expect(app.stderr()).toMatch(/PostgreSQL pool connection to postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres failed/);
+    expect(app.stderr()).toMatch(
+      /PostgreSQL pool connection to postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres failed/,
+    );
   }, 60_000);
 });
 
 /** The README's PostgreSQL example in a process of its own (postgres-pool-app.child.js, on the build). */
-async function spawnPoolApp(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stderr: () => string; broadcast: (data: string) => Promise<{ status: number }> }> {
-  if (!existsSync(resolve('dist/postgres/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
-  const child = spawn(process.execPath, [resolve('test/e2e/support/postgres-pool-app.child.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function spawnPoolApp(env: Record<string, string>): Promise<{
+  url: string;
+  child: ChildProcess;
+  stderr: () => string;
+  broadcast: (data: string) => Promise<{ status: number }>;
+}> {
+  if (!existsSync(resolve('dist/postgres/index.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
+  const child = spawn(process.execPath, [resolve('test/e2e/support/postgres-pool-app.child.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`the app exited with ${String(code)} before it was ready:\n${stderr}`);
   });
-  const ready = once(createInterface({ input: child.stdout! }), 'line').then(([line]) => JSON.parse(line as string) as { port: number });
+  const ready = once(createInterface({ input: child.stdout! }), 'line').then(
+    ([line]) => JSON.parse(line as string) as { port: number },
+  );
   const { port } = await Promise.race([ready, exited]);
   exited.catch(() => undefined);
   const url = `http://127.0.0.1:${port}`;
@@ -361,6 +439,9 @@ async function spawnPoolApp(env: Record<string, string>): Promise<{ url: string;
     url,
     child,
     stderr: () => stderr,
-    broadcast: async (data) => ({ status: (await fetch(`${url}/r/x/broadcast?data=${encodeURIComponent(data)}`, { method: 'POST' })).status }),
+    broadcast: async (data) => ({
+      status: (await fetch(`${url}/r/x/broadcast?data=${encodeURIComponent(data)}`, { method: 'POST' }))
+        .status,
+    }),
   };
 }

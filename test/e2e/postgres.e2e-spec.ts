@@ -7,7 +7,10 @@ import { LISTENER_NAME, PostgresTransport, SseTransportUnavailableError } from '
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { findPostgres, PostgresServer } from './support/postgres-server';
 import { spawnInstance, within } from './support/instance-process';
-import { expectLeaveThenJoinOfAPausedInstance, expectOneLeavePerChannelOfAKilledInstance } from './support/presence-events';
+import {
+  expectLeaveThenJoinOfAPausedInstance,
+  expectOneLeavePerChannelOfAKilledInstance,
+} from './support/presence-events';
 import { startApp, type TestApp } from './support/start-app';
 
 // What is particular to PostgreSQL; what every transport does is in the conformance suite
@@ -26,7 +29,12 @@ class RoomsController implements SseGateway {
 @Controller('p')
 class PresenceController {
   // The same route as test/e2e/support/instance.child.js.
-  @SseRoute(':room', { channels: (req) => `room:${req.params.room}`, presence: (client) => ({ user: client.request.query.user ?? null }), presenceEvents: true, keepAlive: false })
+  @SseRoute(':room', {
+    channels: (req) => `room:${req.params.room}`,
+    presence: (client) => ({ user: client.request.query.user ?? null }),
+    presenceEvents: true,
+    keepAlive: false,
+  })
   room() {}
 }
 
@@ -38,8 +46,13 @@ interface Instance extends TestApp {
 const binDir = findPostgres();
 const CAN_RUN = binDir !== undefined;
 if (!CAN_RUN) {
-  if (process.env.CI) throw new Error('PostgreSQL is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
-  console.warn('\n⚠ PostgreSQL is not installed: the PostgreSQL transport tests are skipped (npm test installs it).\n');
+  if (process.env.CI)
+    throw new Error(
+      'PostgreSQL is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.',
+    );
+  console.warn(
+    '\n⚠ PostgreSQL is not installed: the PostgreSQL transport tests are skipped (npm test installs it).\n',
+  );
 }
 
 /** Events of a stream up to (not including) the one whose data is `marker`. */
@@ -97,7 +110,9 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
   it('never skips a row that commits late: concurrent publishers on many connections, and transactions that commit out of order', async () => {
     const name = table();
     // Four publishing instances (four pools), and a fifth that only reads.
-    const publishers = await Promise.all([1, 2, 3, 4].map(() => start(new PostgresTransport({ connectionString: pg.url, table: name }))));
+    const publishers = await Promise.all(
+      [1, 2, 3, 4].map(() => start(new PostgresTransport({ connectionString: pg.url, table: name }))),
+    );
     const reader = await start(new PostgresTransport({ connectionString: pg.url, table: name }));
     const client = await join(reader, 'x');
     // Eight more connections, each publishing in transactions that take their time to commit
@@ -117,7 +132,11 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
       for (let n = 0; n < ROUNDS / 2; n++) {
         const value = `tx ${t}:${n}`;
         await tx.query('BEGIN');
-        await publishers[t % publishers.length].transport.publishIn(tx, { event: 'n', data: value }, { channels: 'x' });
+        await publishers[t % publishers.length].transport.publishIn(
+          tx,
+          { event: 'n', data: value },
+          { channels: 'x' },
+        );
         await tx.query('SELECT pg_sleep(random() * 0.02)');
         // One in five is rolled back: it must never be seen.
         if (n % 5 === 4) await tx.query('ROLLBACK');
@@ -136,7 +155,9 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     const positions = got.map((event) => position(event.id));
     expect(positions.every((p, i) => i === 0 || p > positions[i - 1])).toBe(true);
     expect(got.some((event) => /:(4|9|14|19)$/.test(event.data) && event.data.startsWith('tx'))).toBe(false);
-    console.log(`commit order: ${committed.length} broadcasts (${4 * ROUNDS} from 4 pools, ${committed.length - 4 * ROUNDS} from 8 transactions that committed late), all read once, in id order`);
+    console.log(
+      `commit order: ${committed.length} broadcasts (${4 * ROUNDS} from 4 pools, ${committed.length - 4 * ROUNDS} from 8 transactions that committed late), all read once, in id order`,
+    );
     client.stream.close();
   }, 60_000);
 
@@ -152,7 +173,11 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     await tx.query('ROLLBACK');
 
     await tx.query('BEGIN');
-    await a.transport.publishIn(tx, { event: 'order', data: 'committed' }, { channels: 'orders', idempotencyKey: 'order-1' });
+    await a.transport.publishIn(
+      tx,
+      { event: 'order', data: 'committed' },
+      { channels: 'orders', idempotencyKey: 'order-1' },
+    );
     // Not before the commit, on any instance: a marker broadcast overtakes it.
     await a.hub.broadcast({ event: 'order', data: 'marker' }, { channels: 'orders' });
     expect((await onB.stream.nextEvent()).data).toBe('marker');
@@ -162,19 +187,30 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     // An ORM's handle (TypeORM's EntityManager.query(text, parameters)) works the same; the key is not published twice.
     const manager = { query: (text: string, parameters?: unknown[]) => tx.query(text, parameters) };
     await manager.query('BEGIN');
-    await a.transport.publishIn(manager, { event: 'order', data: 'committed again' }, { channels: 'orders', idempotencyKey: 'order-1' });
+    await a.transport.publishIn(
+      manager,
+      { event: 'order', data: 'committed again' },
+      { channels: 'orders', idempotencyKey: 'order-1' },
+    );
     await a.transport.publishIn(manager, { event: 'order', data: 'second' }, { channels: 'orders' });
     await manager.query('COMMIT');
     expect((await onB.stream.nextEvent()).data).toBe('second');
 
-    await expect(a.transport.publishIn(tx, { event: 'bad\nname', data: 'x' })).rejects.toThrow(SseEncodeError);
-    await expect(a.transport.publishIn(undefined as never, 'x')).rejects.toThrow(/must run queries in your transaction/);
+    await expect(a.transport.publishIn(tx, { event: 'bad\nname', data: 'x' })).rejects.toThrow(
+      SseEncodeError,
+    );
+    await expect(a.transport.publishIn(undefined as never, 'x')).rejects.toThrow(
+      /must run queries in your transaction/,
+    );
     onB.stream.close();
   });
 
   it('carries messages far over NOTIFY’s 8,000 bytes: the payload wakes, the table carries', async () => {
     const name = table();
-    const [a, b] = await Promise.all([start(new PostgresTransport({ connectionString: pg.url, table: name })), start(new PostgresTransport({ connectionString: pg.url, table: name }))]);
+    const [a, b] = await Promise.all([
+      start(new PostgresTransport({ connectionString: pg.url, table: name })),
+      start(new PostgresTransport({ connectionString: pg.url, table: name })),
+    ]);
     const onB = await join(b, 'x');
     const big = 'x'.repeat(200_000);
     await a.hub.broadcast({ event: 'big', data: big }, { channels: 'x' });
@@ -184,9 +220,20 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
 
   it('carries what SQL would choke on, as it was sent (quotes, backslashes, dollar quotes, NUL, emoji), and a retried idempotency key once', async () => {
     const name = table();
-    const [a, b] = await Promise.all([start(new PostgresTransport({ connectionString: pg.url, table: name })), start(new PostgresTransport({ connectionString: pg.url, table: name }))]);
+    const [a, b] = await Promise.all([
+      start(new PostgresTransport({ connectionString: pg.url, table: name })),
+      start(new PostgresTransport({ connectionString: pg.url, table: name })),
+    ]);
     const onB = await join(b, 'x');
-    const nasty = ["it's", "'); DROP TABLE sse_hub_messages; --", 'back\\slash \\\' E\'x\'', '$sse$ $$ $1', 'nul \u0000 here', 'emoji 🎉 and \ud83d alone', 'ünïcödé'];
+    const nasty = [
+      "it's",
+      "'); DROP TABLE sse_hub_messages; --",
+      "back\\slash \\' E'x'",
+      '$sse$ $$ $1',
+      'nul \u0000 here',
+      'emoji 🎉 and \ud83d alone',
+      'ünïcödé',
+    ];
     for (const text of nasty) await a.hub.broadcast({ event: 'n', data: { text } }, { channels: 'x' });
     await a.hub.broadcast({ event: 'n', data: { text: 'once' } }, { channels: 'x', idempotencyKey: 'k1' });
     await b.hub.broadcast({ event: 'n', data: { text: 'once' } }, { channels: 'x', idempotencyKey: 'k1' });
@@ -198,7 +245,10 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
 
   it('catches up from the table after its listener is cut off, whatever was published meanwhile', async () => {
     const name = table();
-    const [a, b] = await Promise.all([start(new PostgresTransport({ connectionString: pg.url, table: name })), start(new PostgresTransport({ connectionString: pg.url, table: name }))]);
+    const [a, b] = await Promise.all([
+      start(new PostgresTransport({ connectionString: pg.url, table: name })),
+      start(new PostgresTransport({ connectionString: pg.url, table: name })),
+    ]);
     const onB = await join(b, 'x');
     const sent: string[] = [];
     for (let n = 0; n < 200; n++) {
@@ -220,7 +270,10 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     opened.push(pool);
     const listenConnectionString = pg.url.replace('postgres@', `${role}@`);
     const a = await start(new PostgresTransport({ pool, listenConnectionString, table: name }));
-    const listeners = await pg.query<{ usename: string }>(`SELECT usename FROM pg_stat_activity WHERE application_name = $1`, [LISTENER_NAME]);
+    const listeners = await pg.query<{ usename: string }>(
+      `SELECT usename FROM pg_stat_activity WHERE application_name = $1`,
+      [LISTENER_NAME],
+    );
     expect(listeners.map((row) => row.usename)).toContain(role);
     const onA = await join(a, 'x');
     await a.hub.broadcast({ event: 'n', data: 'through the pool' }, { channels: 'x' });
@@ -235,9 +288,19 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
   it('creates its table in a schema of its own, once, when instances start together', async () => {
     const schema = `hub_${randomUUID().slice(0, 8)}`;
     const name = 'Events Of The Hub';
-    const instances = await Promise.all([1, 2, 3].map(() => start(new PostgresTransport({ connectionString: pg.url, schema, table: name }))));
-    const tables = await pg.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
-    expect(tables.map((row) => row.table_name)).toEqual([name, `${name}_instances`, `${name}_presence`, `${name}_trimmed`]);
+    const instances = await Promise.all(
+      [1, 2, 3].map(() => start(new PostgresTransport({ connectionString: pg.url, schema, table: name }))),
+    );
+    const tables = await pg.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [schema],
+    );
+    expect(tables.map((row) => row.table_name)).toEqual([
+      name,
+      `${name}_instances`,
+      `${name}_presence`,
+      `${name}_trimmed`,
+    ]);
     const onC = await join(instances[2], 'x');
     await instances[0].hub.broadcast({ event: 'n', data: 'made once' }, { channels: 'x' });
     expect((await onC.stream.nextEvent()).data).toBe('made once');
@@ -248,12 +311,18 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     const name = table();
     const a = await start(new PostgresTransport({ connectionString: pg.url, table: name, maxLen: 50 }));
     for (let n = 0; n < 500; n++) await a.hub.broadcast({ event: 'n', data: String(n) });
-    const count = async () => Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`))[0].n);
+    const count = async () =>
+      Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`))[0].n);
     // Trimmed about a second after the last publish.
-    for (let tries = 0; (await count()) > 50 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let tries = 0; (await count()) > 50 && tries < 100; tries++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await count()).toBe(50);
-    const [{ oldest }] = await pg.query<{ oldest: string }>(`SELECT min(position)::text AS oldest FROM ${name}`);
-    const [{ newest }] = await pg.query<{ newest: string }>(`SELECT max(position)::text AS newest FROM ${name}`);
+    const [{ oldest }] = await pg.query<{ oldest: string }>(
+      `SELECT min(position)::text AS oldest FROM ${name}`,
+    );
+    const [{ newest }] = await pg.query<{ newest: string }>(
+      `SELECT max(position)::text AS newest FROM ${name}`,
+    );
     expect(Number(newest) - Number(oldest)).toBe(49);
 
     const aged = table();
@@ -262,8 +331,17 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     await b.hub.broadcast({ event: 'n', data: 'old' });
     await new Promise((resolve) => setTimeout(resolve, 2000));
     await b.hub.broadcast({ event: 'n', data: 'young' });
-    for (let tries = 0; (await pg.query(`SELECT 1 FROM ${aged} WHERE message LIKE '%old%'`)).length > 0 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await pg.query<{ message: string }>(`SELECT message FROM ${aged}`)).map((row) => JSON.parse(row.message).value.data)).toEqual(['young']);
+    for (
+      let tries = 0;
+      (await pg.query(`SELECT 1 FROM ${aged} WHERE message LIKE '%old%'`)).length > 0 && tries < 100;
+      tries++
+    )
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(
+      (await pg.query<{ message: string }>(`SELECT message FROM ${aged}`)).map(
+        (row) => JSON.parse(row.message).value.data,
+      ),
+    ).toEqual(['young']);
   });
 
   it('starts without PostgreSQL, says why, refuses broadcasts meanwhile, and works once it is there; stats() says down with the reason', async () => {
@@ -273,10 +351,20 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
       const transport = new PostgresTransport({ connectionString: later.url, table: table() });
       const a = await start(transport, { waitForPostgres: false });
       const client = await join(a, 'x');
-      await expect(a.hub.broadcast({ event: 'n', data: 'lost' }, { channels: 'x' })).rejects.toThrow(SseTransportUnavailableError);
-      await expect(a.hub.broadcast('x')).rejects.toThrow(/PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres is not reachable .*Retry once PostgreSQL is back/);
-      expect(a.hub.stats().transport).toEqual({ name: 'PostgresTransport', up: false, reason: expect.stringMatching(/listener connection is not ready .*ECONNREFUSED/) });
-      expect(a.logger.errors().join('\n')).toMatch(/PostgreSQL (listener|pool) connection to postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres failed .*retrying/);
+      await expect(a.hub.broadcast({ event: 'n', data: 'lost' }, { channels: 'x' })).rejects.toThrow(
+        SseTransportUnavailableError,
+      );
+      await expect(a.hub.broadcast('x')).rejects.toThrow(
+        /PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres is not reachable .*Retry once PostgreSQL is back/,
+      );
+      expect(a.hub.stats().transport).toEqual({
+        name: 'PostgresTransport',
+        up: false,
+        reason: expect.stringMatching(/listener connection is not ready .*ECONNREFUSED/),
+      });
+      expect(a.logger.errors().join('\n')).toMatch(
+        /PostgreSQL (listener|pool) connection to postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres failed .*retrying/,
+      );
       await later.restart();
       await transport.ready();
       for (;;) {
@@ -302,12 +390,20 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
     const doomed = await spawnInstance({ DATABASE_URL: pg.url, TABLE: name, PRESENCE_TTL: String(ttl) });
     try {
       const ann = await openSseStream(a.url, '/r/x/events', { timeout: 15_000 });
-      const others = await Promise.all(['bob', 'cyd'].map((user) => openSseStream(doomed.url, `/p/x?user=${user}`, { timeout: 15_000 })));
+      const others = await Promise.all(
+        ['bob', 'cyd'].map((user) => openSseStream(doomed.url, `/p/x?user=${user}`, { timeout: 15_000 })),
+      );
       await within(5_000, 'both instances in presence', async () => (await a.hub.presence()).count === 3);
-      expect((await a.hub.presence('room:x')).clients.map((client) => client.info)).toEqual(expect.arrayContaining([{ user: 'bob' }, { user: 'cyd' }]));
+      expect((await a.hub.presence('room:x')).clients.map((client) => client.info)).toEqual(
+        expect.arrayContaining([{ user: 'bob' }, { user: 'cyd' }]),
+      );
       doomed.child.kill('SIGKILL');
       await once(doomed.child, 'exit');
-      const took = await within(ttl * 5, "the killed instance's streams are gone from presence", async () => (await a.hub.presence()).count === 1);
+      const took = await within(
+        ttl * 5,
+        "the killed instance's streams are gone from presence",
+        async () => (await a.hub.presence()).count === 1,
+      );
       console.log(`presence: a killed instance's streams were gone after ${took} ms (presenceTtl ${ttl} ms)`);
       for (const stream of [ann, ...others]) stream.close();
     } finally {
@@ -318,7 +414,11 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
   it("sends the members of a killed instance's stream one leave per channel, from one of the live instances", async () => {
     const name = table();
     const ttl = 1_000;
-    const [a, b] = await Promise.all([0, 1].map(() => start(new PostgresTransport({ connectionString: pg.url, table: name, presenceTtl: ttl }))));
+    const [a, b] = await Promise.all(
+      [0, 1].map(() =>
+        start(new PostgresTransport({ connectionString: pg.url, table: name, presenceTtl: ttl })),
+      ),
+    );
     const doomed = await spawnInstance({ DATABASE_URL: pg.url, TABLE: name, PRESENCE_TTL: String(ttl) });
     try {
       await expectOneLeavePerChannelOfAKilledInstance([a, b], doomed, ttl, open);
@@ -341,7 +441,11 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
 
   it('refuses options that cannot work, saying what to give', () => {
     expect(() => new PostgresTransport({})).toThrow(/connectionString .* or the app's pg pool/);
-    expect(() => new PostgresTransport({ connectionString: pg.url, maxLen: 0 })).toThrow(/maxLen must be a positive integer/);
-    expect(() => new PostgresTransport({ connectionString: pg.url, table: 'x'.repeat(60) })).toThrow(/table must be a name of 1 to 45 bytes/);
+    expect(() => new PostgresTransport({ connectionString: pg.url, maxLen: 0 })).toThrow(
+      /maxLen must be a positive integer/,
+    );
+    expect(() => new PostgresTransport({ connectionString: pg.url, table: 'x'.repeat(60) })).toThrow(
+      /table must be a name of 1 to 45 bytes/,
+    );
   });
 });

@@ -45,8 +45,16 @@ describe('SseHub presence, and join and leave events (one instance)', () => {
     await open('/presence/quiet/b');
     const all = await hub.presence();
     expect(all.count).toBe(2);
-    expect(all.clients).toEqual(expect.arrayContaining([{ id: annId, channels: ['room:a'], info: { user: 'ann' } }, { id: expect.any(String), channels: ['room:b'], info: null }]));
-    expect(await hub.presence('room:a')).toEqual({ count: 1, clients: [{ id: annId, channels: ['room:a'], info: { user: 'ann' } }] });
+    expect(all.clients).toEqual(
+      expect.arrayContaining([
+        { id: annId, channels: ['room:a'], info: { user: 'ann' } },
+        { id: expect.any(String), channels: ['room:b'], info: null },
+      ]),
+    );
+    expect(await hub.presence('room:a')).toEqual({
+      count: 1,
+      clients: [{ id: annId, channels: ['room:a'], info: { user: 'ann' } }],
+    });
     // join() from anywhere shows in presence too.
     await hub.join(annId, 'room:c');
     expect((await hub.presence('room:c')).clients.map((client) => client.id)).toEqual([annId]);
@@ -70,7 +78,11 @@ describe('SseHub presence, and join and leave events (one instance)', () => {
   });
 
   it('refuses a presence option that is not a function, and presenceEvents that is not a boolean, when the route is declared', () => {
-    expect(() => SseRoute('x', { presence: 'user' as never })).toThrow(/@SseRoute\(\): presence must be a function \(client\) => info, got "user"/);
-    expect(() => SseRoute('x', { presenceEvents: 'yes' as never })).toThrow(/presenceEvents must be true or false, got "yes"/);
+    expect(() => SseRoute('x', { presence: 'user' as never })).toThrow(
+      /@SseRoute\(\): presence must be a function \(client\) => info, got "user"/,
+    );
+    expect(() => SseRoute('x', { presenceEvents: 'yes' as never })).toThrow(
+      /presenceEvents must be true or false, got "yes"/,
+    );
   });
 });

@@ -8,7 +8,11 @@ import { CuttableProxy } from './support/redis-server';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { findRedisServer, RedisServer } from './support/redis-server';
 import { spawnInstance, within } from './support/instance-process';
-import { expectLeaveThenJoinOfAPausedInstance, expectOneLeavePerChannelOfAKilledInstance, openMember } from './support/presence-events';
+import {
+  expectLeaveThenJoinOfAPausedInstance,
+  expectOneLeavePerChannelOfAKilledInstance,
+  openMember,
+} from './support/presence-events';
 import { startApp, type TestApp } from './support/start-app';
 
 /** What presence() answered from onClose, by the id of the stream that closed. */
@@ -19,18 +23,29 @@ class PresenceController implements SseGateway {
   constructor(private readonly hub: SseHub) {}
 
   // The same route as test/e2e/support/instance.child.js.
-  @SseRoute(':room', { channels: (req) => `room:${req.params.room}`, presence: (client) => ({ user: client.request.query.user ?? null }), presenceEvents: true, keepAlive: false })
+  @SseRoute(':room', {
+    channels: (req) => `room:${req.params.room}`,
+    presence: (client) => ({ user: client.request.query.user ?? null }),
+    presenceEvents: true,
+    keepAlive: false,
+  })
   room() {}
 
   async onClose(client: SseClient) {
     if (client.request.query.ask !== 'yes') return;
-    seenFromOnClose.set(client.id, (await this.hub.presence('room:x')).clients.map((entry) => entry.id));
+    seenFromOnClose.set(
+      client.id,
+      (await this.hub.presence('room:x')).clients.map((entry) => entry.id),
+    );
   }
 }
 
 const redisServer = findRedisServer();
 const CAN_RUN = redisServer !== undefined;
-if (!CAN_RUN && process.env.CI) throw new Error('redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
+if (!CAN_RUN && process.env.CI)
+  throw new Error(
+    'redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.',
+  );
 
 interface Instance extends TestApp {
   hub: SseHub;
@@ -62,7 +77,8 @@ interface Instance extends TestApp {
   afterEach(async () => {
     for (const stream of streams.splice(0)) stream.close();
     for (const app of apps.splice(0)) await app.app.close();
-    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
   it('lists every stream of every instance, or those of a channel, with their info; join() from A shows a client of B', async () => {
@@ -80,7 +96,9 @@ interface Instance extends TestApp {
         { id: cyd.id, channels: ['room:y'], info: { user: 'cyd' } },
       ]),
     );
-    expect((await b.hub.presence('room:x')).clients.map((client) => (client.info as { user: string }).user).sort()).toEqual(['ann', 'bob']);
+    expect(
+      (await b.hub.presence('room:x')).clients.map((client) => (client.info as { user: string }).user).sort(),
+    ).toEqual(['ann', 'bob']);
     // count() and clients() stay this instance's.
     expect([a.hub.count(), b.hub.count()]).toEqual([1, 2]);
     // A puts B's client into a channel; B's members of it hear of it, and presence shows it.
@@ -93,7 +111,11 @@ interface Instance extends TestApp {
     ann.stream.close();
     const left = await bob.stream.nextEvent();
     expect([left.event, JSON.parse(left.data).id]).toEqual(['leave', ann.id]);
-    await within(5_000, 'presence forgets a stream that ended', async () => (await b.hub.presence('room:x')).count === 2);
+    await within(
+      5_000,
+      'presence forgets a stream that ended',
+      async () => (await b.hub.presence('room:x')).count === 2,
+    );
   });
 
   it('forgets the streams of an instance killed without a goodbye, within its presence TTL', async () => {
@@ -104,10 +126,18 @@ interface Instance extends TestApp {
     children.push(doomed.child);
     await member(a.url, 'x', 'ann');
     for (const user of ['bob', 'cyd']) await member(doomed.url, 'x', user);
-    await within(5_000, 'both instances in presence', async () => (await a.hub.presence('room:x')).count === 3);
+    await within(
+      5_000,
+      'both instances in presence',
+      async () => (await a.hub.presence('room:x')).count === 3,
+    );
     doomed.child.kill('SIGKILL');
     await once(doomed.child, 'exit');
-    const took = await within(ttl * 5, "the killed instance's streams are gone from presence", async () => (await a.hub.presence('room:x')).count === 1);
+    const took = await within(
+      ttl * 5,
+      "the killed instance's streams are gone from presence",
+      async () => (await a.hub.presence('room:x')).count === 1,
+    );
     console.log(`presence: a killed instance's streams were gone after ${took} ms (presenceTtl ${ttl} ms)`);
     expect((await a.hub.presence()).clients.map((client) => client.info)).toEqual([{ user: 'ann' }]);
   });
@@ -127,7 +157,11 @@ interface Instance extends TestApp {
     await member(a.url, 'x', 'ann');
     expect((await a.hub.presence('room:x')).count).toBe(1);
     await redis.restart();
-    const took = await within(10_000, 'the stream is back in presence', async () => (await a.hub.presence('room:x').catch(() => ({ count: -1 }))).count === 1);
+    const took = await within(
+      10_000,
+      'the stream is back in presence',
+      async () => (await a.hub.presence('room:x').catch(() => ({ count: -1 }))).count === 1,
+    );
     console.log(`presence: written again ${took} ms after Redis restarted empty`);
   });
 
@@ -138,7 +172,8 @@ interface Instance extends TestApp {
     let bobId: string | undefined;
     while (!bobId) {
       const event = await bob.nextEvent();
-      if (event.event === 'join' && JSON.parse(event.data).info.user === 'bob') bobId = JSON.parse(event.data).id;
+      if (event.event === 'join' && JSON.parse(event.data).info.user === 'bob')
+        bobId = JSON.parse(event.data).id;
     }
     bob.close();
     await within(5_000, 'onClose asked presence()', async () => seenFromOnClose.has(bobId!));
@@ -173,6 +208,7 @@ interface Instance extends TestApp {
   it('refuses a stream name whose keys could not share its hash slot', () => {
     expect(() => new RedisStreamsTransport({ stream: 'sse}v2' })).toThrow(/has a "}" but no hash tag/);
     expect(() => new RedisStreamsTransport({ stream: 'a{}{b}' })).toThrow(/no hash tag/);
-    for (const fine of ['{t1}', 'x{y', '{app}:sse', 'sse-hub']) expect(() => new RedisStreamsTransport({ stream: fine }).close()).not.toThrow();
+    for (const fine of ['{t1}', 'x{y', '{app}:sse', 'sse-hub'])
+      expect(() => new RedisStreamsTransport({ stream: fine }).close()).not.toThrow();
   });
 });

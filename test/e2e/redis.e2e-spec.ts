@@ -2,7 +2,14 @@ import { Body, Controller, Post } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createClient } from 'redis';
-import { InMemoryTransport, type SseClient, type SseGateway, SseHub, SseRoute, type SseTransport } from 'nestjs-sse-hub';
+import {
+  InMemoryTransport,
+  type SseClient,
+  type SseGateway,
+  SseHub,
+  SseRoute,
+  type SseTransport,
+} from 'nestjs-sse-hub';
 import { RedisStreamsTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { broadcastTaken, CuttableProxy, findRedisServer, RedisServer } from './support/redis-server';
@@ -42,7 +49,11 @@ async function instance(transport: SseTransport, { waitForRedis = true } = {}): 
 }
 
 /** Opens a stream and reads its hello: the client's id. */
-async function join(on: Instance, room: string, headers: Record<string, string> = {}): Promise<{ stream: SseTestStream; id: string }> {
+async function join(
+  on: Instance,
+  room: string,
+  headers: Record<string, string> = {},
+): Promise<{ stream: SseTestStream; id: string }> {
   const stream = await openSseStream(on.url, `/r/${room}/events`, { headers, timeout: 15_000 });
   const hello = await stream.nextEvent();
   if (hello.event !== 'hello') throw new Error(`expected hello, got ${hello.event}`);
@@ -73,8 +84,13 @@ async function until(stream: SseTestStream, marker: string): Promise<string[]> {
 const redisServer = findRedisServer();
 const CAN_RUN = redisServer !== undefined;
 if (!CAN_RUN) {
-  if (process.env.CI) throw new Error('redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
-  console.warn('\n⚠ redis-server is not installed: the Redis transport tests are skipped (npm test installs it).\n');
+  if (process.env.CI)
+    throw new Error(
+      'redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.',
+    );
+  console.warn(
+    '\n⚠ redis-server is not installed: the Redis transport tests are skipped (npm test installs it).\n',
+  );
 }
 
 // What every transport does (broadcast, channels, sendTo, close, join and leave, presence,
@@ -99,18 +115,28 @@ if (!CAN_RUN) {
 
   it('sends the broadcasts of one turn to Redis in one call, in order', async () => {
     const key = stream();
-    const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: redis.url, stream: key })), start(new RedisStreamsTransport({ url: redis.url, stream: key }))]);
+    const [a, b] = await Promise.all([
+      start(new RedisStreamsTransport({ url: redis.url, stream: key })),
+      start(new RedisStreamsTransport({ url: redis.url, stream: key })),
+    ]);
     const onB = await join(b, 'red');
     const admin = await createClient({ url: redis.url }).connect();
     const scriptCalls = async () => {
       const info = (await admin.sendCommand(['INFO', 'commandstats'])) as string;
-      return [...info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, [, calls]) => sum + Number(calls), 0);
+      return [...info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce(
+        (sum, [, calls]) => sum + Number(calls),
+        0,
+      );
     };
     await a.hub.broadcast({ event: 'n', data: 'warm-up' }, { channels: 'red' });
     await onB.stream.nextEvent();
     const before = await scriptCalls();
     // 2,500 in one turn: three calls of at most 1,000, instead of 2,500 round trips.
-    await Promise.all(Array.from({ length: 2500 }, (_, n) => a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'red' })));
+    await Promise.all(
+      Array.from({ length: 2500 }, (_, n) =>
+        a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'red' }),
+      ),
+    );
     expect((await scriptCalls()) - before).toBe(3);
     const events = await onB.stream.take(2500);
     expect(events.map((event) => event.data)).toEqual(Array.from({ length: 2500 }, (_, n) => String(n)));
@@ -119,13 +145,24 @@ if (!CAN_RUN) {
   });
 
   it.each([
-    ['with an idempotency key, a retried broadcast whose reply was lost is delivered once', 'order-1', ['lost reply', 'after']],
-    ['without one, the same retry is delivered twice (the control)', undefined, ['lost reply', 'lost reply', 'after']],
+    [
+      'with an idempotency key, a retried broadcast whose reply was lost is delivered once',
+      'order-1',
+      ['lost reply', 'after'],
+    ],
+    [
+      'without one, the same retry is delivered twice (the control)',
+      undefined,
+      ['lost reply', 'lost reply', 'after'],
+    ],
   ])('%s', async (_, idempotencyKey, expected) => {
     const key = stream();
     const proxy = await CuttableProxy.start(redis.port);
     try {
-      const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: proxy.url, stream: key })), start(new RedisStreamsTransport({ url: redis.url, stream: key }))]);
+      const [a, b] = await Promise.all([
+        start(new RedisStreamsTransport({ url: proxy.url, stream: key })),
+        start(new RedisStreamsTransport({ url: redis.url, stream: key })),
+      ]);
       const onB = await join(b, 'x');
       // Redis has the append script (as after any broadcast): the stalled call is the broadcast itself, not a NOSCRIPT reply.
       await a.hub.broadcast({ event: 'n', data: 'warm-up' }, { channels: 'elsewhere' });
@@ -140,13 +177,15 @@ if (!CAN_RUN) {
       // The caller retries, as it must not know whether Redis took it; bounded in attempts.
       let retried = false;
       for (let attempt = 0; !retried && attempt < 500; attempt++) {
-        retried = await a.hub.broadcast({ event: 'n', data: 'lost reply' }, { channels: 'x', idempotencyKey }).then(
-          () => true,
-          async () => {
-            await new Promise((resolve) => setTimeout(resolve, 10));
-            return false;
-          },
-        );
+        retried = await a.hub
+          .broadcast({ event: 'n', data: 'lost reply' }, { channels: 'x', idempotencyKey })
+          .then(
+            () => true,
+            async () => {
+              await new Promise((resolve) => setTimeout(resolve, 10));
+              return false;
+            },
+          );
       }
       expect(retried).toBe(true);
       await a.hub.broadcast({ event: 'n', data: 'after' }, { channels: 'x' });
@@ -192,37 +231,47 @@ if (!CAN_RUN) {
     ['maxLen 10, nodes of 5 entries (trimmed close to 10)', 10, 5, 4096, 60],
     ['maxLen 10, nodes of 1000 entries and no byte limit (Redis keeps all 61)', 10, 1000, 0, 60],
     ['maxLen 5000, 3000 back (more than one page)', 5000, 100, 4096, 3000],
-  ])('a replay is everything after the id or a resync, never a part: %s', async (_what, maxLen, nodeEntries, nodeBytes, back) => {
-    const admin = await createClient({ url: redis.url }).connect();
-    try {
-      await admin.sendCommand(['CONFIG', 'SET', 'stream-node-max-entries', String(nodeEntries)]);
-      await admin.sendCommand(['CONFIG', 'SET', 'stream-node-max-bytes', String(nodeBytes)]);
-      const key = stream();
-      const a = await start(new RedisStreamsTransport({ url: redis.url, stream: key, maxLen }));
-      const first = await join(a, 'x');
-      await a.hub.broadcast({ event: 'n', data: 'seen' }, { channels: 'x' });
-      const seen = await first.stream.nextEvent();
-      first.stream.close();
-      for (let n = 0; n < back; n++) await a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'x' });
-      // Whether Redis still has the entry the client saw last decides which answer is right.
-      const kept = ((await admin.sendCommand(['XRANGE', key, seen.id!, seen.id!])) as unknown[]).length === 1;
-      const again = await openSseStream(a.url, '/r/x/events', { headers: { 'last-event-id': seen.id! }, timeout: 15_000 });
-      const head = await again.nextEvent();
-      if (kept) {
-        expect(head.event).toBe('hello');
-        const replayed = (await again.take(back)).map((event) => event.data);
-        expect(replayed).toEqual(Array.from({ length: back }, (_, n) => String(n)));
-      } else {
-        expect(head).toMatchObject({ event: 'resync', data: JSON.stringify({ lastEventId: seen.id }) });
+  ])(
+    'a replay is everything after the id or a resync, never a part: %s',
+    async (_what, maxLen, nodeEntries, nodeBytes, back) => {
+      const admin = await createClient({ url: redis.url }).connect();
+      try {
+        await admin.sendCommand(['CONFIG', 'SET', 'stream-node-max-entries', String(nodeEntries)]);
+        await admin.sendCommand(['CONFIG', 'SET', 'stream-node-max-bytes', String(nodeBytes)]);
+        const key = stream();
+        const a = await start(new RedisStreamsTransport({ url: redis.url, stream: key, maxLen }));
+        const first = await join(a, 'x');
+        await a.hub.broadcast({ event: 'n', data: 'seen' }, { channels: 'x' });
+        const seen = await first.stream.nextEvent();
+        first.stream.close();
+        for (let n = 0; n < back; n++)
+          await a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'x' });
+        // Whether Redis still has the entry the client saw last decides which answer is right.
+        const kept =
+          ((await admin.sendCommand(['XRANGE', key, seen.id!, seen.id!])) as unknown[]).length === 1;
+        const again = await openSseStream(a.url, '/r/x/events', {
+          headers: { 'last-event-id': seen.id! },
+          timeout: 15_000,
+        });
+        const head = await again.nextEvent();
+        if (kept) {
+          expect(head.event).toBe('hello');
+          const replayed = (await again.take(back)).map((event) => event.data);
+          expect(replayed).toEqual(Array.from({ length: back }, (_, n) => String(n)));
+        } else {
+          expect(head).toMatchObject({ event: 'resync', data: JSON.stringify({ lastEventId: seen.id }) });
+        }
+        console.log(
+          `replay, maxLen ${maxLen}, nodes of ${nodeEntries} entries / ${nodeBytes} bytes, ${back} back: ${kept ? `kept, all ${back} replayed` : 'trimmed, resync'}`,
+        );
+        again.close();
+      } finally {
+        await admin.sendCommand(['CONFIG', 'SET', 'stream-node-max-entries', '100']);
+        await admin.sendCommand(['CONFIG', 'SET', 'stream-node-max-bytes', '4096']);
+        await admin.close();
       }
-      console.log(`replay, maxLen ${maxLen}, nodes of ${nodeEntries} entries / ${nodeBytes} bytes, ${back} back: ${kept ? `kept, all ${back} replayed` : 'trimmed, resync'}`);
-      again.close();
-    } finally {
-      await admin.sendCommand(['CONFIG', 'SET', 'stream-node-max-entries', '100']);
-      await admin.sendCommand(['CONFIG', 'SET', 'stream-node-max-bytes', '4096']);
-      await admin.close();
-    }
-  });
+    },
+  );
 
   it('an instance whose reader falls behind the trimming says so once and sends its clients a resync, then goes on live', async () => {
     const key = stream();
@@ -239,14 +288,18 @@ if (!CAN_RUN) {
       proxy.resume();
       await b.hub.broadcast({ event: 'n', data: 'last' }, { channels: 'x' });
       const got = await until(onA.stream, 'last');
-      const resyncs = onA.stream.received.filter((message) => message.type === 'event' && message.event === 'resync');
+      const resyncs = onA.stream.received.filter(
+        (message) => message.type === 'event' && message.event === 'resync',
+      );
       expect(resyncs).toHaveLength(1);
       // What A did get is in order, and the resync says where the client stands.
       const numbers = got.filter((data) => /^\d+$/.test(data)).map(Number);
       expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
       expect(numbers.length).toBeLessThan(500);
       // Nest's Logger is process-wide: the last app made in this process has every line.
-      const missedLogs = [...a.logger.errors(), ...b.logger.errors()].filter((line) => /This instance missed \d+ entries/.test(line));
+      const missedLogs = [...a.logger.errors(), ...b.logger.errors()].filter((line) =>
+        /This instance missed \d+ entries/.test(line),
+      );
       expect(missedLogs).toHaveLength(1);
       onA.stream.close();
     } finally {
@@ -259,7 +312,10 @@ if (!CAN_RUN) {
     const key = stream();
     const proxy = await CuttableProxy.start(redis.port);
     try {
-      const [a, b] = await Promise.all([start(new RedisStreamsTransport({ url: proxy.url, stream: key })), start(new RedisStreamsTransport({ url: proxy.url, stream: key }))]);
+      const [a, b] = await Promise.all([
+        start(new RedisStreamsTransport({ url: proxy.url, stream: key })),
+        start(new RedisStreamsTransport({ url: proxy.url, stream: key })),
+      ]);
       const clients = [await join(a, 'x'), await join(b, 'x'), await join(b, 'x')];
       const sent: string[] = [];
       const failed: string[] = [];
@@ -285,7 +341,9 @@ if (!CAN_RUN) {
         expect(got.filter((value) => !failed.includes(value))).toEqual(sent);
         client.stream.close();
       }
-      console.log(`cut: ${sent.length} broadcasts taken, ${failed.length} refused while Redis was away; all delivered once`);
+      console.log(
+        `cut: ${sent.length} broadcasts taken, ${failed.length} refused while Redis was away; all delivered once`,
+      );
     } finally {
       await proxy.close();
     }
@@ -317,15 +375,29 @@ if (!CAN_RUN) {
         throw new Error(`the app must start without Redis: ${error}`);
       });
       const client = await join(a, 'x');
-      await expect(a.hub.broadcast({ event: 'n', data: 'lost' }, { channels: 'x' })).rejects.toThrow(SseTransportUnavailableError);
-      await expect(a.hub.broadcast('x')).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:\d+ is not reachable .*Retry once Redis is back/);
-      expect(a.logger.errors().join('\n')).toMatch(/Redis (publisher|reader) connection to redis:\/\/127\.0\.0\.1:\d+ failed .*retrying/);
+      await expect(a.hub.broadcast({ event: 'n', data: 'lost' }, { channels: 'x' })).rejects.toThrow(
+        SseTransportUnavailableError,
+      );
+      await expect(a.hub.broadcast('x')).rejects.toThrow(
+        /Redis at redis:\/\/127\.0\.0\.1:\d+ is not reachable .*Retry once Redis is back/,
+      );
+      expect(a.logger.errors().join('\n')).toMatch(
+        /Redis (publisher|reader) connection to redis:\/\/127\.0\.0\.1:\d+ failed .*retrying/,
+      );
       // Through HTTP: 503 with Retry-After, as for any refusal to retry later; the body names no server.
-      const answer = await fetch(`${a.url}/post`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'lost' }) });
+      const answer = await fetch(`${a.url}/post`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'lost' }),
+      });
       expect(answer.status).toBe(503);
       expect(answer.headers.get('retry-after')).toBe('5');
       const body = await answer.text();
-      expect(JSON.parse(body)).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'Events cannot be published right now: retry later.' });
+      expect(JSON.parse(body)).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'Events cannot be published right now: retry later.',
+      });
       expect(body).not.toContain('127.0.0.1');
       await later.restart();
       await transport.ready();

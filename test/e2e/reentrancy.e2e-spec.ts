@@ -1,6 +1,13 @@
 import { Controller } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ConnectedClient, SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
+import {
+  ConnectedClient,
+  SseClient,
+  type SseCloseReason,
+  type SseGateway,
+  SseHub,
+  SseRoute,
+} from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './support/start-app';
 
@@ -56,11 +63,15 @@ function compareIds(a: string, b: string): number {
 function expectIdOrder(events: SseTestEvent[]): void {
   const ids = events.filter((event) => event.id !== undefined).map((event) => event.id!);
   for (let i = 1; i < ids.length; i++) {
-    if (compareIds(ids[i - 1], ids[i]) >= 0) throw new Error(`ids out of order at ${i}: ${ids[i - 1]} then ${ids[i]}`);
+    if (compareIds(ids[i - 1], ids[i]) >= 0)
+      throw new Error(`ids out of order at ${i}: ${ids[i - 1]} then ${ids[i]}`);
   }
 }
 
-async function readUntil(stream: SseTestStream, done: (event: SseTestEvent) => boolean): Promise<SseTestEvent[]> {
+async function readUntil(
+  stream: SseTestStream,
+  done: (event: SseTestEvent) => boolean,
+): Promise<SseTestEvent[]> {
   const events: SseTestEvent[] = [];
   for (;;) {
     const event = await stream.nextEvent();
@@ -97,7 +108,10 @@ describe('hooks that re-enter the hub', () => {
     const readers = await Promise.all(Array.from({ length: 4 }, () => join()));
     const padding = 'z'.repeat(1000);
     let sent = 0;
-    while (closes.filter(([, reason]) => reason === 'slow-consumer').length < stalled.length && sent < 40_000) {
+    while (
+      closes.filter(([, reason]) => reason === 'slow-consumer').length < stalled.length &&
+      sent < 40_000
+    ) {
       await hub.broadcast({ event: 'n', data: { n: sent++, padding } }, { channels: 'feed' });
       if (sent % 10 === 0) await nextTurn();
     }
@@ -144,7 +158,9 @@ describe('hooks that re-enter the hub', () => {
     await hub.broadcast({ event: 'end', data: 'end' }, { channels: 'feed' });
     const events = await readUntil(first.stream, (event) => event.event === 'end');
     expectIdOrder(events);
-    expect(events.filter((event) => event.event === 'joined').map((event) => event.data)).toEqual(expect.arrayContaining(others.map(({ id }) => id)));
+    expect(events.filter((event) => event.event === 'joined').map((event) => event.data)).toEqual(
+      expect.arrayContaining(others.map(({ id }) => id)),
+    );
     for (const { stream } of [first, ...others]) stream.close();
   });
 });

@@ -1,5 +1,12 @@
 import { Controller } from '@nestjs/common';
-import { ConnectedClient, SseClient, type SseGateway, SseHub, type SseReplayStatus, SseRoute } from 'nestjs-sse-hub';
+import {
+  ConnectedClient,
+  SseClient,
+  type SseGateway,
+  SseHub,
+  type SseReplayStatus,
+  SseRoute,
+} from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './support/start-app';
 
@@ -56,7 +63,9 @@ describe('replay: the edges', () => {
     const stream = await openSseStream(t.url, '/edges/bad-channels');
     await stream.closed();
     expect(stream.status).toBe(500);
-    expect(t.logger.errors().join('\n')).toMatch(/channels must give a channel name or a list of them, got number/);
+    expect(t.logger.errors().join('\n')).toMatch(
+      /channels must give a channel name or a list of them, got number/,
+    );
     t.logger.lines.length = 0;
   });
 
@@ -81,7 +90,9 @@ describe('replay: the edges', () => {
     await hub.broadcast('ann, missed', { channels: 'user:ann' });
     await hub.broadcast('bob, not hers', { channels: 'user:bob' });
     await hub.broadcast('room, missed again', { channels: 'room:r1' });
-    const back = await openSseStream(t.url, '/edges/rooms/r1', { headers: { 'x-user': 'ann', 'last-event-id': seen.id! } });
+    const back = await openSseStream(t.url, '/edges/rooms/r1', {
+      headers: { 'x-user': 'ann', 'last-event-id': seen.id! },
+    });
     // The replay, then the handler's own value.
     const events = await back.take(4);
     expect(dataOf(events.slice(0, 3))).toEqual(['room, missed', 'ann, missed', 'room, missed again']);

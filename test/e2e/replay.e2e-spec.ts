@@ -3,7 +3,15 @@ import { drop } from './support/raw-http';
 import { connect } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
-import { InMemoryTransport, SseClient, type SseGateway, SseHub, type SseHubMessage, type SseReplayStatus, SseRoute } from 'nestjs-sse-hub';
+import {
+  InMemoryTransport,
+  SseClient,
+  type SseGateway,
+  SseHub,
+  type SseHubMessage,
+  type SseReplayStatus,
+  SseRoute,
+} from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './support/start-app';
 
@@ -82,7 +90,12 @@ describe('replay on reconnect', () => {
 
   it('gives hub events ordered ids, and none to what a handler sends', async () => {
     const stream = await openSseStream(t.url, '/replay/handler-values');
-    expect(await stream.nextEvent()).toEqual({ type: 'event', event: undefined, id: undefined, data: 'from the handler' });
+    expect(await stream.nextEvent()).toEqual({
+      type: 'event',
+      event: undefined,
+      id: undefined,
+      data: 'from the handler',
+    });
     await broadcastAll(['one', 'two']);
     const [one, two] = await stream.take(2);
     expect(one.id).toMatch(ID);
@@ -130,7 +143,9 @@ describe('replay on reconnect', () => {
     await broadcastAll(['q2']);
     const byQuery = await openSseStream(t.url, `/replay/rooms/a?lastEventId=${seen[0].id}`);
     expect(dataOf(await byQuery.take(1))).toEqual(['q2']);
-    const both = await openSseStream(t.url, '/replay/rooms/a?lastEventId=garbage', { headers: { 'last-event-id': seen[0].id! } });
+    const both = await openSseStream(t.url, '/replay/rooms/a?lastEventId=garbage', {
+      headers: { 'last-event-id': seen[0].id! },
+    });
     expect(dataOf(await both.take(1))).toEqual(['q2']);
     byQuery.close();
     both.close();
@@ -158,7 +173,12 @@ describe('replay on reconnect', () => {
   ])('treats an id that is %s as a gap, never a 500', async (_what, id) => {
     const back = await openSseStream(t.url, '/replay/rooms/a', { headers: { 'last-event-id': id } });
     expect(back.status).toBe(200);
-    expect(await back.nextEvent()).toEqual({ type: 'event', event: 'resync', id: undefined, data: JSON.stringify({ lastEventId: id }) });
+    expect(await back.nextEvent()).toEqual({
+      type: 'event',
+      event: 'resync',
+      id: undefined,
+      data: JSON.stringify({ lastEventId: id }),
+    });
     back.close();
   });
 
@@ -175,7 +195,11 @@ describe('replay on reconnect', () => {
         }
       });
       socket.on('error', reject);
-      const head = Buffer.concat([Buffer.from('GET /replay/rooms/a HTTP/1.1\r\nHost: x\r\nLast-Event-ID: '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('\r\n\r\n')]);
+      const head = Buffer.concat([
+        Buffer.from('GET /replay/rooms/a HTTP/1.1\r\nHost: x\r\nLast-Event-ID: '),
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from('\r\n\r\n'),
+      ]);
       socket.write(head);
     });
     expect(response).toMatch(/^HTTP\/1.1 200/);
@@ -185,7 +209,9 @@ describe('replay on reconnect', () => {
   it('does not replay on a route with history: false', async () => {
     const seen = await seeAndLeave('/replay/rooms/a', 1, ['n1']);
     await broadcastAll(['n2']);
-    const back = await openSseStream(t.url, '/replay/no-replay', { headers: { 'last-event-id': seen[0].id! } });
+    const back = await openSseStream(t.url, '/replay/no-replay', {
+      headers: { 'last-event-id': seen[0].id! },
+    });
     await broadcastAll(['n3']);
     expect(dataOf(await back.take(1))).toEqual(['n3']);
     expect(joins.at(-1)).toBe('none');
@@ -195,10 +221,14 @@ describe('replay on reconnect', () => {
   it('treats more missed events than the route’s history size as a gap', async () => {
     const seen = await seeAndLeave('/replay/rooms/a', 1, ['c1']);
     await broadcastAll(['c2', 'c3']);
-    const withinCap = await openSseStream(t.url, '/replay/capped', { headers: { 'last-event-id': seen[0].id! } });
+    const withinCap = await openSseStream(t.url, '/replay/capped', {
+      headers: { 'last-event-id': seen[0].id! },
+    });
     expect(dataOf(await withinCap.take(2))).toEqual(['c2', 'c3']);
     await broadcastAll(['c4']);
-    const overCap = await openSseStream(t.url, '/replay/capped', { headers: { 'last-event-id': seen[0].id! } });
+    const overCap = await openSseStream(t.url, '/replay/capped', {
+      headers: { 'last-event-id': seen[0].id! },
+    });
     expect((await overCap.nextEvent()).event).toBe('resync');
     withinCap.close();
     overCap.close();
@@ -216,7 +246,9 @@ describe('replay on reconnect', () => {
     const [first, second] = await stream.take(2);
     expect(first).toMatchObject({ event: 'shout', data: 's1', id: expect.stringMatching(ID) });
     stream.close();
-    const back = await openSseStream(t.url, '/replay/rooms/shout', { headers: { 'last-event-id': first.id! } });
+    const back = await openSseStream(t.url, '/replay/rooms/shout', {
+      headers: { 'last-event-id': first.id! },
+    });
     expect(await back.nextEvent()).toEqual({ ...second, type: 'event' });
     back.close();
   });
@@ -237,7 +269,9 @@ describe('replay on reconnect', () => {
       let lastEventId: string | undefined;
       let reconnects = 0;
       while (got.at(-1) !== TOTAL - 1) {
-        const stream = await openSseStream(t.url, '/replay/rooms/race', { headers: lastEventId ? { 'last-event-id': lastEventId } : {} });
+        const stream = await openSseStream(t.url, '/replay/rooms/race', {
+          headers: lastEventId ? { 'last-event-id': lastEventId } : {},
+        });
         // Leave after a different number of events each time, mid-burst.
         const stay = 1 + ((c * 7 + reconnects * 13) % 40);
         for (let i = 0; i < stay && got.at(-1) !== TOTAL - 1; i++) {

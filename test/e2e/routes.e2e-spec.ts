@@ -11,7 +11,10 @@ class RoutesController {
 
   @SseRoute('observable')
   observable() {
-    return interval(5).pipe(take(3), map((i) => ({ event: 'tick', data: { i } })));
+    return interval(5).pipe(
+      take(3),
+      map((i) => ({ event: 'tick', data: { i } })),
+    );
   }
 
   @SseRoute('sync-observable')
@@ -91,7 +94,9 @@ class RoutesController {
 
 describe('@SseRoute: what a handler returns becomes the stream', () => {
   let t: TestApp;
-  beforeAll(async () => (t = await startApp({ controllers: [RoutesController] }, { headers: { 'x-module': 'yes' } })));
+  beforeAll(
+    async () => (t = await startApp({ controllers: [RoutesController] }, { headers: { 'x-module': 'yes' } })),
+  );
   afterAll(() => t.app.close());
   afterEach(() => expect(t.logger.errors()).toEqual([]));
 
@@ -113,7 +118,9 @@ describe('@SseRoute: what a handler returns becomes the stream', () => {
     // Read off the socket: an HTTP client would hide the framing.
     const { port } = new URL(t.url);
     const socket = connect(Number(port), '127.0.0.1');
-    socket.write('GET /routes/sync-observable HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n');
+    socket.write(
+      'GET /routes/sync-observable HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n',
+    );
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     // 'end' is the server's FIN: the body is delimited by the connection's close.
@@ -128,7 +135,9 @@ describe('@SseRoute: what a handler returns becomes the stream', () => {
 
   it('streams an Observable and ends when it completes', async () => {
     const stream = await openSseStream(t.url, '/routes/observable');
-    expect(await stream.take(3)).toEqual([0, 1, 2].map((i) => ({ type: 'event', event: 'tick', id: undefined, data: `{"i":${i}}` })));
+    expect(await stream.take(3)).toEqual(
+      [0, 1, 2].map((i) => ({ type: 'event', event: 'tick', id: undefined, data: `{"i":${i}}` })),
+    );
     await stream.closed();
   });
 
@@ -185,7 +194,10 @@ describe('@SseRoute: what a handler returns becomes the stream', () => {
   it('sends retry once, first', async () => {
     const stream = await openSseStream(t.url, '/routes/retry');
     await stream.closed();
-    expect(stream.received).toEqual([{ type: 'retry', retry: 2500 }, { type: 'event', event: undefined, id: undefined, data: 'x' }]);
+    expect(stream.received).toEqual([
+      { type: 'retry', retry: 2500 },
+      { type: 'event', event: undefined, id: undefined, data: 'x' },
+    ]);
   });
 
   it('sends a keepalive comment after each keepAlive ms of silence, and none when disabled', async () => {
@@ -220,7 +232,12 @@ describe('@SseRoute: what a handler returns becomes the stream', () => {
 
   it('keeps headers from the module, the route and @Header(), under the stream headers', async () => {
     const stream = await openSseStream(t.url, '/routes/headers');
-    expect(stream.headers).toMatchObject({ 'x-module': 'yes', 'x-route': 'yes', 'x-from-header-decorator': 'kept', 'content-type': 'text/event-stream' });
+    expect(stream.headers).toMatchObject({
+      'x-module': 'yes',
+      'x-route': 'yes',
+      'x-from-header-decorator': 'kept',
+      'content-type': 'text/event-stream',
+    });
     await stream.closed();
   });
 
@@ -240,11 +257,20 @@ describe('@SseRoute: what a handler returns becomes the stream', () => {
 
 describe('@SseRoute: headers the app sets before the stream', () => {
   let t: TestApp;
-  beforeAll(async () => (t = await startApp({ controllers: [RoutesController] }, {}, { configure: (app) => app.enableCors({ origin: 'https://app.example', credentials: true }) })));
+  beforeAll(
+    async () =>
+      (t = await startApp(
+        { controllers: [RoutesController] },
+        {},
+        { configure: (app) => app.enableCors({ origin: 'https://app.example', credentials: true }) },
+      )),
+  );
   afterAll(() => t.app.close());
 
   it('keeps the CORS headers of app.enableCors() on the event stream', async () => {
-    const stream = await openSseStream(t.url, '/routes/value', { headers: { origin: 'https://app.example' } });
+    const stream = await openSseStream(t.url, '/routes/value', {
+      headers: { origin: 'https://app.example' },
+    });
     expect(stream.status).toBe(200);
     expect(stream.headers).toMatchObject({
       'access-control-allow-origin': 'https://app.example',

@@ -19,14 +19,25 @@ describe('SseHub.stats()', () => {
   let t: TestApp;
   let hub: SseHub;
   beforeAll(async () => {
-    t = await startApp({ controllers: [StatsController] }, { maxConnections: 50, maxTotalPendingBytes: 64 * 1024 * 1024 });
+    t = await startApp(
+      { controllers: [StatsController] },
+      { maxConnections: 50, maxTotalPendingBytes: 64 * 1024 * 1024 },
+    );
     hub = t.app.get(SseHub);
   });
   afterAll(() => t.app.close());
 
   it('is a snapshot of streams by route, the busiest channels, pending bytes, limits and the transport', async () => {
     const streams: SseTestStream[] = [];
-    for (const path of ['/stats/rooms/a', '/stats/rooms/a', '/stats/rooms/a', '/stats/rooms/b', '/stats/feed', '/stats/feed']) streams.push(await openSseStream(t.url, path));
+    for (const path of [
+      '/stats/rooms/a',
+      '/stats/rooms/a',
+      '/stats/rooms/a',
+      '/stats/rooms/b',
+      '/stats/feed',
+      '/stats/feed',
+    ])
+      streams.push(await openSseStream(t.url, path));
     for (const stream of streams.slice(4)) await stream.nextEvent();
     await hub.broadcast({ event: 'note', data: 'to room a' }, { channels: 'room:a' });
     for (const stream of streams.slice(0, 3)) await stream.nextEvent();
@@ -36,7 +47,13 @@ describe('SseHub.stats()', () => {
       streams: 6,
       maxConnections: 50,
       maxTotalPendingBytes: 64 * 1024 * 1024,
-      channels: { count: 2, busiest: [{ channel: 'room:a', streams: 3 }, { channel: 'room:b', streams: 1 }] },
+      channels: {
+        count: 2,
+        busiest: [
+          { channel: 'room:a', streams: 3 },
+          { channel: 'room:b', streams: 1 },
+        ],
+      },
       slowConsumers: { close: 0, drop: 0 },
       rejected: { max_connections: 0, max_connections_per: 0, not_acceptable: 0, shutting_down: 0 },
       broadcasts: 1,

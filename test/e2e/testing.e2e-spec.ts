@@ -47,8 +47,11 @@ describe('SseTestStream, the testing helper', () => {
   });
 
   it('close() on a stream whose response has ended lets the process exit', async () => {
-    if (!existsSync(resolve('dist/testing/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
-    const child = spawn(process.execPath, [resolve('test/e2e/support/close-ended-stream.child.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!existsSync(resolve('dist/testing/index.js')))
+      throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
+    const child = spawn(process.execPath, [resolve('test/e2e/support/close-ended-stream.child.js')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
     // Before the fix the child never exited: it is killed when the test ends either way,

@@ -1,5 +1,10 @@
 import { createClient, createCluster } from 'redis';
-import { READER_NAME, type RedisClusterClient, RedisStreamsTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
+import {
+  READER_NAME,
+  type RedisClusterClient,
+  RedisStreamsTransport,
+  SseTransportUnavailableError,
+} from 'nestjs-sse-hub/redis';
 import { RedisCluster } from './support/redis-cluster';
 import { findRedisServer } from './support/redis-server';
 import { describeTransportConformance } from './support/transport-conformance';
@@ -7,8 +12,13 @@ import { describeTransportConformance } from './support/transport-conformance';
 const redisServer = findRedisServer();
 const CAN_RUN = redisServer !== undefined;
 if (!CAN_RUN) {
-  if (process.env.CI) throw new Error('redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
-  console.warn('\n⚠ redis-server is not installed: the Redis Cluster conformance tests are skipped (npm test installs it).\n');
+  if (process.env.CI)
+    throw new Error(
+      'redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.',
+    );
+  console.warn(
+    '\n⚠ redis-server is not installed: the Redis Cluster conformance tests are skipped (npm test installs it).\n',
+  );
 }
 
 let cluster: RedisCluster | undefined;
@@ -49,7 +59,8 @@ describeTransportConformance('RedisStreamsTransport on a real 3-master Redis Clu
     // The app's own client: the transport connected it, and leaves it open for the app to close.
     const closed = clients.filter((client) => !client.isOpen).length;
     for (const client of clients) if (client.isOpen) client.destroy();
-    if (closed > 0) throw new Error(`${closed} cluster client(s) of the app were closed by the transport on shutdown`);
+    if (closed > 0)
+      throw new Error(`${closed} cluster client(s) of the app were closed by the transport on shutdown`);
   },
   instances: true,
   presence: true,

@@ -6,7 +6,10 @@ import { describeFaultMatrix } from './support/fault-matrix';
 import { findRedisServer, RedisServer } from './support/redis-server';
 
 const binary = findRedisServer();
-if (!binary && process.env.CI) throw new Error('redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.');
+if (!binary && process.env.CI)
+  throw new Error(
+    'redis-server is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.',
+  );
 
 let redis: RedisServer;
 let dir: string;
@@ -26,35 +29,51 @@ async function admin(command: string[]): Promise<unknown> {
 // Redis keeps an append-only file, so a restart keeps the stream, or (its file removed
 // first) comes back empty.
 // CI runs these seeds: each once caught a reconnecting client sent old broadcasts again (`npm run test:faults` draws fresh ones).
-describeFaultMatrix({
-  name: 'redis',
-  title: 'RedisStreamsTransport on one Redis',
-  available: binary !== undefined,
-  inProcess: 2,
-  processInstance: true,
-  publishers: ['A', 'C'],
-  shape: {
-    faults: { cut: 3, refuse: 2, stall: 2, slow: 2, sigstop: 1, restart: 2, 'script-flush': 3 },
-    presenceTtl: 1_500,
-    maxLen: { normal: 10_000, small: 150 },
+describeFaultMatrix(
+  {
+    name: 'redis',
+    title: 'RedisStreamsTransport on one Redis',
+    available: binary !== undefined,
+    inProcess: 2,
+    processInstance: true,
+    publishers: ['A', 'C'],
+    shape: {
+      faults: { cut: 3, refuse: 2, stall: 2, slow: 2, sigstop: 1, restart: 2, 'script-flush': 3 },
+      presenceTtl: 1_500,
+      maxLen: { normal: 10_000, small: 150 },
+    },
+    servers: () => [redis.port],
+    transport: (topic, { maxLen, presenceTtl, via }) => ({
+      kind: 'redis',
+      url: `redis://127.0.0.1:${via(redis.port)}`,
+      stream: topic,
+      maxLen,
+      presenceTtl,
+    }),
+    refusals: ['SseTransportUnavailableError'],
+    inject: async (fault) => {
+      if (fault.kind === 'script-flush') return void (await admin(['SCRIPT', 'FLUSH']));
+      if (fault.kind !== 'restart') throw new Error(`no fault ${fault.kind} on one Redis`);
+      if (fault.keepData) return redis.restart();
+      await redis.stop();
+      rmSync(join(dir, 'appendonlydir'), { recursive: true, force: true });
+      await redis.restart();
+    },
+    beforeAll: async () => {
+      dir = mkdtempSync(join(tmpdir(), 'nestjs-sse-hub-faults-redis-'));
+      redis = await RedisServer.start(binary, [
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--dir',
+        dir,
+      ]);
+    },
+    afterAll: async () => {
+      await redis?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
   },
-  servers: () => [redis.port],
-  transport: (topic, { maxLen, presenceTtl, via }) => ({ kind: 'redis', url: `redis://127.0.0.1:${via(redis.port)}`, stream: topic, maxLen, presenceTtl }),
-  refusals: ['SseTransportUnavailableError'],
-  inject: async (fault) => {
-    if (fault.kind === 'script-flush') return void (await admin(['SCRIPT', 'FLUSH']));
-    if (fault.kind !== 'restart') throw new Error(`no fault ${fault.kind} on one Redis`);
-    if (fault.keepData) return redis.restart();
-    await redis.stop();
-    rmSync(join(dir, 'appendonlydir'), { recursive: true, force: true });
-    await redis.restart();
-  },
-  beforeAll: async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nestjs-sse-hub-faults-redis-'));
-    redis = await RedisServer.start(binary, ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir]);
-  },
-  afterAll: async () => {
-    await redis?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  },
-}, [1002615786, 603030129]);
+  [1002615786, 603030129],
+);

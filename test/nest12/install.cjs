@@ -9,14 +9,16 @@ const { join } = require('node:path');
 const HERE = __dirname;
 const ROOT = join(HERE, '..', '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const run = (args, cwd) => execFileSync(npm, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const run = (args, cwd) =>
+  execFileSync(npm, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 
 if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
   console.error('test/nest12: dist/ is missing; run `npm run build` first (npm test does).');
   process.exit(1);
 }
 // --ignore-scripts: the build has just run; packing must not run it again.
-const packed = JSON.parse(run(['pack', '--json', '--ignore-scripts', '--pack-destination', HERE], ROOT))[0].filename;
+const packed = JSON.parse(run(['pack', '--json', '--ignore-scripts', '--pack-destination', HERE], ROOT))[0]
+  .filename;
 renameSync(join(HERE, packed), join(HERE, 'nestjs-sse-hub.tgz'));
 rmSync(join(HERE, 'node_modules', 'nestjs-sse-hub'), { recursive: true, force: true });
 run(['install', '--no-audit', '--no-fund', '--no-package-lock'], HERE);

@@ -20,11 +20,21 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 beforeAll(async () => {
   // A checkout as a contributor has it after `npm ci`: the sources and node_modules, no dist/.
   const checkout = join(work, 'checkout');
-  for (const entry of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) {
+  for (const entry of [
+    'src',
+    'package.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'README.md',
+    'CHANGELOG.md',
+    'LICENSE',
+  ]) {
     cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
-  const [packed] = JSON.parse(await runNpm(['pack', '--json', '--pack-destination', work], checkout)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const [packed] = JSON.parse(
+    await runNpm(['pack', '--json', '--pack-destination', work], checkout),
+  ) as Array<{ filename: string; files: Array<{ path: string }> }>;
   cpSync(join(work, packed.filename), tarball);
   files = packed.files.map((file) => file.path).sort();
 }, SETUP);
@@ -39,22 +49,44 @@ describe('the packed tarball', () => {
   });
 
   it('holds nothing but the build and those files: no tests, demo, sources or source maps', () => {
-    const others = files.filter((file) => !/^dist\/.+\.(js|d\.ts)$/.test(file) && !['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json'].includes(file));
+    const others = files.filter(
+      (file) =>
+        !/^dist\/.+\.(js|d\.ts)$/.test(file) &&
+        !['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json'].includes(file),
+    );
     expect(others).toEqual([]);
   });
 
-  it('passes publint (strict) and Are the Types Wrong? under node10, node16 and bundler', async () => {
-    const publint = await run(join(ROOT, 'node_modules', '.bin', 'publint'), ['--strict', tarball], ROOT, STEP);
-    expect(publint).toMatchObject({ code: 0 });
-    const attw = await run(join(ROOT, 'node_modules', '.bin', 'attw'), [tarball, '--format', 'table-flipped'], ROOT, STEP);
-    if (attw.code !== 0) throw new Error(attw.output);
-  }, STEP);
+  it(
+    'passes publint (strict) and Are the Types Wrong? under node10, node16 and bundler',
+    async () => {
+      const publint = await run(
+        join(ROOT, 'node_modules', '.bin', 'publint'),
+        ['--strict', tarball],
+        ROOT,
+        STEP,
+      );
+      expect(publint).toMatchObject({ code: 0 });
+      const attw = await run(
+        join(ROOT, 'node_modules', '.bin', 'attw'),
+        [tarball, '--format', 'table-flipped'],
+        ROOT,
+        STEP,
+      );
+      if (attw.code !== 0) throw new Error(attw.output);
+    },
+    STEP,
+  );
 });
 
 /** The Quick start, driven from outside against an app the user built and started. */
 async function useTheRoom(url: string): Promise<void> {
   const post = (message: object) =>
-    fetch(`${url}/rooms/lobby/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
+    fetch(`${url}/rooms/lobby/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(message),
+    });
   const ann = await openSseStream(url, '/rooms/lobby/events');
   const bob = await openSseStream(url, '/rooms/lobby/events');
   try {
@@ -103,23 +135,41 @@ describe('a fresh Nest 11 app (CommonJS) with the README pasted in', () => {
 
   it.each([
     ['built with the starter tsconfig', ['-p', 'tsconfig.build.json'], 'dist/main.js'],
-    ['built with the legacy commonjs tsconfig', ['-p', 'tsconfig.commonjs.json'], 'dist-commonjs/src/main.js'],
-  ])('runs %s: the stream, a POST broadcast, a private message, a reconnect', async (_, args, main) => {
-    const built = await run(tsc(dir), args as string[], dir, STEP);
-    if (built.code !== 0) throw new Error(built.output);
-    const app = await startApp(main as string, dir);
-    try {
-      await useTheRoom(app.url);
-    } finally {
-      await app.stop();
-    }
-  }, STEP);
+    [
+      'built with the legacy commonjs tsconfig',
+      ['-p', 'tsconfig.commonjs.json'],
+      'dist-commonjs/src/main.js',
+    ],
+  ])(
+    'runs %s: the stream, a POST broadcast, a private message, a reconnect',
+    async (_, args, main) => {
+      const built = await run(tsc(dir), args as string[], dir, STEP);
+      if (built.code !== 0) throw new Error(built.output);
+      const app = await startApp(main as string, dir);
+      try {
+        await useTheRoom(app.url);
+      } finally {
+        await app.stop();
+      }
+    },
+    STEP,
+  );
 
-  it("runs the README's test with Jest, which exits by itself", async () => {
-    const result = await run(join(dir, 'node_modules', '.bin', 'jest'), ['--config', './test/jest-e2e.json', '--ci'], dir, STEP);
-    if (result.code !== 0) throw new Error(`The README's test failed or Jest did not exit:\n${result.output}`);
-    expect(result.output).toMatch(/Tests:\s+1 passed, 1 total/);
-  }, STEP + 10_000);
+  it(
+    "runs the README's test with Jest, which exits by itself",
+    async () => {
+      const result = await run(
+        join(dir, 'node_modules', '.bin', 'jest'),
+        ['--config', './test/jest-e2e.json', '--ci'],
+        dir,
+        STEP,
+      );
+      if (result.code !== 0)
+        throw new Error(`The README's test failed or Jest did not exit:\n${result.output}`);
+      expect(result.output).toMatch(/Tests:\s+1 passed, 1 total/);
+    },
+    STEP + 10_000,
+  );
 });
 
 describe('a fresh Nest 12 app (ES modules) with the README pasted in', () => {
@@ -134,15 +184,19 @@ describe('a fresh Nest 12 app (ES modules) with the README pasted in', () => {
     ['moduleResolution bundler', 'tsconfig.bundler.json'],
   ])('type-checks with strict on under %s', (_, project) => typecheck(dir, project), STEP);
 
-  it('runs: the stream, a POST broadcast, a private message, a reconnect', async () => {
-    const built = await run(tsc(dir), ['-p', 'tsconfig.build.json'], dir, STEP);
-    if (built.code !== 0) throw new Error(built.output);
-    expect(existsSync(join(dir, 'dist', 'main.js'))).toBe(true);
-    const app = await startApp('dist/main.js', dir);
-    try {
-      await useTheRoom(app.url);
-    } finally {
-      await app.stop();
-    }
-  }, STEP);
+  it(
+    'runs: the stream, a POST broadcast, a private message, a reconnect',
+    async () => {
+      const built = await run(tsc(dir), ['-p', 'tsconfig.build.json'], dir, STEP);
+      if (built.code !== 0) throw new Error(built.output);
+      expect(existsSync(join(dir, 'dist', 'main.js'))).toBe(true);
+      const app = await startApp('dist/main.js', dir);
+      try {
+        await useTheRoom(app.url);
+      } finally {
+        await app.stop();
+      }
+    },
+    STEP,
+  );
 });

@@ -15,10 +15,18 @@ function toCommonJs(source, fileName) {
     .replace(/\bimport\.meta\.dirname\b/g, '__dirname')
     .replace(/\bimport\.meta\.filename\b/g, '__filename')
     .replace(/\bimport\.meta\.resolve\(/g, 'require.resolve(');
-  return ts.transpileModule(code, { fileName, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+  return ts.transpileModule(code, {
+    fileName,
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+    },
+  }).outputText;
 }
 
 module.exports = {
   process: (source, fileName) => ({ code: toCommonJs(source, fileName) }),
-  getCacheKey: (source, fileName) => createHash('sha1').update(SELF).update(ts.version).update(fileName).update(source).digest('hex'),
+  getCacheKey: (source, fileName) =>
+    createHash('sha1').update(SELF).update(ts.version).update(fileName).update(source).digest('hex'),
 };

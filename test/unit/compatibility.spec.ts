@@ -24,9 +24,18 @@ function rows(): Row[] {
     .split('\n')
     .filter((line) => /^\| \d+ \|/.test(line))
     .map((line) => {
-      const [nest, platform, node, , project] = line.split('|').slice(1, -1).map((cell) => cell.trim());
+      const [nest, platform, node, , project] = line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
       const [, name, major] = /^(Express|Fastify) (\d+)/.exec(platform) ?? [];
-      return { nest: Number(nest), platform: name, platformMajor: Number(major), node: Number(/^(\d+)/.exec(node)?.[1]), project: /`([^`]+)`/.exec(project)?.[1] ?? '' };
+      return {
+        nest: Number(nest),
+        platform: name,
+        platformMajor: Number(major),
+        node: Number(/^(\d+)/.exec(node)?.[1]),
+        project: /`([^`]+)`/.exec(project)?.[1] ?? '',
+      };
     });
 }
 
@@ -34,10 +43,15 @@ function rows(): Row[] {
 function installed(nest: number, name: string, from?: string): string {
   const base = nest === 12 ? join(ROOT, 'test', 'nest12') : ROOT;
   try {
-    const start = from ? require.resolve(`${from}/package.json`, { paths: [base] }) : join(base, 'package.json');
-    return JSON.parse(readFileSync(require.resolve(`${name}/package.json`, { paths: [start] }), 'utf8')).version;
+    const start = from
+      ? require.resolve(`${from}/package.json`, { paths: [base] })
+      : join(base, 'package.json');
+    return JSON.parse(readFileSync(require.resolve(`${name}/package.json`, { paths: [start] }), 'utf8'))
+      .version;
   } catch {
-    throw new Error(`${name} is not installed for NestJS ${nest}: run \`npm run test:fixtures\` (npm test does).`);
+    throw new Error(
+      `${name} is not installed for NestJS ${nest}: run \`npm run test:fixtures\` (npm test does).`,
+    );
   }
 }
 
@@ -47,18 +61,26 @@ describe('the README compatibility table', () => {
   const table = rows();
 
   it('covers Express and Fastify on NestJS 11 and 12', () => {
-    expect(table.map((row) => `${row.nest} ${row.platform}`).sort()).toEqual(['11 Express', '11 Fastify', '12 Express', '12 Fastify']);
+    expect(table.map((row) => `${row.nest} ${row.platform}`).sort()).toEqual([
+      '11 Express',
+      '11 Fastify',
+      '12 Express',
+      '12 Fastify',
+    ]);
   });
 
-  it.each(table.map((row) => [`${row.nest} ${row.platform}`, row]))('%s: names a jest project that runs, on the versions it states', (_, row) => {
-    expect(jestConfig.projects.map((project) => project.displayName)).toContain(row.project);
-    expect(row.project).toBe(`e2e nest${row.nest} ${row.platform.toLowerCase()}`);
-    expect(major(installed(row.nest, '@nestjs/core'))).toBe(row.nest);
-    const adapter = `@nestjs/platform-${row.platform.toLowerCase()}`;
-    expect(major(installed(row.nest, adapter))).toBe(row.nest);
-    expect(major(installed(row.nest, row.platform.toLowerCase(), adapter))).toBe(row.platformMajor);
-    expect(major(process.versions.node)).toBe(row.node);
-  });
+  it.each(table.map((row) => [`${row.nest} ${row.platform}`, row]))(
+    '%s: names a jest project that runs, on the versions it states',
+    (_, row) => {
+      expect(jestConfig.projects.map((project) => project.displayName)).toContain(row.project);
+      expect(row.project).toBe(`e2e nest${row.nest} ${row.platform.toLowerCase()}`);
+      expect(major(installed(row.nest, '@nestjs/core'))).toBe(row.nest);
+      const adapter = `@nestjs/platform-${row.platform.toLowerCase()}`;
+      expect(major(installed(row.nest, adapter))).toBe(row.nest);
+      expect(major(installed(row.nest, row.platform.toLowerCase(), adapter))).toBe(row.platformMajor);
+      expect(major(process.versions.node)).toBe(row.node);
+    },
+  );
 
   it('matches the peer ranges, which name exactly the tested majors', () => {
     const majors = [...new Set(table.map((row) => row.nest))].sort();

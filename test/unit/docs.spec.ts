@@ -6,7 +6,12 @@ import { join, relative } from 'node:path';
 // fresh app under every moduleResolution and runs. A block is preceded by
 // `<!-- example: docs/examples/<file> -->` and must be that file, byte for byte.
 const ROOT = join(__dirname, '..', '..');
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 const EXAMPLES = join(ROOT, 'docs', 'examples');
 
 interface Block {
@@ -47,13 +52,19 @@ describe('the README and docs/*.md', () => {
     expect(others.map(({ doc, line, lang }) => `${doc}:${line} is a \`\`\`${lang} block`)).toEqual([]);
   });
 
-  it.each(code.map((block) => [`${block.doc}:${block.line}`, block]))('%s is a file of docs/examples, as it is there', (where, block) => {
-    if (!block.example) throw new Error(`${where}: put "<!-- example: docs/examples/<file>.ts -->" on the line before the block and the code in that file, so that it is compiled.`);
-    const path = join(ROOT, block.example);
-    if (!existsSync(path)) throw new Error(`${where}: ${block.example} does not exist.`);
-    // `npm run docs:examples` copies the files into the blocks.
-    expect(block.code).toBe(readFileSync(path, 'utf8'));
-  });
+  it.each(code.map((block) => [`${block.doc}:${block.line}`, block]))(
+    '%s is a file of docs/examples, as it is there',
+    (where, block) => {
+      if (!block.example)
+        throw new Error(
+          `${where}: put "<!-- example: docs/examples/<file>.ts -->" on the line before the block and the code in that file, so that it is compiled.`,
+        );
+      const path = join(ROOT, block.example);
+      if (!existsSync(path)) throw new Error(`${where}: ${block.example} does not exist.`);
+      // `npm run docs:examples` copies the files into the blocks.
+      expect(block.code).toBe(readFileSync(path, 'utf8'));
+    },
+  );
 
   it('show every file of docs/examples', () => {
     const shown = new Set(code.map((block) => block.example));

@@ -1,4 +1,11 @@
-import { type BroadcastRecord, checkTrace, type ClientTrace, presenceProblems, type ReceivedEvent, type Trace } from '../e2e/support/fault-checker';
+import {
+  type BroadcastRecord,
+  checkTrace,
+  type ClientTrace,
+  presenceProblems,
+  type ReceivedEvent,
+  type Trace,
+} from '../e2e/support/fault-checker';
 
 /**
  * The fault matrix's checker on hand-made traces: it must fail each broken invariant
@@ -7,7 +14,12 @@ import { type BroadcastRecord, checkTrace, type ClientTrace, presenceProblems, t
  */
 
 /** `A.0`, `A.1`…: broadcasts called by `source` one after another, each acknowledged before the next was called. */
-function calls(source: string, count: number, from = 1000, overrides: Partial<BroadcastRecord> = {}): BroadcastRecord[] {
+function calls(
+  source: string,
+  count: number,
+  from = 1000,
+  overrides: Partial<BroadcastRecord> = {},
+): BroadcastRecord[] {
   return Array.from({ length: count }, (_, index) => ({
     value: `${source}.${index}`,
     source,
@@ -25,16 +37,35 @@ let nextId = 1;
 function received(data: string[], segment = 0, at = 2000): ReceivedEvent[] {
   return [
     { event: 'hello', data: `c${segment}`, at: 900, segment },
-    ...data.map((value, i) => (value === 'resync' ? { event: 'resync', data: '{}', at: at + i, segment } : { event: 'n', id: `${nextId++}-0`, data: value, at: at + i, segment })),
+    ...data.map((value, i) =>
+      value === 'resync'
+        ? { event: 'resync', data: '{}', at: at + i, segment }
+        : { event: 'n', id: `${nextId++}-0`, data: value, at: at + i, segment },
+    ),
   ];
 }
 
 function client(events: ReceivedEvent[], overrides: Partial<ClientTrace> = {}): ClientTrace {
-  return { name: 'c', channels: ['x'], segments: [{ instance: 'A', openedAt: 800, helloAt: 900, clientId: 'c0' }], events, reachedEnd: true, ...overrides };
+  return {
+    name: 'c',
+    channels: ['x'],
+    segments: [{ instance: 'A', openedAt: 800, helloAt: 900, clientId: 'c0' }],
+    events,
+    reachedEnd: true,
+    ...overrides,
+  };
 }
 
 function trace(broadcasts: BroadcastRecord[], clients: ClientTrace[], overrides: Partial<Trace> = {}): Trace {
-  return { faultsStoppedAt: 5000, settleBoundMs: 10_000, broadcasts, clients, instances: [{ name: 'A', alive: true }], presence: [], ...overrides };
+  return {
+    faultsStoppedAt: 5000,
+    settleBoundMs: 10_000,
+    broadcasts,
+    clients,
+    instances: [{ name: 'A', alive: true }],
+    presence: [],
+    ...overrides,
+  };
 }
 
 const invariants = (t: Trace) => checkTrace(t).map((violation) => violation.invariant);
@@ -49,24 +80,48 @@ describe('the fault matrix checker', () => {
   });
 
   it('fails an out-of-order trace (one source), and one against the acknowledgements (two sources)', () => {
-    expect(invariants(trace(sent, [client(received(['A.0', 'B.0', 'A.2', 'A.1', 'B.1', 'A.3']))]))).toEqual(['call order']);
+    expect(invariants(trace(sent, [client(received(['A.0', 'B.0', 'A.2', 'A.1', 'B.1', 'A.3']))]))).toEqual([
+      'call order',
+    ]);
     // B.0 was acknowledged (1017) before A.2 was called (1020): A.2 cannot come first.
-    expect(invariants(trace(sent, [client(received(['A.0', 'A.1', 'A.2', 'B.0', 'B.1', 'A.3']))]))).toEqual(['causal order']);
+    expect(invariants(trace(sent, [client(received(['A.0', 'A.1', 'A.2', 'B.0', 'B.1', 'A.3']))]))).toEqual([
+      'causal order',
+    ]);
   });
 
   it('fails a lost accepted broadcast without a resync, and passes it with a resync in the right place', () => {
-    expect(invariants(trace(sent, [client(received(['A.0', 'B.0', 'A.2', 'B.1', 'A.3']))]))).toEqual(['exactly once']);
-    expect(checkTrace(trace(sent, [client(received(['A.0', 'B.0', 'resync', 'A.2', 'B.1', 'A.3']))]))).toEqual([]);
+    expect(invariants(trace(sent, [client(received(['A.0', 'B.0', 'A.2', 'B.1', 'A.3']))]))).toEqual([
+      'exactly once',
+    ]);
+    expect(
+      checkTrace(trace(sent, [client(received(['A.0', 'B.0', 'resync', 'A.2', 'B.1', 'A.3']))])),
+    ).toEqual([]);
     // A resync before A.0 (which must precede A.1) does not cover A.1.
-    expect(invariants(trace(sent, [client(received(['resync', 'A.0', 'B.0', 'A.2', 'B.1', 'A.3']))]))).toEqual(['exactly once']);
+    expect(
+      invariants(trace(sent, [client(received(['resync', 'A.0', 'B.0', 'A.2', 'B.1', 'A.3']))])),
+    ).toEqual(['exactly once']);
   });
 
   it('fails a duplicate, also of two calls with one idempotency key, unless a resync came between those', () => {
-    expect(invariants(trace(sent, [client(received(['A.0', 'B.0', 'A.1', 'A.1', 'A.2', 'B.1', 'A.3']))]))).toEqual(['exactly once', 'call order']);
-    const refused = { key: 'k', outcome: 'rejected' as const, refusals: ['SseTransportUnavailableError'], error: { name: 'SseTransportUnavailableError', message: 'away' } };
+    expect(
+      invariants(trace(sent, [client(received(['A.0', 'B.0', 'A.1', 'A.1', 'A.2', 'B.1', 'A.3']))])),
+    ).toEqual(['exactly once', 'call order']);
+    const refused = {
+      key: 'k',
+      outcome: 'rejected' as const,
+      refusals: ['SseTransportUnavailableError'],
+      error: { name: 'SseTransportUnavailableError', message: 'away' },
+    };
     // B.0 refused, C.0 accepted, with one key; then E.0, which must follow C.0.
-    const keyed = [...calls('A', 2), ...calls('B', 1, 1100, refused), ...calls('C', 1, 1200, { key: 'k' }), ...calls('E', 1, 1300)];
-    expect(invariants(trace(keyed, [client(received(['A.0', 'A.1', 'B.0', 'C.0']))]))).toEqual(['exactly once']);
+    const keyed = [
+      ...calls('A', 2),
+      ...calls('B', 1, 1100, refused),
+      ...calls('C', 1, 1200, { key: 'k' }),
+      ...calls('E', 1, 1300),
+    ];
+    expect(invariants(trace(keyed, [client(received(['A.0', 'A.1', 'B.0', 'C.0']))]))).toEqual([
+      'exactly once',
+    ]);
     expect(checkTrace(trace(keyed, [client(received(['A.0', 'A.1', 'B.0', 'resync', 'C.0']))]))).toEqual([]);
     // Where a key lives as long as its message is kept (PostgreSQL), it may be forgotten once the other is maxLen positions later.
     const later = [...keyed.slice(0, 3), ...calls('F', 3, 1120), ...keyed.slice(3)];
@@ -78,7 +133,9 @@ describe('the fault matrix checker', () => {
     expect(checkTrace(trace(keyed, [client(received(['A.0', 'A.1', 'C.0']))]))).toEqual([]);
     expect(invariants(trace(keyed, [client(received(['A.0', 'A.1', 'E.0']))]))).toEqual(['exactly once']);
     // Which attempt of a key is published is not known: one that does not reach the client makes the key's broadcast not owed to it.
-    const elsewhere = keyed.map((record) => (record.value === 'C.0' ? { ...record, channels: ['y'] } : record));
+    const elsewhere = keyed.map((record) =>
+      record.value === 'C.0' ? { ...record, channels: ['y'] } : record,
+    );
     expect(checkTrace(trace(elsewhere, [client(received(['A.0', 'A.1', 'E.0']))]))).toEqual([]);
     // Nor is one whose first attempt (which may have published it) came before the client's hello (900).
     const early = keyed.map((record) => (record.value === 'B.0' ? { ...record, calledAt: 850 } : record));
@@ -86,11 +143,24 @@ describe('the fault matrix checker', () => {
   });
 
   it('allows a refused broadcast to arrive once or not at all, never a rolled-back one', () => {
-    const refused = calls('A', 3).map((record, i) => (i === 1 ? { ...record, outcome: 'rejected' as const, error: { name: 'SseTransportUnavailableError', message: 'away' }, refusals: ['SseTransportUnavailableError'] } : record));
+    const refused = calls('A', 3).map((record, i) =>
+      i === 1
+        ? {
+            ...record,
+            outcome: 'rejected' as const,
+            error: { name: 'SseTransportUnavailableError', message: 'away' },
+            refusals: ['SseTransportUnavailableError'],
+          }
+        : record,
+    );
     expect(checkTrace(trace(refused, [client(received(['A.0', 'A.2']))]))).toEqual([]);
     expect(checkTrace(trace(refused, [client(received(['A.0', 'A.1', 'A.2']))]))).toEqual([]);
-    const rolledBack = refused.map((record) => (record.value === 'A.1' ? { ...record, outcome: 'rolled-back' as const } : record));
-    expect(invariants(trace(rolledBack, [client(received(['A.0', 'A.1', 'A.2']))]))).toEqual(['exactly once']);
+    const rolledBack = refused.map((record) =>
+      record.value === 'A.1' ? { ...record, outcome: 'rolled-back' as const } : record,
+    );
+    expect(invariants(trace(rolledBack, [client(received(['A.0', 'A.1', 'A.2']))]))).toEqual([
+      'exactly once',
+    ]);
   });
 
   it('fails ids that do not increase, and an event with no id', () => {
@@ -109,14 +179,28 @@ describe('the fault matrix checker', () => {
     ];
     const again = (data: string[]) => [...first, ...received(data, 1, 3000)];
     expect(checkTrace(trace(sent, [client(again(['B.0', 'A.2', 'B.1', 'A.3']), { segments })]))).toEqual([]);
-    expect(invariants(trace(sent, [client(again(['A.1', 'B.0', 'A.2', 'B.1', 'A.3']), { segments })]))).toEqual(['exactly once', 'call order']);
-    expect(invariants(trace(sent, [client(again(['B.1', 'A.3']), { segments })]))).toEqual(['exactly once', 'exactly once']);
+    expect(
+      invariants(trace(sent, [client(again(['A.1', 'B.0', 'A.2', 'B.1', 'A.3']), { segments })])),
+    ).toEqual(['exactly once', 'call order']);
+    expect(invariants(trace(sent, [client(again(['B.1', 'A.3']), { segments })]))).toEqual([
+      'exactly once',
+      'exactly once',
+    ]);
     expect(checkTrace(trace(sent, [client(again(['resync', 'B.1', 'A.3']), { segments })]))).toEqual([]);
     // Without a Last-Event-ID the second connection starts a new chain: what was called before its hello (1700) is not owed.
     const fresh = [segments[0], { ...segments[1], lastEventId: undefined }];
-    const later = [...calls('A', 2), ...calls('A', 2, 1800).map((record, i) => ({ ...record, value: `A.${i + 2}`, index: i + 2 }))];
-    expect(checkTrace(trace(later, [client([...first, ...received(['A.2', 'A.3'], 1, 3000)], { segments: fresh })]))).toEqual([]);
-    expect(invariants(trace(later, [client([...first, ...received(['A.3'], 1, 3000)], { segments: fresh })]))).toEqual(['exactly once']);
+    const later = [
+      ...calls('A', 2),
+      ...calls('A', 2, 1800).map((record, i) => ({ ...record, value: `A.${i + 2}`, index: i + 2 })),
+    ];
+    expect(
+      checkTrace(
+        trace(later, [client([...first, ...received(['A.2', 'A.3'], 1, 3000)], { segments: fresh })]),
+      ),
+    ).toEqual([]);
+    expect(
+      invariants(trace(later, [client([...first, ...received(['A.3'], 1, 3000)], { segments: fresh })])),
+    ).toEqual(['exactly once']);
   });
 
   it('fails a broadcast left pending or settled too late, an unencodable value accepted, a refusal of the wrong kind', () => {
@@ -125,14 +209,27 @@ describe('the fault matrix checker', () => {
       { ...a, outcome: 'pending' as const, settledAt: undefined },
       { ...b, settledAt: 5000 + 10_001 },
       { ...c, unencodable: true },
-      { ...d, outcome: 'rejected' as const, error: { name: 'DatabaseError', message: 'deadlock detected' }, refusals: ['SseTransportUnavailableError'] },
+      {
+        ...d,
+        outcome: 'rejected' as const,
+        error: { name: 'DatabaseError', message: 'deadlock detected' },
+        refusals: ['SseTransportUnavailableError'],
+      },
     ];
-    expect(invariants(trace(bad, [client(received(['A.1']))]))).toEqual(['settles', 'settles', 'refuses unencodable', 'refusal']);
+    expect(invariants(trace(bad, [client(received(['A.1']))]))).toEqual([
+      'settles',
+      'settles',
+      'refuses unencodable',
+      'refusal',
+    ]);
   });
 
   it('fails a client that never got the end, a channel it is not in, an instance that died or grew', () => {
     const elsewhere = calls('A', 1, 1000, { channels: ['y'] });
-    expect(invariants(trace(elsewhere, [client(received(['A.0']), { reachedEnd: false })]))).toEqual(['reaches the end', 'channels']);
+    expect(invariants(trace(elsewhere, [client(received(['A.0']), { reachedEnd: false })]))).toEqual([
+      'reaches the end',
+      'channels',
+    ]);
     const instances = [
       { name: 'A', alive: false, why: 'exited with 1' },
       { name: 'B', alive: true, heapBytes: 300e6, heapBound: 200e6 },
@@ -146,8 +243,13 @@ describe('the fault matrix checker', () => {
       { id: 'b', channels: ['x', 'y'] },
     ];
     expect(presenceProblems(open, { count: 2, clients: [open[1], open[0]] })).toEqual([]);
-    expect(presenceProblems(open, { count: 3, clients: [...open, { id: 'gone', channels: ['x'] }] })).toEqual([expect.stringMatching(/^ghost gone/)]);
+    expect(presenceProblems(open, { count: 3, clients: [...open, { id: 'gone', channels: ['x'] }] })).toEqual(
+      [expect.stringMatching(/^ghost gone/)],
+    );
     expect(presenceProblems(open, { count: 3, clients: [...open, open[0]] })).toEqual(['a listed 2 times']);
-    expect(presenceProblems(open, { count: 1, clients: [{ id: 'b', channels: ['x'] }] })).toEqual([expect.stringMatching(/^b listed in/), 'missing a: its stream is open']);
+    expect(presenceProblems(open, { count: 1, clients: [{ id: 'b', channels: ['x'] }] })).toEqual([
+      expect.stringMatching(/^b listed in/),
+      'missing a: its stream is open',
+    ]);
   });
 });

@@ -16,7 +16,11 @@ describe('the chat room', () => {
   afterAll(() => app.close()); // ends the streams still open, so Jest can exit
 
   const post = (message: object) =>
-    fetch(`${url}/rooms/lobby/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
+    fetch(`${url}/rooms/lobby/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(message),
+    });
 
   it('welcomes, keeps private messages private, and replays what a client missed', async () => {
     const ann = await openSseStream(app, '/rooms/lobby/events');

@@ -12,7 +12,8 @@ function escapeHtml(text: string): string {
 export function dashboardPage(base: string, query: string): string {
   const stream = escapeHtml(`${base}/stream${query}`);
   const script = escapeHtml(`${base}/dashboard.js${query}`);
-  const card = (title: string, stat: string, extra = '') => `<section class="card"><h2>${title}</h2><p class="big" data-stat="${stat}">–</p>${extra}</section>`;
+  const card = (title: string, stat: string, extra = '') =>
+    `<section class="card"><h2>${title}</h2><p class="big" data-stat="${stat}">–</p>${extra}</section>`;
   const pair = (a: [string, string], b: [string, string]) =>
     `<dl>${[a, b].map(([label, stat]) => `<dt>${label}</dt><dd data-stat="${stat}">–</dd>`).join('')}</dl>`;
   return `<!doctype html>

@@ -1,4 +1,13 @@
-import { type CanActivate, Controller, Get, Header, type OnModuleInit, Req, type Type, UseGuards } from '@nestjs/common';
+import {
+  type CanActivate,
+  Controller,
+  Get,
+  Header,
+  type OnModuleInit,
+  Req,
+  type Type,
+  UseGuards,
+} from '@nestjs/common';
 import { ApplicationConfig } from '@nestjs/core';
 import { map, type Observable, timer } from 'rxjs';
 import { SseHub, type SseHubStats } from '../../hub';
@@ -13,18 +22,26 @@ import { SseDashboardUnguardedError } from './sse-dashboard-unguarded.error';
 const STATS_INTERVAL = 1_000;
 
 function isGuard(guard: unknown): guard is Type<CanActivate> | CanActivate {
-  return typeof guard === 'function' || (typeof guard === 'object' && guard !== null && typeof (guard as CanActivate).canActivate === 'function');
+  return (
+    typeof guard === 'function' ||
+    (typeof guard === 'object' && guard !== null && typeof (guard as CanActivate).canActivate === 'function')
+  );
 }
 
 /** Refuses options that would give a dashboard nobody can find or a guard Nest cannot run. */
 function validateDashboardOptions(options: SseDashboardOptions): void {
   const where = 'SseModule.forRoot({ dashboard })';
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: dashboard must be { path, guard? }, got ${String(options)}.`);
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`${where}: dashboard must be { path, guard? }, got ${String(options)}.`);
   if (typeof options.path !== 'string' || options.path.trim() === '') {
-    throw new TypeError(`${where}: dashboard.path must be a non-empty string such as '/sse-hub', got ${JSON.stringify(options.path)}.`);
+    throw new TypeError(
+      `${where}: dashboard.path must be a non-empty string such as '/sse-hub', got ${JSON.stringify(options.path)}.`,
+    );
   }
   if (options.guard !== undefined && !isGuard(options.guard)) {
-    throw new TypeError(`${where}: dashboard.guard must be a guard class or an object with canActivate(), got ${String(options.guard)}.`);
+    throw new TypeError(
+      `${where}: dashboard.guard must be a guard class or an object with canActivate(), got ${String(options.guard)}.`,
+    );
   }
 }
 

@@ -19,12 +19,16 @@ export class CaptureLogger implements LoggerService {
   verbose(): void {}
 
   errors(): string[] {
-    return this.lines.filter((line) => line.level === 'error').map((line) => `${line.message}\n${line.trace ?? ''}`);
+    return this.lines
+      .filter((line) => line.level === 'error')
+      .map((line) => `${line.message}\n${line.trace ?? ''}`);
   }
 
   /** The interceptor owns the response: Nest must never have tried to reply on top of a stream. */
   headersSentErrors(): string[] {
-    return this.lines.map((line) => `${line.message}\n${line.trace ?? ''}`).filter((text) => /headers already sent|ERR_HTTP_HEADERS_SENT|Cannot set headers/i.test(text));
+    return this.lines
+      .map((line) => `${line.message}\n${line.trace ?? ''}`)
+      .filter((text) => /headers already sent|ERR_HTTP_HEADERS_SENT|Cannot set headers/i.test(text));
   }
 
   /** Everything logged at any level, joined: for "never logged X" assertions. */

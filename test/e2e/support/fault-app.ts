@@ -1,6 +1,13 @@
 import { Controller } from '@nestjs/common';
 import { createCluster } from 'redis';
-import { InMemoryTransport, type SseClient, type SseGateway, type SseHub, SseRoute, type SseTransport } from '../../../src';
+import {
+  InMemoryTransport,
+  type SseClient,
+  type SseGateway,
+  type SseHub,
+  SseRoute,
+  type SseTransport,
+} from '../../../src';
 import { PostgresTransport } from '../../../src/postgres';
 import { RedisStreamsTransport } from '../../../src/redis';
 
@@ -28,7 +35,14 @@ export class MatrixController implements SseGateway {
 export type TransportConfig =
   | { kind: 'memory'; maxLen: number }
   | { kind: 'redis'; url: string; stream: string; maxLen: number; presenceTtl: number }
-  | { kind: 'cluster'; rootNodes: Array<{ url: string }>; nodeAddressMap: Record<string, { host: string; port: number }>; stream: string; maxLen: number; presenceTtl: number }
+  | {
+      kind: 'cluster';
+      rootNodes: Array<{ url: string }>;
+      nodeAddressMap: Record<string, { host: string; port: number }>;
+      stream: string;
+      maxLen: number;
+      presenceTtl: number;
+    }
   | { kind: 'postgres'; connectionString: string; table: string; maxLen: number; presenceTtl: number };
 
 /** The transport of `config`, and what to release after the app closed it (a cluster client is the app's). */
@@ -37,11 +51,28 @@ export function makeTransport(config: TransportConfig): { transport: SseTranspor
     case 'memory':
       return { transport: new InMemoryTransport({ historySize: config.maxLen }), dispose: () => undefined };
     case 'redis':
-      return { transport: new RedisStreamsTransport({ url: config.url, stream: config.stream, maxLen: config.maxLen, presenceTtl: config.presenceTtl }), dispose: () => undefined };
+      return {
+        transport: new RedisStreamsTransport({
+          url: config.url,
+          stream: config.stream,
+          maxLen: config.maxLen,
+          presenceTtl: config.presenceTtl,
+        }),
+        dispose: () => undefined,
+      };
     case 'cluster': {
       // As the README says: no offline queue.
-      const client = createCluster({ rootNodes: config.rootNodes, nodeAddressMap: config.nodeAddressMap, defaults: { disableOfflineQueue: true } });
-      const transport = new RedisStreamsTransport({ client, stream: config.stream, maxLen: config.maxLen, presenceTtl: config.presenceTtl });
+      const client = createCluster({
+        rootNodes: config.rootNodes,
+        nodeAddressMap: config.nodeAddressMap,
+        defaults: { disableOfflineQueue: true },
+      });
+      const transport = new RedisStreamsTransport({
+        client,
+        stream: config.stream,
+        maxLen: config.maxLen,
+        presenceTtl: config.presenceTtl,
+      });
       // Whatever it says of itself (a cluster client may say it is closed while its nodes' clients still reconnect).
       const dispose = () => {
         try {
@@ -54,7 +85,12 @@ export function makeTransport(config: TransportConfig): { transport: SseTranspor
     }
     case 'postgres':
       return {
-        transport: new PostgresTransport({ connectionString: config.connectionString, table: config.table, maxLen: config.maxLen, presenceTtl: config.presenceTtl }),
+        transport: new PostgresTransport({
+          connectionString: config.connectionString,
+          table: config.table,
+          maxLen: config.maxLen,
+          presenceTtl: config.presenceTtl,
+        }),
         dispose: () => undefined,
       };
   }
@@ -94,7 +130,13 @@ function eventOf(item: TurnItem): unknown {
 }
 
 /** Broadcasts a turn on `hub` as `mode` says; tells when each call was made and how it settled. Resolves when the turn is over. */
-export async function runTurn(hub: SseHub, items: TurnItem[], mode: TurnMode, called: (value: string, at: number) => void, settled: (settlement: Settlement) => void): Promise<void> {
+export async function runTurn(
+  hub: SseHub,
+  items: TurnItem[],
+  mode: TurnMode,
+  called: (value: string, at: number) => void,
+  settled: (settlement: Settlement) => void,
+): Promise<void> {
   const one = (item: TurnItem): Promise<void> => {
     called(item.value, Date.now());
     let promise: Promise<void>;
@@ -105,7 +147,16 @@ export async function runTurn(hub: SseHub, items: TurnItem[], mode: TurnMode, ca
     }
     return promise.then(
       () => settled({ value: item.value, at: Date.now(), outcome: 'accepted' }),
-      (error: unknown) => settled({ value: item.value, at: Date.now(), outcome: 'rejected', error: { name: (error as Error)?.name ?? typeof error, message: String((error as Error)?.message ?? error) } }),
+      (error: unknown) =>
+        settled({
+          value: item.value,
+          at: Date.now(),
+          outcome: 'rejected',
+          error: {
+            name: (error as Error)?.name ?? typeof error,
+            message: String((error as Error)?.message ?? error),
+          },
+        }),
     );
   };
   if (mode === 'each') {

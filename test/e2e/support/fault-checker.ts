@@ -101,27 +101,59 @@ export function checkTrace(trace: Trace): Violation[] {
   for (const record of trace.broadcasts) checkSettlement(record, trace, add);
   const at = (time: number | undefined) => `+${(time ?? NaN) - (trace.startedAt ?? 0)} ms`;
   const forgotten = (first: ReceivedEvent, later: ReceivedEvent) =>
-    trace.keyForgottenAfter !== undefined && first.id !== undefined && later.id !== undefined && Number(later.id.split('-')[0]) - Number(first.id.split('-')[0]) >= trace.keyForgottenAfter;
+    trace.keyForgottenAfter !== undefined &&
+    first.id !== undefined &&
+    later.id !== undefined &&
+    Number(later.id.split('-')[0]) - Number(first.id.split('-')[0]) >= trace.keyForgottenAfter;
   for (const client of trace.clients) checkClient(client, trace.broadcasts, byValue, add, at, forgotten);
   for (const instance of trace.instances) {
-    if (!instance.alive) add('alive', `instance ${instance.name} is not alive at the end: ${instance.why ?? 'no answer'}`);
-    if (instance.heapBytes !== undefined && instance.heapBound !== undefined && instance.heapBytes > instance.heapBound) {
-      add('memory', `instance ${instance.name} holds ${mb(instance.heapBytes)} of heap after GC, over its bound of ${mb(instance.heapBound)}`);
+    if (!instance.alive)
+      add('alive', `instance ${instance.name} is not alive at the end: ${instance.why ?? 'no answer'}`);
+    if (
+      instance.heapBytes !== undefined &&
+      instance.heapBound !== undefined &&
+      instance.heapBytes > instance.heapBound
+    ) {
+      add(
+        'memory',
+        `instance ${instance.name} holds ${mb(instance.heapBytes)} of heap after GC, over its bound of ${mb(instance.heapBound)}`,
+      );
     }
   }
-  for (const { instance, problems } of trace.presence) for (const problem of problems) add('presence', `on ${instance}: ${problem}`);
+  for (const { instance, problems } of trace.presence)
+    for (const problem of problems) add('presence', `on ${instance}: ${problem}`);
   return violations;
 }
 
-function checkSettlement(record: BroadcastRecord, trace: Trace, add: (invariant: string, detail: string) => void): void {
+function checkSettlement(
+  record: BroadcastRecord,
+  trace: Trace,
+  add: (invariant: string, detail: string) => void,
+): void {
   const deadline = trace.faultsStoppedAt + trace.settleBoundMs;
-  if (record.outcome === 'pending') add('settles', `${record.value} never settled (waited until ${trace.settleBoundMs} ms after the faults stopped)`);
+  if (record.outcome === 'pending')
+    add(
+      'settles',
+      `${record.value} never settled (waited until ${trace.settleBoundMs} ms after the faults stopped)`,
+    );
   else if (record.settledAt !== undefined && record.settledAt > deadline) {
-    add('settles', `${record.value} settled ${record.settledAt - trace.faultsStoppedAt} ms after the faults stopped (bound ${trace.settleBoundMs} ms)`);
+    add(
+      'settles',
+      `${record.value} settled ${record.settledAt - trace.faultsStoppedAt} ms after the faults stopped (bound ${trace.settleBoundMs} ms)`,
+    );
   }
-  if (record.unencodable && record.outcome === 'accepted') add('refuses unencodable', `${record.value} cannot be encoded, yet its broadcast resolved`);
-  if (record.outcome === 'rejected' && !record.unencodable && record.refusals && !record.refusals.includes(record.error?.name ?? '')) {
-    add('refusal', `${record.value} was refused with ${record.error?.name}: ${record.error?.message} (expected ${record.refusals.join(' or ')})`);
+  if (record.unencodable && record.outcome === 'accepted')
+    add('refuses unencodable', `${record.value} cannot be encoded, yet its broadcast resolved`);
+  if (
+    record.outcome === 'rejected' &&
+    !record.unencodable &&
+    record.refusals &&
+    !record.refusals.includes(record.error?.name ?? '')
+  ) {
+    add(
+      'refusal',
+      `${record.value} was refused with ${record.error?.name}: ${record.error?.message} (expected ${record.refusals.join(' or ')})`,
+    );
   }
 }
 
@@ -163,31 +195,55 @@ function checkClient(
   client.events.forEach((event, position) => {
     if (event.event === 'resync') lastResync = position;
     if (event.event !== 'n') {
-      if (event.event !== 'hello' && event.event !== 'resync') add('events', `${who} received an unexpected event ${event.event}: ${event.data}`);
+      if (event.event !== 'hello' && event.event !== 'resync')
+        add('events', `${who} received an unexpected event ${event.event}: ${event.data}`);
       return;
     }
     const record = byValue.get(event.data);
-    if (!record) return add('events', `${who} received ${JSON.stringify(event.data)}, which was never broadcast`);
-    if (seen.has(record.value)) add('exactly once', `${who} received ${record.value} twice (at events #${seen.get(record.value)} and #${position})`);
+    if (!record)
+      return add('events', `${who} received ${JSON.stringify(event.data)}, which was never broadcast`);
+    if (seen.has(record.value))
+      add(
+        'exactly once',
+        `${who} received ${record.value} twice (at events #${seen.get(record.value)} and #${position})`,
+      );
     seen.set(record.value, position);
     if (record.key !== undefined) {
       const earlier = keySeen.get(record.key);
       if (earlier !== undefined && earlier > lastResync && !forgotten(client.events[earlier], event)) {
-        add('exactly once', `${who} received two broadcasts of idempotency key ${record.key}: ${client.events[earlier].data} (#${earlier}) and ${record.value} (#${position}), with no resync between`);
+        add(
+          'exactly once',
+          `${who} received two broadcasts of idempotency key ${record.key}: ${client.events[earlier].data} (#${earlier}) and ${record.value} (#${position}), with no resync between`,
+        );
       }
       keySeen.set(record.key, position);
     }
-    if (record.unencodable) add('refuses unencodable', `${who} received ${record.value}, which cannot be encoded`);
-    if (record.outcome === 'rolled-back') add('exactly once', `${who} received ${record.value}, whose transaction rolled back`);
-    if (!record.channels.some((channel) => client.channels.includes(channel))) add('channels', `${who} (in ${client.channels.join(', ')}) received ${record.value}, sent to ${record.channels.join(', ')}`);
+    if (record.unencodable)
+      add('refuses unencodable', `${who} received ${record.value}, which cannot be encoded`);
+    if (record.outcome === 'rolled-back')
+      add('exactly once', `${who} received ${record.value}, whose transaction rolled back`);
+    if (!record.channels.some((channel) => client.channels.includes(channel)))
+      add(
+        'channels',
+        `${who} (in ${client.channels.join(', ')}) received ${record.value}, sent to ${record.channels.join(', ')}`,
+      );
     if (event.id === undefined) add('ids', `${who} received ${record.value} without an id`);
     else {
-      if (lastId && compareEventIds(lastId.id, event.id) >= 0) add('ids', `${who}: ids not increasing: ${lastId.value} had ${lastId.id}, then ${record.value} had ${event.id}`);
+      if (lastId && compareEventIds(lastId.id, event.id) >= 0)
+        add(
+          'ids',
+          `${who}: ids not increasing: ${lastId.value} had ${lastId.id}, then ${record.value} had ${event.id}`,
+        );
       lastId = { id: event.id, value: record.value };
     }
     const last = lastIndex.get(record.source);
-    if (last && last.index >= record.index) add('call order', `${who} received ${record.value} after ${last.value}, though ${record.source} called it first`);
-    if (!last || last.index < record.index) lastIndex.set(record.source, { index: record.index, value: record.value });
+    if (last && last.index >= record.index)
+      add(
+        'call order',
+        `${who} received ${record.value} after ${last.value}, though ${record.source} called it first`,
+      );
+    if (!last || last.index < record.index)
+      lastIndex.set(record.source, { index: record.index, value: record.value });
     got.push({ record, at: position });
   });
   checkCausalOrder(who, got, add);
@@ -195,14 +251,26 @@ function checkClient(
 }
 
 /** A broadcast acknowledged before another was called must come first (one order, the ids'). */
-function checkCausalOrder(who: string, got: Array<{ record: BroadcastRecord }>, add: (invariant: string, detail: string) => void): void {
+function checkCausalOrder(
+  who: string,
+  got: Array<{ record: BroadcastRecord }>,
+  add: (invariant: string, detail: string) => void,
+): void {
   let earliest: BroadcastRecord | undefined;
   for (let i = got.length - 1; i >= 0; i--) {
     const { record } = got[i];
     if (earliest && earliest.source !== record.source && mustPrecede(earliest, record)) {
-      add('causal order', `${who} received ${record.value} before ${earliest.value}, though ${earliest.value} was acknowledged ${record.calledAt - earliest.settledAt!} ms before ${record.value} was called`);
+      add(
+        'causal order',
+        `${who} received ${record.value} before ${earliest.value}, though ${earliest.value} was acknowledged ${record.calledAt - earliest.settledAt!} ms before ${record.value} was called`,
+      );
     }
-    if (record.outcome === 'accepted' && record.settledAt !== undefined && (!earliest || record.settledAt < earliest.settledAt!)) earliest = record;
+    if (
+      record.outcome === 'accepted' &&
+      record.settledAt !== undefined &&
+      (!earliest || record.settledAt < earliest.settledAt!)
+    )
+      earliest = record;
   }
 }
 
@@ -227,20 +295,27 @@ function checkCompleteness(
     units.set(unit, [...(units.get(unit) ?? []), record]);
   }
   // Owed only when every attempt reaches the client: which attempt of a key is published is not known.
-  const reaches = (record: BroadcastRecord) => record.channels.some((channel) => client.channels.includes(channel));
+  const reaches = (record: BroadcastRecord) =>
+    record.channels.some((channel) => client.channels.includes(channel));
   for (const [unit, attempts] of units) if (!attempts.every(reaches)) units.delete(unit);
   const received = new Set(got.map(({ record }) => record.value));
   const chains = new Set(chainOf);
   for (const chain of chains) {
-    const segments = client.segments.map((segment, i) => ({ segment, i })).filter(({ i }) => chainOf[i] === chain);
+    const segments = client.segments
+      .map((segment, i) => ({ segment, i }))
+      .filter(({ i }) => chainOf[i] === chain);
     const helloAt = segments.find(({ segment }) => segment.helloAt !== undefined)?.segment.helloAt;
     if (helloAt === undefined) continue;
     const inChain = got.filter(({ at }) => chainOf[client.events[at].segment] === chain);
-    const resyncs = client.events.map((event, at) => ({ event, at })).filter(({ event }) => event.event === 'resync' && chainOf[event.segment] === chain).map(({ at }) => at);
+    const resyncs = client.events
+      .map((event, at) => ({ event, at }))
+      .filter(({ event }) => event.event === 'resync' && chainOf[event.segment] === chain)
+      .map(({ at }) => at);
     for (const attempts of units.values()) {
       if (attempts.some((attempt) => received.has(attempt.value))) continue;
       // A key is published by its first attempt that lands: one (that may have landed) before the hello was not owed.
-      if (attempts.some((attempt) => attempt.outcome !== 'rolled-back' && !(attempt.calledAt > helloAt))) continue;
+      if (attempts.some((attempt) => attempt.outcome !== 'rolled-back' && !(attempt.calledAt > helloAt)))
+        continue;
       const accepted = attempts.filter((attempt) => attempt.outcome === 'accepted');
       const after = inChain.filter(({ record }) => accepted.some((attempt) => mustPrecede(attempt, record)));
       if (after.length === 0) continue;
@@ -260,9 +335,13 @@ function checkCompleteness(
 }
 
 /** What an instance's `presence()` gets wrong, against the streams open at the end: nothing, once it has converged. */
-export function presenceProblems(expected: Array<{ id: string; channels: string[] }>, presence: { count: number; clients: Array<{ id: string; channels: string[] }> }): string[] {
+export function presenceProblems(
+  expected: Array<{ id: string; channels: string[] }>,
+  presence: { count: number; clients: Array<{ id: string; channels: string[] }> },
+): string[] {
   const problems: string[] = [];
-  if (presence.count !== presence.clients.length) problems.push(`count ${presence.count} but ${presence.clients.length} clients listed`);
+  if (presence.count !== presence.clients.length)
+    problems.push(`count ${presence.count} but ${presence.clients.length} clients listed`);
   const wanted = new Map(expected.map((entry) => [entry.id, entry]));
   const listed = new Map<string, number>();
   for (const entry of presence.clients) {
@@ -270,7 +349,9 @@ export function presenceProblems(expected: Array<{ id: string; channels: string[
     const want = wanted.get(entry.id);
     if (!want) problems.push(`ghost ${entry.id} (in ${entry.channels.join(', ')}): no such stream is open`);
     else if ([...entry.channels].sort().join('\n') !== [...want.channels].sort().join('\n')) {
-      problems.push(`${entry.id} listed in ${JSON.stringify(entry.channels)}, but it is in ${JSON.stringify(want.channels)}`);
+      problems.push(
+        `${entry.id} listed in ${JSON.stringify(entry.channels)}, but it is in ${JSON.stringify(want.channels)}`,
+      );
     }
   }
   for (const [id, times] of listed) if (times > 1) problems.push(`${id} listed ${times} times`);
@@ -281,9 +362,18 @@ export function presenceProblems(expected: Array<{ id: string; channels: string[
 /** The violations, grouped by invariant, a few of each: what a failed run prints. */
 export function describeViolations(violations: Violation[], perInvariant = 8): string {
   const groups = new Map<string, string[]>();
-  for (const { invariant, detail } of violations) groups.set(invariant, [...(groups.get(invariant) ?? []), detail]);
+  for (const { invariant, detail } of violations)
+    groups.set(invariant, [...(groups.get(invariant) ?? []), detail]);
   return [...groups]
-    .map(([invariant, details]) => `  ${invariant} (${details.length}):\n${details.slice(0, perInvariant).map((detail) => `    - ${detail}`).join('\n')}${details.length > perInvariant ? `\n    … ${details.length - perInvariant} more` : ''}`)
+    .map(
+      ([invariant, details]) =>
+        `  ${invariant} (${details.length}):\n${details
+          .slice(0, perInvariant)
+          .map((detail) => `    - ${detail}`)
+          .join(
+            '\n',
+          )}${details.length > perInvariant ? `\n    … ${details.length - perInvariant} more` : ''}`,
+    )
     .join('\n');
 }
 

@@ -61,7 +61,10 @@ export class MatrixClient {
     const instance = this.instances.get(on)!;
     const path = `/matrix/${encodeURIComponent(this.trace.channels.join('+'))}/events?user=${this.trace.name}`;
     const opening = { instance: on, lastEventId: this.lastEventId, openedAt: Date.now() };
-    const stream = await openSseStream(instance.url, path, { headers: this.lastEventId ? { 'last-event-id': this.lastEventId } : {}, timeout: 60_000 });
+    const stream = await openSseStream(instance.url, path, {
+      headers: this.lastEventId ? { 'last-event-id': this.lastEventId } : {},
+      timeout: 60_000,
+    });
     if (this.current !== token) {
       stream.close();
       return 'open';
@@ -82,7 +85,12 @@ export class MatrixClient {
     return 'open';
   }
 
-  private async read(stream: SseTestStream, segment: number, token: object, hello: () => void): Promise<void> {
+  private async read(
+    stream: SseTestStream,
+    segment: number,
+    token: object,
+    hello: () => void,
+  ): Promise<void> {
     const trace = this.trace.segments[segment];
     for (;;) {
       let event;
@@ -96,7 +104,13 @@ export class MatrixClient {
       if (this.current !== token) break;
       if (this.trace.reachedEnd) continue;
       const at = Date.now();
-      this.trace.events.push({ event: event.event ?? 'message', id: event.id, data: event.data, at, segment });
+      this.trace.events.push({
+        event: event.event ?? 'message',
+        id: event.id,
+        data: event.data,
+        at,
+        segment,
+      });
       if (event.event === 'hello') {
         trace.helloAt = at;
         trace.clientId = event.data;

@@ -2,7 +2,15 @@ import 'reflect-metadata';
 import { type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SseHub, SseModule } from '../../../src';
-import { makeTransport, MatrixController, runTurn, transportReady, type TransportConfig, type TurnItem, type TurnMode } from './fault-app';
+import {
+  makeTransport,
+  MatrixController,
+  runTurn,
+  transportReady,
+  type TransportConfig,
+  type TurnItem,
+  type TurnMode,
+} from './fault-app';
 
 /**
  * An instance of the fault matrix's app in a process of its own (started by

@@ -1,7 +1,16 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { resolve } from 'node:path';
 import { SseHub, type SsePresence, type SseTransport } from '../../../src';
-import { makeTransport, MatrixController, runTurn, type Settlement, transportReady, type TransportConfig, type TurnItem, type TurnMode } from './fault-app';
+import {
+  makeTransport,
+  MatrixController,
+  runTurn,
+  type Settlement,
+  transportReady,
+  type TransportConfig,
+  type TurnItem,
+  type TurnMode,
+} from './fault-app';
 import { startApp, type TestApp } from './start-app';
 
 /** One instance of the matrix's app, wherever it runs: what the run does with it. */
@@ -9,7 +18,12 @@ export interface MatrixInstance {
   readonly name: string;
   readonly url: string;
   /** Broadcasts a turn; `called` and `settled` hear of each call as it happens. Resolves when the turn is over. */
-  turn(items: TurnItem[], mode: TurnMode, called: (value: string, at: number) => void, settled: (settlement: Settlement) => void): Promise<void>;
+  turn(
+    items: TurnItem[],
+    mode: TurnMode,
+    called: (value: string, at: number) => void,
+    settled: (settlement: Settlement) => void,
+  ): Promise<void>;
   presence(): Promise<SsePresence>;
   /** Whether its transport says it is up. */
   up(): Promise<boolean>;
@@ -21,7 +35,9 @@ export interface MatrixInstance {
 /** Rejects after `ms` with `what`. */
 export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)),
+  );
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
@@ -52,7 +68,12 @@ export class InProcessInstance implements MatrixInstance {
     return this.app.logger.text();
   }
 
-  turn(items: TurnItem[], mode: TurnMode, called: (value: string, at: number) => void, settled: (settlement: Settlement) => void): Promise<void> {
+  turn(
+    items: TurnItem[],
+    mode: TurnMode,
+    called: (value: string, at: number) => void,
+    settled: (settlement: Settlement) => void,
+  ): Promise<void> {
     return runTurn(this.hub, items, mode, called, settled);
   }
 
@@ -74,7 +95,8 @@ export class InProcessInstance implements MatrixInstance {
 }
 
 type Reply = { id: number; ok: boolean; result?: unknown; error?: string };
-type Report = { event: 'called'; value: string; at: number } | ({ event: 'settled' } & Settlement) | { event: 'loaded' };
+type Report =
+  { event: 'called'; value: string; at: number } | ({ event: 'settled' } & Settlement) | { event: 'loaded' };
 
 /**
  * The process the instance in a process of its own runs in (fault-instance.child.ts), started
@@ -83,8 +105,14 @@ type Report = { event: 'called'; value: string; at: number } | ({ event: 'settle
 export class InstanceProcess {
   private child: ChildProcess | undefined;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  private readonly calls = new Map<string, { called: (value: string, at: number) => void; settled: (settlement: Settlement) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
+  private readonly calls = new Map<
+    string,
+    { called: (value: string, at: number) => void; settled: (settlement: Settlement) => void }
+  >();
   /** The end of its stderr, for a failure's report. */
   stderr = '';
 
@@ -108,17 +136,23 @@ export class InstanceProcess {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child = child;
-    child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-20_000)));
+    child.stderr!.on(
+      'data',
+      (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-20_000)),
+    );
     child.on('message', (message: Reply | Report) => this.receive(message));
     child.once('exit', (code, signal) => {
-      for (const { reject } of this.waiting.values()) reject(new Error(`the instance process exited (${code ?? signal}):\n${this.stderr.slice(-4000)}`));
+      for (const { reject } of this.waiting.values())
+        reject(new Error(`the instance process exited (${code ?? signal}):\n${this.stderr.slice(-4000)}`));
       this.waiting.clear();
     });
     await within(
       60_000,
       'the instance process loading the sources',
       new Promise<void>((resolve, reject) => {
-        child.once('exit', (code) => reject(new Error(`the instance process exited with ${code} while loading:\n${this.stderr}`)));
+        child.once('exit', (code) =>
+          reject(new Error(`the instance process exited with ${code} while loading:\n${this.stderr}`)),
+        );
         child.on('message', (message: Report) => message.event === 'loaded' && resolve());
       }),
     );
@@ -151,7 +185,11 @@ export class InstanceProcess {
   /** An app on `config` in the process (started, or started again, first). */
   async start(name: string, config: TransportConfig): Promise<MatrixInstance> {
     if (!this.child || this.exited) await this.spawn();
-    const { port } = await within(30_000, `instance ${name} starting`, this.request<{ port: number }>('start', { config }));
+    const { port } = await within(
+      30_000,
+      `instance ${name} starting`,
+      this.request<{ port: number }>('start', { config }),
+    );
     return {
       name,
       url: `http://127.0.0.1:${port}`,
@@ -161,7 +199,12 @@ export class InstanceProcess {
       },
       presence: () => this.request<SsePresence>('presence'),
       up: () => this.request<boolean>('up'),
-      whyNotAlive: async () => this.exited ?? (await within(10_000, 'ping', this.request('ping')).then(() => undefined, (error: Error) => error.message)),
+      whyNotAlive: async () =>
+        this.exited ??
+        (await within(10_000, 'ping', this.request('ping')).then(
+          () => undefined,
+          (error: Error) => error.message,
+        )),
       close: () => within(20_000, `closing instance ${name}`, this.request('stop')).then(() => undefined),
     };
   }

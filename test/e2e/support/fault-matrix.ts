@@ -4,11 +4,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { checkTrace, describeViolations, type InstanceReport, presenceProblems, type Trace, type Violation } from './fault-checker';
+import {
+  checkTrace,
+  describeViolations,
+  type InstanceReport,
+  presenceProblems,
+  type Trace,
+  type Violation,
+} from './fault-checker';
 import { type TransportConfig } from './fault-app';
 import { MatrixClient } from './fault-clients';
 import { InProcessInstance, InstanceProcess, type MatrixInstance, within } from './fault-instances';
-import { describeSchedule, drawSchedule, type Fault, freshSeed, planRuns, Random, replayHint, type Schedule, type ScheduleShape, SERVER_FAULTS, transportSelected } from './fault-schedule';
+import {
+  describeSchedule,
+  drawSchedule,
+  type Fault,
+  freshSeed,
+  planRuns,
+  Random,
+  replayHint,
+  type Schedule,
+  type ScheduleShape,
+  SERVER_FAULTS,
+  transportSelected,
+} from './fault-schedule';
 import { broadcastSurely, publish, Recorder, sleep, type Workload } from './fault-workload';
 import { TcpProxy } from './tcp-proxy';
 
@@ -34,7 +53,10 @@ export interface FaultMatrixHarness {
   /** The servers (ports) whose every connection goes through a proxy, one per instance. */
   servers?(): number[];
   /** The transport of an instance on `topic`; `via(port)`: the port its connections to a server go to (its proxy's). */
-  transport(topic: string, options: { maxLen: number; presenceTtl: number; via: (port: number) => number }): TransportConfig;
+  transport(
+    topic: string,
+    options: { maxLen: number; presenceTtl: number; via: (port: number) => number },
+  ): TransportConfig;
   /** The errors a broadcast of a value that encodes may be refused with while faults run. */
   refusals: string[];
   /** An idempotency key lives as long as its message is kept (PostgreSQL: its row): `maxLen` messages later it may be forgotten. */
@@ -91,8 +113,13 @@ export function describeFaultMatrix(harness: FaultMatrixHarness, ciSeeds: readon
      * instead (twice at most); else it fails, saying so.
      */
     const runOne = async (seed: number, replace: boolean): Promise<void> => {
-      const result = await runSchedule(harness, seed, host).catch((error: Error) => ({ violations: [{ invariant: 'harness', detail: error.stack ?? error.message }], report: '', inconclusive: [] }));
-      const outcome = result.inconclusive.length > 0 ? 'inconclusive' : result.violations.length > 0 ? 'failed' : 'held';
+      const result = await runSchedule(harness, seed, host).catch((error: Error) => ({
+        violations: [{ invariant: 'harness', detail: error.stack ?? error.message }],
+        report: '',
+        inconclusive: [],
+      }));
+      const outcome =
+        result.inconclusive.length > 0 ? 'inconclusive' : result.violations.length > 0 ? 'failed' : 'held';
       ran.push({ seed, outcome });
       if (outcome === 'inconclusive') {
         const why = `fault matrix ${harness.name}, seed ${seed} is inconclusive: ${result.inconclusive.join('; ')}`;
@@ -103,32 +130,54 @@ export function describeFaultMatrix(harness: FaultMatrixHarness, ciSeeds: readon
         throw new Error(`${why}\n${result.report}\n  replay: ${replayHint(seed, harness.name)}`);
       }
       if (outcome === 'failed') {
-        throw new Error(`fault matrix ${harness.name}, seed ${seed}: ${result.violations.length} violation(s)\n${describeViolations(result.violations)}\n${result.report}\n  replay: ${replayHint(seed, harness.name)}`);
+        throw new Error(
+          `fault matrix ${harness.name}, seed ${seed}: ${result.violations.length} violation(s)\n${describeViolations(result.violations)}\n${result.report}\n  replay: ${replayHint(seed, harness.name)}`,
+        );
       }
     };
 
     const plan = planRuns(ciSeeds);
-    for (const seed of plan.seeds ?? []) it(`holds every invariant through the schedule of seed ${seed}`, () => runOne(seed, !plan.given), 300_000);
+    for (const seed of plan.seeds ?? [])
+      it(
+        `holds every invariant through the schedule of seed ${seed}`,
+        () => runOne(seed, !plan.given),
+        300_000,
+      );
     if (plan.minutes !== undefined) {
       const minutes = plan.minutes;
-      it(`holds every invariant through fresh schedules for ${minutes} min`, async () => {
-        const failures: string[] = [];
-        for (const deadline = Date.now() + minutes * 60_000; Date.now() < deadline; ) await runOne(freshSeed(), false).catch((error: Error) => failures.push(error.message));
-        const failed = ran.filter((run) => run.outcome === 'failed').length;
-        if (failed > 0) throw new Error(`${failed} of ${ran.length} schedules failed:\n\n${failures.join('\n\n')}`);
-        // Inconclusive ones are said, not failed: unless none could be run at all.
-        if (failures.length > 0) console.warn(failures.join('\n\n'));
-        if (ran.every((run) => run.outcome === 'inconclusive')) throw new Error(`no schedule could be run:\n${failures.join('\n\n')}`);
-      }, minutes * 60_000 + 300_000);
+      it(
+        `holds every invariant through fresh schedules for ${minutes} min`,
+        async () => {
+          const failures: string[] = [];
+          for (const deadline = Date.now() + minutes * 60_000; Date.now() < deadline;)
+            await runOne(freshSeed(), false).catch((error: Error) => failures.push(error.message));
+          const failed = ran.filter((run) => run.outcome === 'failed').length;
+          if (failed > 0)
+            throw new Error(`${failed} of ${ran.length} schedules failed:\n\n${failures.join('\n\n')}`);
+          // Inconclusive ones are said, not failed: unless none could be run at all.
+          if (failures.length > 0) console.warn(failures.join('\n\n'));
+          if (ran.every((run) => run.outcome === 'inconclusive'))
+            throw new Error(`no schedule could be run:\n${failures.join('\n\n')}`);
+        },
+        minutes * 60_000 + 300_000,
+      );
     }
   });
 }
 
 /** Runs the schedule of `seed` and checks it: its violations, the faults that could not be injected, and what to print with them. */
-async function runSchedule(harness: FaultMatrixHarness, seed: number, host: InstanceProcess | undefined): Promise<{ violations: Violation[]; inconclusive: string[]; report: string }> {
+async function runSchedule(
+  harness: FaultMatrixHarness,
+  seed: number,
+  host: InstanceProcess | undefined,
+): Promise<{ violations: Violation[]; inconclusive: string[]; report: string }> {
   const t0 = Date.now();
   const names = [...'AB'.slice(0, harness.inProcess), ...(host ? ['C'] : [])];
-  const schedule = drawSchedule(seed, { ...harness.shape, instances: names, processInstance: host ? 'C' : undefined });
+  const schedule = drawSchedule(seed, {
+    ...harness.shape,
+    instances: names,
+    processInstance: host ? 'C' : undefined,
+  });
   const topic = `fm${seed.toString(36)}${randomUUID().slice(0, 6)}`;
   const random = new Random(seed);
   const recorder = new Recorder();
@@ -163,8 +212,19 @@ async function runSchedule(harness: FaultMatrixHarness, seed: number, host: Inst
       for (const port of harness.servers?.() ?? []) map.set(port, await TcpProxy.start(port));
       proxies.set(name, map);
     }
-    const config = (name: string) => harness.transport(topic, { maxLen: schedule.maxLen, presenceTtl: harness.shape.presenceTtl, via: (port) => run.via(name, port) });
-    for (const name of names) instances.set(name, name === 'C' ? await host!.start(name, config(name)) : await InProcessInstance.start(name, config(name)));
+    const config = (name: string) =>
+      harness.transport(topic, {
+        maxLen: schedule.maxLen,
+        presenceTtl: harness.shape.presenceTtl,
+        via: (port) => run.via(name, port),
+      });
+    for (const name of names)
+      instances.set(
+        name,
+        name === 'C'
+          ? await host!.start(name, config(name))
+          : await InProcessInstance.start(name, config(name)),
+      );
     gc();
     const heapBefore = process.memoryUsage().heapUsed;
 
@@ -172,7 +232,8 @@ async function runSchedule(harness: FaultMatrixHarness, seed: number, host: Inst
     const addClient = async (on: string, channels: string[]) => {
       const client = new MatrixClient(`c${clients.length}`, channels, instances, isEnd);
       clients.push(client);
-      if ((await client.connect(on)) === 'refused') notes.push(`${client.trace.name} in ${JSON.stringify(channels)} was refused (400)`);
+      if ((await client.connect(on)) === 'refused')
+        notes.push(`${client.trace.name} in ${JSON.stringify(channels)} was refused (400)`);
     };
     for (const { on, channels } of schedule.clients) await addClient(on, channels);
 
@@ -188,7 +249,12 @@ async function runSchedule(harness: FaultMatrixHarness, seed: number, host: Inst
       return done;
     };
     const injectHere = async (fault: Fault): Promise<void> => {
-      const targets = 'target' in fault ? [...proxies].filter(([name]) => fault.target === 'all' || fault.target === name).flatMap(([, map]) => [...map.values()]) : [];
+      const targets =
+        'target' in fault
+          ? [...proxies]
+              .filter(([name]) => fault.target === 'all' || fault.target === name)
+              .flatMap(([, map]) => [...map.values()])
+          : [];
       switch (fault.kind) {
         case 'cut':
           return void targets.forEach((proxy) => proxy.cut());
@@ -237,7 +303,9 @@ async function runSchedule(harness: FaultMatrixHarness, seed: number, host: Inst
 
     // Settle: every call settles; every transport is up; a last broadcast from each publisher, then the end marker.
     const settleBy = faultsStoppedAt + SETTLE_BOUND_MS;
-    await within(SETTLE_BOUND_MS, 'the workload ending', Promise.all([...publishers, ...sources])).catch((error: Error) => notes.push(error.message));
+    await within(SETTLE_BOUND_MS, 'the workload ending', Promise.all([...publishers, ...sources])).catch(
+      (error: Error) => notes.push(error.message),
+    );
     while (recorder.pending > 0 && Date.now() < settleBy) await sleep(100);
     const downAtEnd: string[] = [];
     for (const [name, instance] of instances) {
@@ -245,10 +313,17 @@ async function runSchedule(harness: FaultMatrixHarness, seed: number, host: Inst
       while (!(await instance.up().catch(() => false)) && Date.now() < deadline) await sleep(200);
       if (!(await instance.up().catch(() => false))) downAtEnd.push(name);
     }
-    for (const name of harness.publishers) if (!(await broadcastSurely(instances.get(name)!, recorder, 20_000))) notes.push(`${name}: no broadcast accepted in 20 s after the faults`);
-    const endSent = await broadcastSurely(instances.get(harness.publishers[0])!, recorder, 20_000, { key: `end-${topic}`, value: (attempt) => `end#${attempt}` });
+    for (const name of harness.publishers)
+      if (!(await broadcastSurely(instances.get(name)!, recorder, 20_000)))
+        notes.push(`${name}: no broadcast accepted in 20 s after the faults`);
+    const endSent = await broadcastSurely(instances.get(harness.publishers[0])!, recorder, 20_000, {
+      key: `end-${topic}`,
+      value: (attempt) => `end#${attempt}`,
+    });
     if (!endSent) notes.push('the end marker was never accepted');
-    await Promise.all(clients.filter((client) => !client.trace.gone).map((client) => client.untilEnd(END_WAIT_MS)));
+    await Promise.all(
+      clients.filter((client) => !client.trace.gone).map((client) => client.untilEnd(END_WAIT_MS)),
+    );
 
     // Presence converges: every open stream once, no other.
     const presence = await converge(instances, clients, harness.shape.presenceTtl * 3 + 15_000);
@@ -256,12 +331,19 @@ async function runSchedule(harness: FaultMatrixHarness, seed: number, host: Inst
     gc();
     const reports: InstanceReport[] = [];
     for (const [name, instance] of instances) {
-      const why = (await instance.whyNotAlive()) ?? (downAtEnd.includes(name) ? 'its transport was still down 30 s after the faults' : undefined);
+      const why =
+        (await instance.whyNotAlive()) ??
+        (downAtEnd.includes(name) ? 'its transport was still down 30 s after the faults' : undefined);
       reports.push({ name, alive: why === undefined, why });
       const heap = name === 'C' ? await host!.heap().catch(() => undefined) : undefined;
       if (heap) {
         Object.assign(reports.at(-1)!, { heapBytes: heap.retained, heapBound: CHILD_HEAP_BOUND });
-        reports.push({ name: `${name} (its peak during the run)`, alive: true, heapBytes: heap.peak, heapBound: CHILD_PEAK_BOUND });
+        reports.push({
+          name: `${name} (its peak during the run)`,
+          alive: true,
+          heapBytes: heap.peak,
+          heapBound: CHILD_PEAK_BOUND,
+        });
       }
     }
     reports.push({
@@ -271,31 +353,74 @@ async function runSchedule(harness: FaultMatrixHarness, seed: number, host: Inst
       heapBytes: process.memoryUsage().heapUsed - heapBefore,
       heapBound: HEAP_GROWTH_BOUND,
     });
-    const trace: Trace = { startedAt: t0, keyForgottenAfter: harness.keysLiveWithHistory ? schedule.maxLen : undefined, faultsStoppedAt, settleBoundMs: SETTLE_BOUND_MS, broadcasts: recorder.broadcasts, clients: clients.map((client) => client.trace), instances: reports, presence };
+    const trace: Trace = {
+      startedAt: t0,
+      keyForgottenAfter: harness.keysLiveWithHistory ? schedule.maxLen : undefined,
+      faultsStoppedAt,
+      settleBoundMs: SETTLE_BOUND_MS,
+      broadcasts: recorder.broadcasts,
+      clients: clients.map((client) => client.trace),
+      instances: reports,
+      presence,
+    };
     const violations = checkTrace(trace);
     const open = clients.filter((client) => client.present).length;
-    const heaps = reports.filter((report) => report.heapBytes !== undefined).map((report) => `${report.name.split(' (')[0]} ${(report.heapBytes! / 1024 / 1024).toFixed(0)} MB`);
+    const heaps = reports
+      .filter((report) => report.heapBytes !== undefined)
+      .map((report) => `${report.name.split(' (')[0]} ${(report.heapBytes! / 1024 / 1024).toFixed(0)} MB`);
     const summary = `${summarize(harness.name, schedule, trace, Date.now() - t0)}; presence of ${open} streams on ${instances.size} instance(s); heap: ${heaps.join(', ')}`;
-    console.log(process.env.FAULT_VERBOSE ? `${summary}\n${describeSchedule(schedule)}\n${notes.join('\n')}` : summary);
-    if (violations.length === 0 && faultFailures.length === 0) return { violations, inconclusive: [], report: '' };
+    console.log(
+      process.env.FAULT_VERBOSE ? `${summary}\n${describeSchedule(schedule)}\n${notes.join('\n')}` : summary,
+    );
+    if (violations.length === 0 && faultFailures.length === 0)
+      return { violations, inconclusive: [], report: '' };
     const file = join(tmpdir(), 'nestjs-sse-hub-faults', `${harness.name}-${seed}.json`);
     mkdirSync(join(tmpdir(), 'nestjs-sse-hub-faults'), { recursive: true });
-    const logs = Object.fromEntries([...instances].map(([name, instance]) => [name, instance instanceof InProcessInstance ? instance.logs.slice(-20_000) : (host?.stderr ?? '')]));
-    writeFileSync(file, JSON.stringify({ seed, schedule, notes, violations, trace, logs, clientErrors: clients.map((client) => client.lastError) }, null, 1));
-    return { violations, inconclusive: faultFailures, report: `  ${summary}\n  schedule:\n${describeSchedule(schedule)}\n  notes:\n${notes.map((note) => `    ${note}`).join('\n')}\n  trace: ${file}` };
+    const logs = Object.fromEntries(
+      [...instances].map(([name, instance]) => [
+        name,
+        instance instanceof InProcessInstance ? instance.logs.slice(-20_000) : (host?.stderr ?? ''),
+      ]),
+    );
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          seed,
+          schedule,
+          notes,
+          violations,
+          trace,
+          logs,
+          clientErrors: clients.map((client) => client.lastError),
+        },
+        null,
+        1,
+      ),
+    );
+    return {
+      violations,
+      inconclusive: faultFailures,
+      report: `  ${summary}\n  schedule:\n${describeSchedule(schedule)}\n  notes:\n${notes.map((note) => `    ${note}`).join('\n')}\n  trace: ${file}`,
+    };
   } finally {
     over = true;
     process.off('unhandledRejection', onCrash);
     process.off('uncaughtException', onCrash);
     host?.release();
     for (const client of clients) client.stop();
-    for (const instance of instances.values()) await instance.close().catch((error: Error) => notes.push(error.message));
+    for (const instance of instances.values())
+      await instance.close().catch((error: Error) => notes.push(error.message));
     for (const map of proxies.values()) for (const proxy of map.values()) await proxy.close();
   }
 }
 
 /** Polls every instance's presence() until each lists exactly the open streams, for at most `ms`; what is still wrong then. */
-async function converge(instances: Map<string, MatrixInstance>, clients: MatrixClient[], ms: number): Promise<Trace['presence']> {
+async function converge(
+  instances: Map<string, MatrixInstance>,
+  clients: MatrixClient[],
+  ms: number,
+): Promise<Trace['presence']> {
   const deadline = Date.now() + ms;
   for (;;) {
     const open = clients.map((client) => client.present).filter((entry) => entry !== undefined);
@@ -316,9 +441,15 @@ async function converge(instances: Map<string, MatrixInstance>, clients: MatrixC
 /** One line of what a run did. */
 function summarize(name: string, schedule: Schedule, trace: Trace, ms: number): string {
   const count = (outcome: string) => trace.broadcasts.filter((record) => record.outcome === outcome).length;
-  const resyncs = trace.clients.reduce((sum, client) => sum + client.events.filter((event) => event.event === 'resync').length, 0);
+  const resyncs = trace.clients.reduce(
+    (sum, client) => sum + client.events.filter((event) => event.event === 'resync').length,
+    0,
+  );
   const reconnects = trace.clients.reduce((sum, client) => sum + Math.max(0, client.segments.length - 1), 0);
-  const received = trace.clients.reduce((sum, client) => sum + client.events.filter((event) => event.event === 'n').length, 0);
+  const received = trace.clients.reduce(
+    (sum, client) => sum + client.events.filter((event) => event.event === 'n').length,
+    0,
+  );
   const faults = schedule.faults.map(({ fault }) => fault.kind).join(', ');
   return `fault matrix ${name} seed ${schedule.seed}: ${trace.broadcasts.length} calls (${count('accepted')} accepted, ${count('rejected')} refused, ${count('rolled-back')} rolled back); ${trace.clients.length} clients received ${received} events, ${resyncs} resyncs, ${reconnects} reconnects; faults: ${faults}; ${(ms / 1000).toFixed(1)} s`;
 }

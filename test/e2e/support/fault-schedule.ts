@@ -94,7 +94,14 @@ export type Fault =
 export type FaultKind = Fault['kind'];
 
 /** Faults on the server itself: run one at a time (a restart does not start while a failover runs). */
-export const SERVER_FAULTS: ReadonlySet<FaultKind> = new Set(['restart', 'failover', 'kill-master', 'script-flush', 'terminate-listener', 'terminate-backends']);
+export const SERVER_FAULTS: ReadonlySet<FaultKind> = new Set([
+  'restart',
+  'failover',
+  'kill-master',
+  'script-flush',
+  'terminate-listener',
+  'terminate-backends',
+]);
 
 /** What a transport's matrix may draw from. */
 export interface ScheduleShape {
@@ -134,7 +141,10 @@ export function drawSchedule(seed: number, shape: ScheduleShape): Schedule {
   const random = new Random(seed).fork('schedule');
   const windowMs = random.int(6_000, 10_000);
   const maxLen = random.chance(0.35) ? shape.maxLen.small : shape.maxLen.normal;
-  const clients = Array.from({ length: random.int(4, 6) }, (_, i) => ({ on: shape.instances[i % shape.instances.length], channels: drawChannels(random) }));
+  const clients = Array.from({ length: random.int(4, 6) }, (_, i) => ({
+    on: shape.instances[i % shape.instances.length],
+    channels: drawChannels(random),
+  }));
   const faults: Schedule['faults'] = [];
   const at = (duration = 0) => random.int(0, Math.max(0, windowMs - duration));
   const kinds = Object.keys(shape.faults).length;
@@ -161,19 +171,32 @@ export function drawSchedule(seed: number, shape: ScheduleShape): Schedule {
     })();
     faults.push({ at: at('ms' in fault ? fault.ms : 0), fault });
   }
-  for (let n = random.int(2, 4); n > 0; n--) faults.push({ at: at(), fault: { kind: 'hop', client: random.int(0, clients.length - 1), to: random.pick(shape.instances) } });
-  if (random.chance(0.5)) faults.push({ at: at(), fault: { kind: 'leave', client: random.int(0, clients.length - 1) } });
-  for (let n = random.int(0, 2); n > 0; n--) faults.push({ at: at(), fault: { kind: 'arrive', on: random.pick(shape.instances), channels: drawChannels(random) } });
+  for (let n = random.int(2, 4); n > 0; n--)
+    faults.push({
+      at: at(),
+      fault: { kind: 'hop', client: random.int(0, clients.length - 1), to: random.pick(shape.instances) },
+    });
+  if (random.chance(0.5))
+    faults.push({ at: at(), fault: { kind: 'leave', client: random.int(0, clients.length - 1) } });
+  for (let n = random.int(0, 2); n > 0; n--)
+    faults.push({
+      at: at(),
+      fault: { kind: 'arrive', on: random.pick(shape.instances), channels: drawChannels(random) },
+    });
   faults.sort((a, b) => a.at - b.at);
   return { seed, windowMs, maxLen, clients, faults };
 }
 
 /** One line per fault, for a failure's report. */
 export function describeSchedule(schedule: Schedule): string {
-  const clients = schedule.clients.map((client, i) => `c${i}@${client.on}[${client.channels.map((c) => JSON.stringify(c)).join(',')}]`).join(' ');
+  const clients = schedule.clients
+    .map((client, i) => `c${i}@${client.on}[${client.channels.map((c) => JSON.stringify(c)).join(',')}]`)
+    .join(' ');
   const faults = schedule.faults.map(({ at, fault }) => {
     const { kind, ...rest } = fault;
-    return `    +${at} ms ${kind} ${Object.entries(rest).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`;
+    return `    +${at} ms ${kind} ${Object.entries(rest)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ')}`;
   });
   return `  window ${schedule.windowMs} ms, maxLen ${schedule.maxLen}, clients ${clients}\n${faults.join('\n')}`;
 }
@@ -195,7 +218,8 @@ export interface RunPlan {
  */
 export function planRuns(ciSeeds: readonly number[]): RunPlan {
   const env = process.env;
-  if (env.FAULT_SEED) return { seeds: env.FAULT_SEED.split(',').map((seed) => Number(seed.trim())), given: true };
+  if (env.FAULT_SEED)
+    return { seeds: env.FAULT_SEED.split(',').map((seed) => Number(seed.trim())), given: true };
   if (env.FAULT_SCHEDULES) return { seeds: Array.from({ length: Number(env.FAULT_SCHEDULES) }, freshSeed) };
   if (env.FAULT_MINUTES) return { minutes: Number(env.FAULT_MINUTES) };
   if (env.npm_lifecycle_event === 'test:faults') return { minutes: 5 };

@@ -12,7 +12,10 @@ export class Recorder {
   private readonly counts = new Map<string, number>();
 
   /** A call `source` is about to make (its data is `<source>.<n>`, or `value`); `called` says when it was made. */
-  add(source: string, call: Pick<BroadcastRecord, 'channels' | 'key' | 'unencodable' | 'refusals'> & { value?: string }): BroadcastRecord {
+  add(
+    source: string,
+    call: Pick<BroadcastRecord, 'channels' | 'key' | 'unencodable' | 'refusals'> & { value?: string },
+  ): BroadcastRecord {
     const index = this.counts.get(source) ?? 0;
     this.counts.set(source, index + 1);
     const { value = `${source}.${index}`, ...rest } = call;
@@ -26,7 +29,9 @@ export class Recorder {
     this.byValue.get(value)!.calledAt = at;
   };
 
-  readonly settled = (settlement: Settlement | (Omit<Settlement, 'outcome'> & { outcome: 'rolled-back' })): void => {
+  readonly settled = (
+    settlement: Settlement | (Omit<Settlement, 'outcome'> & { outcome: 'rolled-back' }),
+  ): void => {
     const record = this.byValue.get(settlement.value)!;
     record.outcome = settlement.outcome;
     record.settledAt = settlement.at;
@@ -75,12 +80,22 @@ export async function publish(instance: MatrixInstance, work: Workload, refusals
     const firsts = new Map<string, number>();
     for (let n = random.int(1, 4); n > 0; n--) {
       const retry = retries.shift();
-      const bad = retry ? undefined : random.chance(0.03) ? random.pick(['bigint', 'circular'] as const) : undefined;
+      const bad = retry
+        ? undefined
+        : random.chance(0.03)
+          ? random.pick(['bigint', 'circular'] as const)
+          : undefined;
       let channels = retry?.channels ?? broadcastChannels(random);
       let key = retry?.key;
       if (!retry && !bad && random.chance(0.15)) key = `${instance.name}-${work.seed}-${turn}-${n}`;
-      else if (!retry && !bad && work.openKeys.size > 0 && random.chance(0.25)) [key, channels] = random.pick([...work.openKeys]);
-      const record = work.recorder.add(instance.name, { channels, key, unencodable: bad !== undefined, refusals: key ? [...refusals, 'SseIdempotencyKeyBusyError'] : refusals });
+      else if (!retry && !bad && work.openKeys.size > 0 && random.chance(0.25))
+        [key, channels] = random.pick([...work.openKeys]);
+      const record = work.recorder.add(instance.name, {
+        channels,
+        key,
+        unencodable: bad !== undefined,
+        refusals: key ? [...refusals, 'SseIdempotencyKeyBusyError'] : refusals,
+      });
       if (key) firsts.set(record.value, retry?.first ?? Date.now());
       items.push({ value: record.value, channels, key, bad });
     }
@@ -89,7 +104,13 @@ export async function publish(instance: MatrixInstance, work: Workload, refusals
       work.recorder.settled(settlement);
       const item = items.find((candidate) => candidate.value === settlement.value)!;
       const first = firsts.get(item.value);
-      if (settlement.outcome === 'rejected' && item.key && first !== undefined && Date.now() - first < RETRY_WINDOW_MS) retries.push({ key: item.key, channels: item.channels, first });
+      if (
+        settlement.outcome === 'rejected' &&
+        item.key &&
+        first !== undefined &&
+        Date.now() - first < RETRY_WINDOW_MS
+      )
+        retries.push({ key: item.key, channels: item.channels, first });
     };
     try {
       await instance.turn(items, mode, work.recorder.called, settled);
@@ -106,15 +127,31 @@ export async function publish(instance: MatrixInstance, work: Workload, refusals
  * back), for at most `ms`: a value (or, with `value`, each attempt's value) to every client.
  * With `key`, the attempts are one broadcast.
  */
-export async function broadcastSurely(instance: MatrixInstance, recorder: Recorder, ms: number, { key, value }: { key?: string; value?: (attempt: number) => string } = {}): Promise<boolean> {
+export async function broadcastSurely(
+  instance: MatrixInstance,
+  recorder: Recorder,
+  ms: number,
+  { key, value }: { key?: string; value?: (attempt: number) => string } = {},
+): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (let attempt = 1; Date.now() < deadline; attempt++) {
-    const record = recorder.add(instance.name, { channels: [CHANNELS.main, CHANNELS.other], key, value: value?.(attempt) });
+    const record = recorder.add(instance.name, {
+      channels: [CHANNELS.main, CHANNELS.other],
+      key,
+      value: value?.(attempt),
+    });
     let outcome: Settlement['outcome'] | undefined;
-    await instance.turn([{ value: record.value, channels: record.channels, key }], 'each', recorder.called, (settlement) => {
-      recorder.settled(settlement);
-      outcome = settlement.outcome;
-    }).catch(() => undefined);
+    await instance
+      .turn(
+        [{ value: record.value, channels: record.channels, key }],
+        'each',
+        recorder.called,
+        (settlement) => {
+          recorder.settled(settlement);
+          outcome = settlement.outcome;
+        },
+      )
+      .catch(() => undefined);
     if (outcome === 'accepted') return true;
     await sleep(250);
   }

@@ -6,7 +6,12 @@ export { HealthController } from '../../../docs/examples/src/guide/health.module
 /** What GET /health answered: the HTTP status and terminus's JSON body. */
 export interface HealthAnswer {
   status: number;
-  body: { status: string; info?: Record<string, any>; error?: Record<string, any>; details: Record<string, any> };
+  body: {
+    status: string;
+    info?: Record<string, any>;
+    error?: Record<string, any>;
+    details: Record<string, any>;
+  };
 }
 
 export async function getHealth(url: string): Promise<HealthAnswer> {
@@ -19,12 +24,19 @@ export async function getHealth(url: string): Promise<HealthAnswer> {
  * the last answer after `timeout` ms: state changes (a connection that drops, a stream
  * that ends) reach the server on their own time.
  */
-export async function healthUntil(url: string, until: (answer: HealthAnswer) => boolean, timeout = 20_000): Promise<HealthAnswer> {
+export async function healthUntil(
+  url: string,
+  until: (answer: HealthAnswer) => boolean,
+  timeout = 20_000,
+): Promise<HealthAnswer> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const answer = await getHealth(url);
     if (until(answer)) return answer;
-    if (Date.now() > deadline) throw new Error(`GET /health did not change as expected within ${timeout} ms; it last answered ${answer.status} ${JSON.stringify(answer.body)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `GET /health did not change as expected within ${timeout} ms; it last answered ${answer.status} ${JSON.stringify(answer.body)}`,
+      );
     await sleep(50);
   }
 }

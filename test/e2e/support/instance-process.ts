@@ -9,15 +9,23 @@ import { createInterface } from 'node:readline';
  * without a goodbye. `env` picks its transport: REDIS_URL and STREAM, or DATABASE_URL and
  * TABLE; PRESENCE_TTL.
  */
-export async function spawnInstance(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  if (!existsSync(resolve('dist/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
-  const child = spawn(process.execPath, [resolve('test/e2e/support/instance.child.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnInstance(
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess }> {
+  if (!existsSync(resolve('dist/index.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does).');
+  const child = spawn(process.execPath, [resolve('test/e2e/support/instance.child.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`the instance exited with ${String(code)} before it was ready:\n${stderr}`);
   });
-  const ready = once(createInterface({ input: child.stdout! }), 'line').then(([line]) => JSON.parse(line as string) as { port: number });
+  const ready = once(createInterface({ input: child.stdout! }), 'line').then(
+    ([line]) => JSON.parse(line as string) as { port: number },
+  );
   const { port } = await Promise.race([ready, exited]);
   return { url: `http://127.0.0.1:${port}`, child };
 }

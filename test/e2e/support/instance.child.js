@@ -11,9 +11,20 @@ class PresenceController {
   room() {}
 }
 const decorate = (decorators, target, key) =>
-  Object.defineProperty(target, key, Reflect.decorate(decorators, target, key, Object.getOwnPropertyDescriptor(target, key)));
+  Object.defineProperty(
+    target,
+    key,
+    Reflect.decorate(decorators, target, key, Object.getOwnPropertyDescriptor(target, key)),
+  );
 decorate(
-  [SseRoute(':room', { channels: (req) => `room:${req.params.room}`, presence: (client) => ({ user: client.request.query.user ?? null }), presenceEvents: true, keepAlive: false })],
+  [
+    SseRoute(':room', {
+      channels: (req) => `room:${req.params.room}`,
+      presence: (client) => ({ user: client.request.query.user ?? null }),
+      presenceEvents: true,
+      keepAlive: false,
+    }),
+  ],
   PresenceController.prototype,
   'room',
 );
@@ -22,8 +33,16 @@ Controller('p')(PresenceController);
 async function main() {
   const presenceTtl = Number(process.env.PRESENCE_TTL);
   const transport = process.env.DATABASE_URL
-    ? new (require('../../../dist/postgres').PostgresTransport)({ connectionString: process.env.DATABASE_URL, table: process.env.TABLE, presenceTtl })
-    : new (require('../../../dist/redis').RedisStreamsTransport)({ url: process.env.REDIS_URL, stream: process.env.STREAM, presenceTtl });
+    ? new (require('../../../dist/postgres').PostgresTransport)({
+        connectionString: process.env.DATABASE_URL,
+        table: process.env.TABLE,
+        presenceTtl,
+      })
+    : new (require('../../../dist/redis').RedisStreamsTransport)({
+        url: process.env.REDIS_URL,
+        stream: process.env.STREAM,
+        presenceTtl,
+      });
   class AppModule {}
   Module({ imports: [SseModule.forRoot({ transport })], controllers: [PresenceController] })(AppModule);
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });

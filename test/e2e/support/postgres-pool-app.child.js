@@ -14,7 +14,11 @@ const { SseHub, SseModule, SseRoute } = require('../../../dist');
 const { PostgresTransport } = require('../../../dist/postgres');
 
 const decorate = (decorators, target, key) =>
-  Object.defineProperty(target, key, Reflect.decorate(decorators, target, key, Object.getOwnPropertyDescriptor(target, key)));
+  Object.defineProperty(
+    target,
+    key,
+    Reflect.decorate(decorators, target, key, Object.getOwnPropertyDescriptor(target, key)),
+  );
 
 class DatabaseModule {
   constructor(pool) {
@@ -30,7 +34,11 @@ Inject(Pool)(DatabaseModule, undefined, 0);
 Module({
   providers: [
     { provide: Pool, useFactory: () => new Pool({ connectionString: process.env.DATABASE_URL }) },
-    { provide: PostgresTransport, inject: [Pool], useFactory: (pool) => new PostgresTransport({ pool, table: process.env.TABLE, maxLen: 10_000 }) },
+    {
+      provide: PostgresTransport,
+      inject: [Pool],
+      useFactory: (pool) => new PostgresTransport({ pool, table: process.env.TABLE, maxLen: 10_000 }),
+    },
   ],
   exports: [Pool, PostgresTransport],
 })(DatabaseModule);
@@ -47,7 +55,11 @@ class RoomsController {
   }
 }
 Inject(SseHub)(RoomsController, undefined, 0);
-decorate([SseRoute(':room/events', { channels: (req) => [req.params.room], keepAlive: false })], RoomsController.prototype, 'events');
+decorate(
+  [SseRoute(':room/events', { channels: (req) => [req.params.room], keepAlive: false })],
+  RoomsController.prototype,
+  'events',
+);
 Param('room')(RoomsController.prototype, 'broadcast', 0);
 Query('data')(RoomsController.prototype, 'broadcast', 1);
 decorate([Post(':room/broadcast')], RoomsController.prototype, 'broadcast');
@@ -55,7 +67,14 @@ Controller('r')(RoomsController);
 
 class AppModule {}
 Module({
-  imports: [DatabaseModule, SseModule.forRootAsync({ imports: [DatabaseModule], inject: [PostgresTransport], useFactory: (transport) => ({ transport }) })],
+  imports: [
+    DatabaseModule,
+    SseModule.forRootAsync({
+      imports: [DatabaseModule],
+      inject: [PostgresTransport],
+      useFactory: (transport) => ({ transport }),
+    }),
+  ],
   controllers: [RoomsController],
 })(AppModule);
 

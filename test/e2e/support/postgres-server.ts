@@ -34,7 +34,10 @@ export class PostgresServer {
   private constructor(private readonly cluster: PostgresCluster) {}
 
   static async start(binDir = findPostgres()): Promise<PostgresServer> {
-    if (!binDir) throw new Error('PostgreSQL is not installed: run `npm test`, which installs it (Debian package postgresql).');
+    if (!binDir)
+      throw new Error(
+        'PostgreSQL is not installed: run `npm test`, which installs it (Debian package postgresql).',
+      );
     return new PostgresServer(await PostgresCluster.start({ binDir }));
   }
 
@@ -58,7 +61,10 @@ export class PostgresServer {
   }
 
   /** Runs one statement on an admin connection of its own (opened and closed here). */
-  async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<Row[]> {
+  async query<Row extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<Row[]> {
     const client = new Client({ connectionString: this.url, application_name: 'sse-hub-test-admin' });
     await client.connect();
     try {
@@ -84,7 +90,10 @@ export class PostgresServer {
       .map((backend) => backend.pid);
     if (pids.length === 0) return 0;
     // With a timeout, pg_terminate_backend waits for the backend to exit (PostgreSQL 14+).
-    const killed = await this.query<{ gone: boolean }>('SELECT pg_terminate_backend(pid, 5000) AS gone FROM unnest($1::int[]) AS pid', [pids]);
+    const killed = await this.query<{ gone: boolean }>(
+      'SELECT pg_terminate_backend(pid, 5000) AS gone FROM unnest($1::int[]) AS pid',
+      [pids],
+    );
     return killed.filter((row) => row.gone).length;
   }
 

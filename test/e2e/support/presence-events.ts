@@ -21,7 +21,11 @@ export async function nextPresenceEvent(stream: SseTestStream, id: string): Prom
 }
 
 /** The `join` and `leave` events of the stream `id` that a stream reads before an event whose data is `marker`. */
-export async function presenceEventsBefore(stream: SseTestStream, id: string, marker: string): Promise<PresenceEvent[]> {
+export async function presenceEventsBefore(
+  stream: SseTestStream,
+  id: string,
+  marker: string,
+): Promise<PresenceEvent[]> {
   const seen: PresenceEvent[] = [];
   for (;;) {
     const event = await stream.nextEvent();
@@ -33,7 +37,12 @@ export async function presenceEventsBefore(stream: SseTestStream, id: string, ma
 }
 
 /** Opens a stream of the route of instance.child.js (`/p/:room`, presenceEvents) and reads its own join: its id. */
-export async function openMember(open: (base: string, path: string) => Promise<SseTestStream>, base: string, room: string, user: string) {
+export async function openMember(
+  open: (base: string, path: string) => Promise<SseTestStream>,
+  base: string,
+  room: string,
+  user: string,
+) {
   const stream = await open(base, `/p/${room}?user=${user}`);
   for (;;) {
     const event = await stream.nextEvent();
@@ -60,18 +69,25 @@ export async function expectOneLeavePerChannelOfAKilledInstance(
   const cyd = await openMember(open, b.url, 'y', 'cyd');
   const bob = await openMember(open, doomed.url, 'x', 'bob');
   await a.hub.join(bob.id, 'room:y');
-  const bobIn = (event: string, channel: string) => ({ event, data: { channel, id: bob.id, info: { user: 'bob' } } });
+  const bobIn = (event: string, channel: string) => ({
+    event,
+    data: { channel, id: bob.id, info: { user: 'bob' } },
+  });
   expect(await nextPresenceEvent(ann.stream, bob.id)).toEqual(bobIn('join', 'room:x'));
   expect(await nextPresenceEvent(cyd.stream, bob.id)).toEqual(bobIn('join', 'room:y'));
   // Killed once its presence says room:y too (written beside the join event, not before it): what it had not written, no one can announce.
-  await within(5_000, 'presence shows bob in room:y', async () => (await a.hub.presence('room:y')).clients.some((client) => client.id === bob.id));
+  await within(5_000, 'presence shows bob in room:y', async () =>
+    (await a.hub.presence('room:y')).clients.some((client) => client.id === bob.id),
+  );
   doomed.child.kill('SIGKILL');
   await once(doomed.child, 'exit');
   const killed = Date.now();
   // Bounded by the streams' timeout: without a leave, a member list built from events keeps bob for good.
   expect(await nextPresenceEvent(ann.stream, bob.id)).toEqual(bobIn('leave', 'room:x'));
   expect(await nextPresenceEvent(cyd.stream, bob.id)).toEqual(bobIn('leave', 'room:y'));
-  console.log(`presence: the leave events of a killed instance's stream came after ${Date.now() - killed} ms (presenceTtl ${ttl} ms)`);
+  console.log(
+    `presence: the leave events of a killed instance's stream came after ${Date.now() - killed} ms (presenceTtl ${ttl} ms)`,
+  );
   // No second one: by now each live instance has beaten about three more times and found the dead one gone (what is awaited is a clock).
   await new Promise((resolve) => setTimeout(resolve, ttl));
   await a.hub.broadcast({ event: 'marker', data: 'end' }, { channels: ['room:x', 'room:y'] });
@@ -92,12 +108,23 @@ export async function expectLeaveThenJoinOfAPausedInstance(
   const ann = await openMember(open, a.url, 'x', 'ann');
   const bob = await openMember(open, paused.url, 'x', 'bob');
   await within(5_000, 'both in presence', async () => (await a.hub.presence('room:x')).count === 2);
-  const bobIn = (event: string) => ({ event, data: { channel: 'room:x', id: bob.id, info: { user: 'bob' } } });
+  const bobIn = (event: string) => ({
+    event,
+    data: { channel: 'room:x', id: bob.id, info: { user: 'bob' } },
+  });
   expect(await nextPresenceEvent(ann.stream, bob.id)).toEqual(bobIn('join'));
   paused.child.kill('SIGSTOP');
-  await within(10_000, 'the paused instance was taken for dead', async () => (await a.hub.presence('room:x')).count === 1);
+  await within(
+    10_000,
+    'the paused instance was taken for dead',
+    async () => (await a.hub.presence('room:x')).count === 1,
+  );
   expect(await nextPresenceEvent(ann.stream, bob.id)).toEqual(bobIn('leave'));
   paused.child.kill('SIGCONT');
-  await within(10_000, 'its stream is back in presence', async () => (await a.hub.presence('room:x')).count === 2);
+  await within(
+    10_000,
+    'its stream is back in presence',
+    async () => (await a.hub.presence('room:x')).count === 2,
+  );
   expect(await nextPresenceEvent(ann.stream, bob.id)).toEqual(bobIn('join'));
 }

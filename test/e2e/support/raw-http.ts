@@ -13,16 +13,29 @@ export interface RawResponseHead {
  * Reads bytes off `socket` until `done(text so far)` says it has enough; rejects if the
  * connection ends first or nothing more comes within `ms`.
  */
-export function readUntil(socket: Socket, done: (text: string) => boolean, initial = '', ms = 10_000): Promise<string> {
+export function readUntil(
+  socket: Socket,
+  done: (text: string) => boolean,
+  initial = '',
+  ms = 10_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = initial;
     if (done(text)) return resolve(text);
-    const timer = setTimeout(() => finish(new Error(`Timed out after ${ms} ms; read so far: ${JSON.stringify(text.slice(0, 500))}`)), ms);
+    const timer = setTimeout(
+      () => finish(new Error(`Timed out after ${ms} ms; read so far: ${JSON.stringify(text.slice(0, 500))}`)),
+      ms,
+    );
     const onData = (chunk: Buffer) => {
       text += chunk.toString('latin1');
       if (done(text)) finish();
     };
-    const onEnd = () => finish(done(text) ? undefined : new Error(`The connection ended; read so far: ${JSON.stringify(text.slice(0, 500))}`));
+    const onEnd = () =>
+      finish(
+        done(text)
+          ? undefined
+          : new Error(`The connection ended; read so far: ${JSON.stringify(text.slice(0, 500))}`),
+      );
     function finish(error?: Error) {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -53,8 +66,18 @@ export async function readResponseHead(socket: Socket, initial = ''): Promise<Ra
 }
 
 /** An HTTP/1.1 request as raw bytes. */
-export function rawRequest(method: string, path: string, headers: Record<string, string> = {}, body = ''): string {
-  const all = { host: 'localhost', accept: 'text/event-stream', ...headers, ...(body && { 'content-length': String(Buffer.byteLength(body)) }) };
+export function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body = '',
+): string {
+  const all = {
+    host: 'localhost',
+    accept: 'text/event-stream',
+    ...headers,
+    ...(body && { 'content-length': String(Buffer.byteLength(body)) }),
+  };
   return `${method} ${path} HTTP/1.1\r\n${Object.entries(all)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('')}\r\n${body}`;

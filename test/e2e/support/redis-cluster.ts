@@ -35,20 +35,52 @@ export class RedisCluster {
     private readonly dir: string,
   ) {}
 
-  static async start(binary: string, masters = 3, { replicas = 0, nodeTimeoutMs }: RedisClusterOptions = {}): Promise<RedisCluster> {
+  static async start(
+    binary: string,
+    masters = 3,
+    { replicas = 0, nodeTimeoutMs }: RedisClusterOptions = {},
+  ): Promise<RedisCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'nestjs-sse-hub-cluster-'));
     const nodes: RedisServer[] = [];
     // A replica that lost touch with its master for a while may still be promoted.
-    const failover = nodeTimeoutMs === undefined ? [] : ['--cluster-node-timeout', String(nodeTimeoutMs), '--cluster-replica-validity-factor', '0'];
+    const failover =
+      nodeTimeoutMs === undefined
+        ? []
+        : ['--cluster-node-timeout', String(nodeTimeoutMs), '--cluster-replica-validity-factor', '0'];
     try {
       for (let i = 0; i < masters * (1 + replicas); i++) {
         // Its cluster bus listens on port + 10000, which must exist too.
         let port = await freePort();
         while (port > 55_000) port = await freePort();
-        nodes.push(await RedisServer.start(binary, ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, ...failover], port));
+        nodes.push(
+          await RedisServer.start(
+            binary,
+            [
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              `nodes-${port}.conf`,
+              '--dir',
+              dir,
+              ...failover,
+            ],
+            port,
+          ),
+        );
       }
       const cli = join(binary, '..', 'redis-cli');
-      await run(cli, ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 60_000 });
+      await run(
+        cli,
+        [
+          '--cluster',
+          'create',
+          ...nodes.map((node) => `127.0.0.1:${node.port}`),
+          '--cluster-replicas',
+          String(replicas),
+          '--cluster-yes',
+        ],
+        { timeout: 60_000 },
+      );
       const cluster = new RedisCluster(nodes, dir);
       await cluster.untilReady();
       return cluster;
@@ -85,46 +117,82 @@ export class RedisCluster {
     let bumped = false;
     for (;;) {
       const states = await Promise.all(nodes.map((node) => this.cli(node, 'cluster', 'info')));
-      if (states.every((state) => state.includes('cluster_state:ok') && state.includes('cluster_slots_ok:16384'))) return;
-      if (Date.now() - started > 30_000) throw new Error(`the cluster did not become ready:\n${states.map((state) => state.split('\n').slice(0, 3).join(' ')).join('\n')}`);
+      if (
+        states.every(
+          (state) => state.includes('cluster_state:ok') && state.includes('cluster_slots_ok:16384'),
+        )
+      )
+        return;
+      if (Date.now() - started > 30_000)
+        throw new Error(
+          `the cluster did not become ready:\n${states.map((state) => state.split('\n').slice(0, 3).join(' ')).join('\n')}`,
+        );
       if (!bumped && Date.now() - started > 5_000) {
         bumped = true;
         const roles = await Promise.all(nodes.map((node) => this.cli(node, 'role')));
-        for (const [i, role] of roles.entries()) if (role.startsWith('master')) await this.cli(nodes[i], 'cluster', 'bumpepoch');
+        for (const [i, role] of roles.entries())
+          if (role.startsWith('master')) await this.cli(nodes[i], 'cluster', 'bumpepoch');
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
   private async cli(node: RedisServer, ...args: string[]): Promise<string> {
-    return (await run(join(node.binary, '..', 'redis-cli'), ['-p', String(node.port), ...args], { timeout: 10_000 })).stdout;
+    return (
+      await run(join(node.binary, '..', 'redis-cli'), ['-p', String(node.port), ...args], { timeout: 10_000 })
+    ).stdout;
   }
 
   /** The master serving `key`'s slot and its replicas, as `asked` (a node that runs) sees them. */
-  async shardOf(key: string, asked = this.nodes[0]): Promise<{ master: RedisServer; replicas: RedisServer[] }> {
+  async shardOf(
+    key: string,
+    asked = this.nodes[0],
+  ): Promise<{ master: RedisServer; replicas: RedisServer[] }> {
     const slot = Number((await this.cli(asked, 'cluster', 'keyslot', key)).trim());
     const lines: NodeLine[] = (await this.cli(asked, 'cluster', 'nodes'))
       .trim()
       .split('\n')
       .map((line) => {
         const [id, address, flags, masterId, , , , , ...slots] = line.split(' ');
-        const ranges = slots.filter((range) => /^\d/.test(range)).map((range) => range.split('-').map(Number) as [number, number]);
-        return { id, port: Number(/:(\d+)@/.exec(address)![1]), flags: flags.split(','), masterId, slots: ranges.map(([from, to]) => [from, to ?? from] as [number, number]) };
+        const ranges = slots
+          .filter((range) => /^\d/.test(range))
+          .map((range) => range.split('-').map(Number) as [number, number]);
+        return {
+          id,
+          port: Number(/:(\d+)@/.exec(address)![1]),
+          flags: flags.split(','),
+          masterId,
+          slots: ranges.map(([from, to]) => [from, to ?? from] as [number, number]),
+        };
       });
-    const master = lines.find((line) => line.flags.includes('master') && !line.flags.includes('fail') && line.slots.some(([from, to]) => slot >= from && slot <= to));
+    const master = lines.find(
+      (line) =>
+        line.flags.includes('master') &&
+        !line.flags.includes('fail') &&
+        line.slots.some(([from, to]) => slot >= from && slot <= to),
+    );
     if (!master) throw new Error(`no master serves slot ${slot} of ${key}`);
     const node = (port: number) => this.nodes.find((candidate) => candidate.port === port)!;
-    const replicas = lines.filter((line) => line.masterId === master.id && !line.flags.includes('fail')).map((line) => node(line.port));
+    const replicas = lines
+      .filter((line) => line.masterId === master.id && !line.flags.includes('fail'))
+      .map((line) => node(line.port));
     return { master: node(master.port), replicas };
   }
 
   /** `key`'s shard as every node in `nodes` sees it, once they all agree. */
-  private async agreedShardOf(key: string, nodes = this.nodes): Promise<{ master: RedisServer; replicas: RedisServer[] }> {
+  private async agreedShardOf(
+    key: string,
+    nodes = this.nodes,
+  ): Promise<{ master: RedisServer; replicas: RedisServer[] }> {
     let shard: { master: RedisServer; replicas: RedisServer[] } | undefined;
     await this.until(`the nodes agree on ${key}'s master`, async () => {
       const views = await Promise.all(nodes.map((node) => this.shardOf(key, node)));
       shard = views[0];
-      const ports = (view: { replicas: RedisServer[] }) => view.replicas.map((replica) => replica.port).sort().join();
+      const ports = (view: { replicas: RedisServer[] }) =>
+        view.replicas
+          .map((replica) => replica.port)
+          .sort()
+          .join();
       return views.every((view) => view.master === shard!.master && ports(view) === ports(shard!));
     });
     return shard!;
@@ -132,7 +200,9 @@ export class RedisCluster {
 
   /** Resolves once `replica` replicates (its link to its master is up): it may be promoted then. */
   private untilReplicating(replica: RedisServer): Promise<void> {
-    return this.until(`${replica.port} replicates`, async () => /role:slave[\s\S]*master_link_status:up/.test(await this.cli(replica, 'info', 'replication')));
+    return this.until(`${replica.port} replicates`, async () =>
+      /role:slave[\s\S]*master_link_status:up/.test(await this.cli(replica, 'info', 'replication')),
+    );
   }
 
   /** Whether every node serves every slot, and sees the same master and replicas for `key`. */
@@ -154,7 +224,13 @@ export class RedisCluster {
     const promoted = async () => (await this.agreedShardOf(key)).master === replicas[0];
     for (const force of [[], [], ['force']]) {
       await this.cli(replicas[0], 'cluster', 'failover', ...force);
-      if (await this.until(`${replicas[0].port} serves ${key}`, promoted, 8_000).then(() => true, () => false)) break;
+      if (
+        await this.until(`${replicas[0].port} serves ${key}`, promoted, 8_000).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
     }
     await this.until(`${replicas[0].port} serves ${key}`, promoted);
     await this.untilReplicating(master);
@@ -171,7 +247,9 @@ export class RedisCluster {
     await this.untilReplicating(replicas[0]);
     await master.stop();
     const alive = this.nodes.filter((node) => node !== master);
-    await this.until(`a replica of ${master.port} is promoted`, async () => replicas.includes((await this.agreedShardOf(key, alive)).master));
+    await this.until(`a replica of ${master.port} is promoted`, async () =>
+      replicas.includes((await this.agreedShardOf(key, alive)).master),
+    );
     await this.untilReady(alive);
     await master.restart();
     await this.untilReplicating(master);

@@ -33,7 +33,10 @@ export class RedisServer {
 
   /** `extra`: more arguments for redis-server (a cluster node's); `port`: a given one. */
   static async start(binary = findRedisServer(), extra: string[] = [], port?: number): Promise<RedisServer> {
-    if (!binary) throw new Error('redis-server is not installed: run `npm test`, which installs it (Debian package redis-server).');
+    if (!binary)
+      throw new Error(
+        'redis-server is not installed: run `npm test`, which installs it (Debian package redis-server).',
+      );
     const server = new RedisServer(binary, port ?? (await freePort()), extra);
     await server.restart();
     return server;
@@ -46,10 +49,26 @@ export class RedisServer {
   /** Starts it (again, empty: no persistence) and resolves once it accepts connections. */
   async restart(): Promise<void> {
     await this.stop();
-    const child = spawn(this.binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extra], {
-      // Never the test run's own stdio: a server left behind must not hold CI's output open.
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      this.binary,
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+        ...this.extra,
+      ],
+      {
+        // Never the test run's own stdio: a server left behind must not hold CI's output open.
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     let output = '';
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -133,7 +152,11 @@ export class CuttableProxy {
  * Broadcasts `value` to `channels` and says whether the transport took it: false when it
  * refused, which while Redis is away must be `SseTransportUnavailableError` and nothing else.
  */
-export function broadcastTaken(hub: { broadcast(value: unknown, options: { channels: string }): Promise<void> }, value: unknown, channels: string): Promise<boolean> {
+export function broadcastTaken(
+  hub: { broadcast(value: unknown, options: { channels: string }): Promise<void> },
+  value: unknown,
+  channels: string,
+): Promise<boolean> {
   return hub.broadcast(value, { channels }).then(
     () => true,
     (error: unknown) => {

@@ -31,7 +31,10 @@ export function http1Kinds(): ServerKind[] {
 
 // A self-signed certificate for localhost and 127.0.0.1, valid until 2126, made for these tests only.
 const TLS_DIR = resolve('test/e2e/support/tls');
-export const TLS = { key: readFileSync(join(TLS_DIR, 'key.pem')), cert: readFileSync(join(TLS_DIR, 'cert.pem')) };
+export const TLS = {
+  key: readFileSync(join(TLS_DIR, 'key.pem')),
+  cert: readFileSync(join(TLS_DIR, 'cert.pem')),
+};
 
 let unixSockets = 0;
 
@@ -47,14 +50,24 @@ export class KindApp {
     readonly address: { port?: number; path?: string },
   ) {}
 
-  static async start(kind: ServerKind, metadata: ModuleMetadata, options: SseModuleOptions = {}): Promise<KindApp> {
-    const moduleRef = await Test.createTestingModule({ ...metadata, imports: [SseModule.forRoot(options), ...(metadata.imports ?? [])] }).compile();
+  static async start(
+    kind: ServerKind,
+    metadata: ModuleMetadata,
+    options: SseModuleOptions = {},
+  ): Promise<KindApp> {
+    const moduleRef = await Test.createTestingModule({
+      ...metadata,
+      imports: [SseModule.forRoot(options), ...(metadata.imports ?? [])],
+    }).compile();
     const logger = new CaptureLogger();
     const tls = kind === 'tls' || kind === 'h2';
     let app: INestApplication;
     if (platform() === 'fastify') {
       const http2 = kind === 'h2c' || kind === 'h2';
-      const adapter = new FastifyAdapter({ ...(http2 && { http2: true }), ...(tls && { https: { ...TLS, allowHTTP1: true } }) } as any);
+      const adapter = new FastifyAdapter({
+        ...(http2 && { http2: true }),
+        ...(tls && { https: { ...TLS, allowHTTP1: true } }),
+      } as any);
       app = moduleRef.createNestApplication(adapter, { logger });
     } else {
       app = moduleRef.createNestApplication({ logger, ...(tls && { httpsOptions: TLS }) });
@@ -93,29 +106,56 @@ export class KindApp {
     const { port, path } = this.address;
     const socket =
       this.kind === 'tls' || this.kind === 'h2'
-        ? tlsConnect({ port, host: '127.0.0.1', ca: TLS.cert, servername: 'localhost', ALPNProtocols: this.kind === 'h2' ? ['h2'] : ['http/1.1'] })
+        ? tlsConnect({
+            port,
+            host: '127.0.0.1',
+            ca: TLS.cert,
+            servername: 'localhost',
+            ALPNProtocols: this.kind === 'h2' ? ['h2'] : ['http/1.1'],
+          })
         : path
           ? netConnect(path)
           : netConnect(port!, '127.0.0.1');
     socket.on('error', () => {});
-    return new Promise((resolve) => socket.once(this.kind === 'tls' || this.kind === 'h2' ? 'secureConnect' : 'connect', () => resolve(socket)));
+    return new Promise((resolve) =>
+      socket.once(this.kind === 'tls' || this.kind === 'h2' ? 'secureConnect' : 'connect', () =>
+        resolve(socket),
+      ),
+    );
   }
 
   /** Opens an event stream with a client of this kind, and resolves once the response headers are in. */
-  async open(path: string, headers: Record<string, string> = {}, { timeout = 10_000, method = 'GET' } = {}): Promise<SseTestStream> {
+  async open(
+    path: string,
+    headers: Record<string, string> = {},
+    { timeout = 10_000, method = 'GET' } = {},
+  ): Promise<SseTestStream> {
     if (this.http2) return this.openHttp2(path, headers, timeout, method);
     const socket = await this.connect();
     return new Promise((resolve, reject) => {
-      const req = httpRequest({ path, method, headers: { accept: 'text/event-stream', host: 'localhost', ...headers }, createConnection: () => socket });
+      const req = httpRequest({
+        path,
+        method,
+        headers: { accept: 'text/event-stream', host: 'localhost', ...headers },
+        createConnection: () => socket,
+      });
       req.once('response', (response: IncomingMessage) => resolve(new SseTestStream(response, timeout)));
       req.once('error', reject);
       req.end();
     });
   }
 
-  private async openHttp2(path: string, headers: Record<string, string>, timeout: number, method: string): Promise<SseTestStream> {
+  private async openHttp2(
+    path: string,
+    headers: Record<string, string>,
+    timeout: number,
+    method: string,
+  ): Promise<SseTestStream> {
     const session = await this.session();
-    const stream = session.request({ ':path': path, ':method': method, accept: 'text/event-stream', ...headers }, { endStream: true });
+    const stream = session.request(
+      { ':path': path, ':method': method, accept: 'text/event-stream', ...headers },
+      { endStream: true },
+    );
     return new Promise((resolve, reject) => {
       stream.once('error', reject);
       stream.once('response', (responseHeaders) => {
@@ -138,7 +178,10 @@ export class KindApp {
   /** One HTTP/2 session for the app, with a browser's connection window. */
   async session(): Promise<ClientHttp2Session> {
     if (this.h2session && !this.h2session.destroyed) return this.h2session;
-    const session = http2Connect(`${this.kind === 'h2' ? 'https' : 'http'}://127.0.0.1:${this.address.port}`, { ca: TLS.cert, servername: 'localhost' } as any);
+    const session = http2Connect(
+      `${this.kind === 'h2' ? 'https' : 'http'}://127.0.0.1:${this.address.port}`,
+      { ca: TLS.cert, servername: 'localhost' } as any,
+    );
     session.on('error', () => {});
     this.h2session = session;
     await new Promise((resolve) => session.once('connect', resolve));
@@ -148,7 +191,9 @@ export class KindApp {
 
   /** Open connections to the server, as it counts them. */
   connections(): Promise<number> {
-    return new Promise((resolve, reject) => this.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    return new Promise((resolve, reject) =>
+      this.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+    );
   }
 
   async close(): Promise<void> {
@@ -159,7 +204,11 @@ export class KindApp {
 }
 
 /** Waits, turn by turn, until `condition` holds; fails with `what` after `ms`. */
-export async function eventually(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Still not true after ${ms} ms: ${what}`);

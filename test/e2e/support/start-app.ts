@@ -17,7 +17,8 @@ export type Platform = 'express' | 'fastify';
 /** The HTTP platform this run of the suite is on (jest.config.js runs the e2e suite once per platform). */
 export function platform(): Platform {
   const name = process.env.SSE_PLATFORM ?? 'express';
-  if (name !== 'express' && name !== 'fastify') throw new Error(`SSE_PLATFORM must be express or fastify, got "${name}"`);
+  if (name !== 'express' && name !== 'fastify')
+    throw new Error(`SSE_PLATFORM must be express or fastify, got "${name}"`);
   return name;
 }
 
@@ -29,14 +30,20 @@ export interface StartAppOptions {
   configure?: (app: INestApplication) => void;
 }
 
-export async function startApp(metadata: ModuleMetadata, options: SseModuleOptions & SseModuleExtras = {}, { adapter, configure }: StartAppOptions = {}): Promise<TestApp> {
+export async function startApp(
+  metadata: ModuleMetadata,
+  options: SseModuleOptions & SseModuleExtras = {},
+  { adapter, configure }: StartAppOptions = {},
+): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule({
     ...metadata,
     imports: [SseModule.forRoot(options), ...(metadata.imports ?? [])],
   }).compile();
   const logger = new CaptureLogger();
   adapter ??= platform() === 'fastify' ? new FastifyAdapter() : undefined;
-  const app = adapter ? moduleRef.createNestApplication(adapter, { logger }) : moduleRef.createNestApplication({ logger });
+  const app = adapter
+    ? moduleRef.createNestApplication(adapter, { logger })
+    : moduleRef.createNestApplication({ logger });
   configure?.(app);
   await app.listen(0, '127.0.0.1');
   return { app, url: await baseUrlOf(app), logger };

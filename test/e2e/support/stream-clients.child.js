@@ -42,7 +42,9 @@ function reset(socket) {
 const commands = {
   async open({ url, count }) {
     for (let i = 0; i < count; i += BATCH) {
-      streams.push(...(await Promise.all(Array.from({ length: Math.min(BATCH, count - i) }, () => open(url)))));
+      streams.push(
+        ...(await Promise.all(Array.from({ length: Math.min(BATCH, count - i) }, () => open(url)))),
+      );
     }
     return { opened: streams.length };
   },

@@ -2,7 +2,15 @@ import { Controller } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { compareEventIds } from '../../../src/hub/event-id';
-import { SseChannelNameError, type SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute, type SseTransport } from 'nestjs-sse-hub';
+import {
+  SseChannelNameError,
+  type SseClient,
+  type SseCloseReason,
+  type SseGateway,
+  SseHub,
+  SseRoute,
+  type SseTransport,
+} from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './start-app';
 
@@ -50,11 +58,18 @@ const closeReasons = new Map<string, SseCloseReason>();
 @Controller('conformance')
 class ConformanceController implements SseGateway {
   // `red+blue` is a stream in both channels.
-  @SseRoute(':rooms/events', { channels: (req) => String(req.params.rooms).split('+'), keepAlive: false, presence: (client) => ({ user: client.request.query.user ?? null }) })
+  @SseRoute(':rooms/events', {
+    channels: (req) => String(req.params.rooms).split('+'),
+    keepAlive: false,
+    presence: (client) => ({ user: client.request.query.user ?? null }),
+  })
   events() {}
 
   // Presence info that JSON cannot encode, as an app gets it from an ORM: a BigInt id, an entity with a cycle.
-  @SseRoute('bad-presence/:kind/events', { keepAlive: false, presence: (client) => unencodable(String(client.request.params.kind)) })
+  @SseRoute('bad-presence/:kind/events', {
+    keepAlive: false,
+    presence: (client) => unencodable(String(client.request.params.kind)),
+  })
   badPresence() {}
 
   // First on the stream (after a resync, ahead of anything replayed): the client's id.
@@ -94,7 +109,9 @@ interface Joined {
  * happens when connections are killed, the server restarts, or an instance starts late.
  */
 export function describeTransportConformance(name: string, harness: TransportHarness): void {
-  const isUnavailable = harness.unavailable ?? ((error: unknown) => (error as Error | undefined)?.name === 'SseTransportUnavailableError');
+  const isUnavailable =
+    harness.unavailable ??
+    ((error: unknown) => (error as Error | undefined)?.name === 'SseTransportUnavailableError');
   const where = harness.instances ? 'on two instances' : 'on one instance';
   // A part the transport does not offer is not declared at all: nothing here is skipped.
   const notOffered = ((): void => undefined) as unknown as typeof it;
@@ -136,11 +153,19 @@ export function describeTransportConformance(name: string, harness: TransportHar
     };
 
     /** Opens a stream on `rooms` (`red`, `red+blue`) and reads up to its hello: the client's id. */
-    const join = async (on: Instance, rooms: string, { lastEventId, user }: { lastEventId?: string; user?: string } = {}): Promise<Joined> => {
-      const stream = await openSseStream(on.url, `/conformance/${rooms}/events${user ? `?user=${user}` : ''}`, {
-        headers: lastEventId ? { 'last-event-id': lastEventId } : {},
-        timeout: 15_000,
-      });
+    const join = async (
+      on: Instance,
+      rooms: string,
+      { lastEventId, user }: { lastEventId?: string; user?: string } = {},
+    ): Promise<Joined> => {
+      const stream = await openSseStream(
+        on.url,
+        `/conformance/${rooms}/events${user ? `?user=${user}` : ''}`,
+        {
+          headers: lastEventId ? { 'last-event-id': lastEventId } : {},
+          timeout: 15_000,
+        },
+      );
       streams.push(stream);
       let event = await stream.nextEvent();
       let resync: SseTestEvent | undefined;
@@ -180,7 +205,8 @@ export function describeTransportConformance(name: string, harness: TransportHar
         seen.push(event);
       }
     };
-    const dataUntil = async (stream: SseTestStream, marker = 'end') => (await until(stream, marker)).map((event) => event.data);
+    const dataUntil = async (stream: SseTestStream, marker = 'end') =>
+      (await until(stream, marker)).map((event) => event.data);
 
     /** Polls `check` until it holds, for at most `ms`: for what has no event to await (presence kept on a server). */
     const eventually = async (what: string, check: () => Promise<boolean>, ms = 5_000): Promise<void> => {
@@ -198,7 +224,11 @@ export function describeTransportConformance(name: string, harness: TransportHar
       await b.hub.broadcast({ event: 'news', data: 'from B' }, { channels: 'red' });
       await a.hub.broadcast({ event: 'news', data: 'end' });
       const seen = await Promise.all(clients.map((client) => until(client.stream)));
-      expect(seen.map((events) => events.map((event) => event.data))).toEqual([['from A', 'from B'], ['from A', 'from B'], ['from A']]);
+      expect(seen.map((events) => events.map((event) => event.data))).toEqual([
+        ['from A', 'from B'],
+        ['from A', 'from B'],
+        ['from A'],
+      ]);
       // The transport's ids: the same for every client, wherever it is, and increasing.
       const [ids] = seen.map((events) => events.map((event) => event.id!));
       expect(seen[1].map((event) => event.id)).toEqual(ids);
@@ -215,7 +245,10 @@ export function describeTransportConformance(name: string, harness: TransportHar
       // Turns that do not await each other: each turn's batch may still be on its way when the next is made.
       for (let turn = 0; turn < TURNS; turn++) {
         if (harness.forgetScripts && turn % 5 === 0) await harness.forgetScripts();
-        for (let i = 0; i < PER_TURN; i++) published.push(a.hub.broadcast({ event: 'n', data: String(turn * PER_TURN + i) }, { channels: 'x' }));
+        for (let i = 0; i < PER_TURN; i++)
+          published.push(
+            a.hub.broadcast({ event: 'n', data: String(turn * PER_TURN + i) }, { channels: 'x' }),
+          );
         await nextTurn();
       }
       await Promise.all(published);
@@ -226,9 +259,15 @@ export function describeTransportConformance(name: string, harness: TransportHar
         const values = got.map((event) => event.data);
         // The first place where the order broke says more than a diff of 4,000 lines.
         const firstWrong = values.findIndex((value, n) => value !== expected[n]);
-        expect({ firstWrong, around: firstWrong < 0 ? [] : values.slice(Math.max(0, firstWrong - 2), firstWrong + 3), count: values.length }).toEqual({ firstWrong: -1, around: [], count: expected.length });
+        expect({
+          firstWrong,
+          around: firstWrong < 0 ? [] : values.slice(Math.max(0, firstWrong - 2), firstWrong + 3),
+          count: values.length,
+        }).toEqual({ firstWrong: -1, around: [], count: expected.length });
         const ids = got.map((event) => event.id!);
-        for (let n = 1; n < ids.length; n++) if (compareEventIds(ids[n - 1], ids[n]) >= 0) throw new Error(`ids not increasing at ${n}: ${ids[n - 1]} then ${ids[n]}`);
+        for (let n = 1; n < ids.length; n++)
+          if (compareEventIds(ids[n - 1], ids[n]) >= 0)
+            throw new Error(`ids not increasing at ${n}: ${ids[n - 1]} then ${ids[n]}`);
       }
     }, 60_000);
 
@@ -241,13 +280,21 @@ export function describeTransportConformance(name: string, harness: TransportHar
       await b.hub.broadcast({ event: 'news', data: 'to red' }, { channels: 'red' });
       await a.hub.broadcast({ event: 'news', data: 'to blue' }, { channels: 'blue' });
       await b.hub.broadcast({ event: 'news', data: 'to red and blue' }, { channels: ['red', 'blue'] });
-      await a.hub.broadcast({ event: 'news', data: 'to red but not redA' }, { channels: 'red', except: redA.id });
+      await a.hub.broadcast(
+        { event: 'news', data: 'to red but not redA' },
+        { channels: 'red', except: redA.id },
+      );
       await a.hub.broadcast({ event: 'news', data: 'to green' }, { channels: 'green' });
       await b.hub.broadcast({ event: 'news', data: 'end' });
       expect(await dataUntil(redA.stream)).toEqual(['to red', 'to red and blue']);
       expect(await dataUntil(blueB.stream)).toEqual(['to blue', 'to red and blue']);
       expect(await dataUntil(redB.stream)).toEqual(['to red', 'to red and blue', 'to red but not redA']);
-      expect(await dataUntil(bothA.stream)).toEqual(['to red', 'to blue', 'to red and blue', 'to red but not redA']);
+      expect(await dataUntil(bothA.stream)).toEqual([
+        'to red',
+        'to blue',
+        'to red and blue',
+        'to red but not redA',
+      ]);
     });
 
     it(`sends to one client ${where} with sendTo, without an id, and to no one for an unknown id`, async () => {
@@ -270,7 +317,11 @@ export function describeTransportConformance(name: string, harness: TransportHar
       const onA = await join(a, 'x');
       await a.hub.close(doomed.id);
       await doomed.stream.closed();
-      await eventually('the closed stream is gone from the hub', async () => closeReasons.has(doomed.id) && !b.hub.clients('x').some((client) => client.id === doomed.id));
+      await eventually(
+        'the closed stream is gone from the hub',
+        async () =>
+          closeReasons.has(doomed.id) && !b.hub.clients('x').some((client) => client.id === doomed.id),
+      );
       expect(closeReasons.get(doomed.id)).toBe('server-closed');
       await a.hub.broadcast({ event: 'news', data: 'after' }, { channels: 'x' });
       await a.hub.broadcast({ event: 'news', data: 'end' });
@@ -296,18 +347,29 @@ export function describeTransportConformance(name: string, harness: TransportHar
     it('refuses a channel name no transport can store (NUL, a lone surrogate) alike: 400 before the stream, and presence keeps every other stream', async () => {
       const { a, b } = await pair();
       const kept = await join(a, 'red');
-      const refused = await fetch(`${a.url}/conformance/x%00y/events`, { headers: { accept: 'text/event-stream' } });
+      const refused = await fetch(`${a.url}/conformance/x%00y/events`, {
+        headers: { accept: 'text/event-stream' },
+      });
       expect(refused.status).toBe(400);
       expect((await refused.json()).message).toMatch(/cannot be a channel name: it contains NUL/);
-      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { channels: 'a\0b' })).rejects.toThrow(SseChannelNameError);
-      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { channels: 'a\ud800' })).rejects.toThrow(/lone surrogate/);
+      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { channels: 'a\0b' })).rejects.toThrow(
+        SseChannelNameError,
+      );
+      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { channels: 'a\ud800' })).rejects.toThrow(
+        /lone surrogate/,
+      );
       await expect(a.hub.join(kept.id, 'a\0b')).rejects.toThrow(SseChannelNameError);
       await expect(b.hub.presence('a\0b')).rejects.toThrow(SseChannelNameError);
-      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { idempotencyKey: 'k\0' })).rejects.toThrow(/idempotencyKey/);
+      await expect(a.hub.broadcast({ event: 'n', data: 'x' }, { idempotencyKey: 'k\0' })).rejects.toThrow(
+        /idempotencyKey/,
+      );
       // A stream that joins one from its own code is told so, and keeps its stream.
       expect(() => a.hub.clients()[0].join('\udc00')).toThrow(SseChannelNameError);
       if (harness.presence) {
-        await eventually('the stream is in presence on every instance', async () => (await b.hub.presence('red')).count === 1);
+        await eventually(
+          'the stream is in presence on every instance',
+          async () => (await b.hub.presence('red')).count === 1,
+        );
         expect((await b.hub.presence()).clients.map((client) => client.id)).toEqual([kept.id]);
       }
       await b.hub.broadcast({ event: 'n', data: 'still' }, { channels: 'red' });
@@ -318,49 +380,70 @@ export function describeTransportConformance(name: string, harness: TransportHar
       const { a, b } = await pair();
       const kept = await join(a, 'red');
       for (const kind of ['bigint', 'circular']) {
-        const refused = await fetch(`${a.url}/conformance/bad-presence/${kind}/events`, { headers: { accept: 'text/event-stream' } });
+        const refused = await fetch(`${a.url}/conformance/bad-presence/${kind}/events`, {
+          headers: { accept: 'text/event-stream' },
+        });
         expect(refused.status).toBe(500);
         expect(await refused.text()).not.toContain('presence option');
       }
       // Nest's loggers write to the app made last: either of the two.
       const logged = [a, b].flatMap((app) => app.logger.errors()).join('\n');
-      expect(logged).toMatch(/The presence option of GET \/conformance\/bad-presence\/:kind\/events returned a value that cannot be encoded as JSON \(.*BigInt/);
-      expect(logged).toMatch(/bad-presence\/:kind\/events returned a value that cannot be encoded as JSON \(.*circular/i);
+      expect(logged).toMatch(
+        /The presence option of GET \/conformance\/bad-presence\/:kind\/events returned a value that cannot be encoded as JSON \(.*BigInt/,
+      );
+      expect(logged).toMatch(
+        /bad-presence\/:kind\/events returned a value that cannot be encoded as JSON \(.*circular/i,
+      );
       expect(a.hub.count()).toBe(1);
-      if (harness.presence) await eventually('only the kept stream is in presence', async () => (await b.hub.presence()).count === 1);
+      if (harness.presence)
+        await eventually(
+          'only the kept stream is in presence',
+          async () => (await b.hub.presence()).count === 1,
+        );
       // Past the time a transport's presence write would have failed (the crash came ~1.5 s after).
       await b.hub.broadcast({ event: 'n', data: 'still' }, { channels: 'red' });
       expect((await kept.stream.nextEvent()).data).toBe('still');
-      if (harness.presence) expect((await a.hub.presence()).clients.map((client) => client.id)).toEqual([kept.id]);
+      if (harness.presence)
+        expect((await a.hub.presence()).clients.map((client) => client.id)).toEqual([kept.id]);
     });
 
-    (harness.presence ? it : notOffered)('lists the streams of every instance in presence(), by channel, with their info', async () => {
-      const { a, b } = await pair();
-      const ann = await join(a, 'x', { user: 'ann' });
-      const bob = await join(b, 'x', { user: 'bob' });
-      const cyd = await join(b, 'y', { user: 'cyd' });
-      for (const hub of [a.hub, b.hub]) {
-        // An instance's changes reach the server in the background: the other may not see them at once.
-        await eventually('every stream is in presence', async () => (await hub.presence()).count === 3);
-        const all = await hub.presence();
-        expect(all.count).toBe(3);
-        expect(all.clients).toEqual(
-          expect.arrayContaining([
-            { id: ann.id, channels: ['x'], info: { user: 'ann' } },
-            { id: bob.id, channels: ['x'], info: { user: 'bob' } },
-            { id: cyd.id, channels: ['y'], info: { user: 'cyd' } },
-          ]),
+    (harness.presence ? it : notOffered)(
+      'lists the streams of every instance in presence(), by channel, with their info',
+      async () => {
+        const { a, b } = await pair();
+        const ann = await join(a, 'x', { user: 'ann' });
+        const bob = await join(b, 'x', { user: 'bob' });
+        const cyd = await join(b, 'y', { user: 'cyd' });
+        for (const hub of [a.hub, b.hub]) {
+          // An instance's changes reach the server in the background: the other may not see them at once.
+          await eventually('every stream is in presence', async () => (await hub.presence()).count === 3);
+          const all = await hub.presence();
+          expect(all.count).toBe(3);
+          expect(all.clients).toEqual(
+            expect.arrayContaining([
+              { id: ann.id, channels: ['x'], info: { user: 'ann' } },
+              { id: bob.id, channels: ['x'], info: { user: 'bob' } },
+              { id: cyd.id, channels: ['y'], info: { user: 'cyd' } },
+            ]),
+          );
+          expect(
+            (await hub.presence('x')).clients.map((client) => (client.info as { user: string }).user).sort(),
+          ).toEqual(['ann', 'bob']);
+        }
+        // count() stays this instance's.
+        expect([a.hub.count(), b.hub.count()]).toEqual(harness.instances ? [1, 2] : [3, 3]);
+        await a.hub.join(cyd.id, 'x');
+        await eventually('presence shows the join', async () => (await a.hub.presence('x')).count === 3);
+        ann.stream.close();
+        await eventually(
+          'presence forgets a stream that ended',
+          async () => (await b.hub.presence('x')).count === 2,
         );
-        expect((await hub.presence('x')).clients.map((client) => (client.info as { user: string }).user).sort()).toEqual(['ann', 'bob']);
-      }
-      // count() stays this instance's.
-      expect([a.hub.count(), b.hub.count()]).toEqual(harness.instances ? [1, 2] : [3, 3]);
-      await a.hub.join(cyd.id, 'x');
-      await eventually('presence shows the join', async () => (await a.hub.presence('x')).count === 3);
-      ann.stream.close();
-      await eventually('presence forgets a stream that ended', async () => (await b.hub.presence('x')).count === 2);
-      expect((await b.hub.presence()).clients.map((client) => client.id).sort()).toEqual([bob.id, cyd.id].sort());
-    });
+        expect((await b.hub.presence()).clients.map((client) => client.id).sort()).toEqual(
+          [bob.id, cyd.id].sort(),
+        );
+      },
+    );
 
     it(`replays on whichever instance a client reconnects to, with no gap and no duplicate while broadcasts race`, async () => {
       const { a, b } = await pair();
@@ -386,8 +469,13 @@ export function describeTransportConformance(name: string, harness: TransportHar
           stream.close();
         }
         await broadcasting;
-        const expected = (await reference.stream.take(TOTAL)).map((event) => ({ id: event.id, data: event.data }));
-        expect(expected.map((event) => event.data)).toEqual(Array.from({ length: TOTAL }, (_, n) => String(n)));
+        const expected = (await reference.stream.take(TOTAL)).map((event) => ({
+          id: event.id,
+          data: event.data,
+        }));
+        expect(expected.map((event) => event.data)).toEqual(
+          Array.from({ length: TOTAL }, (_, n) => String(n)),
+        );
         // The hopper's events are exactly the reference's, from where it first joined, in order.
         const startAt = expected.findIndex((event) => event.id === hopped[0].id);
         expect(startAt).toBeGreaterThanOrEqual(0);
@@ -402,12 +490,17 @@ export function describeTransportConformance(name: string, harness: TransportHar
       const { a, b } = await pair({ maxLen });
       const first = await join(a, 'x');
       const TOTAL = maxLen * 50;
-      for (let n = 0; n < TOTAL; n++) await a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'x' });
+      for (let n = 0; n < TOTAL; n++)
+        await a.hub.broadcast({ event: 'n', data: String(n) }, { channels: 'x' });
       const got = await first.stream.take(TOTAL);
       first.stream.close();
       // A transport may trim later than it publishes (PostgreSQL trims at most once a second):
       // the oldest must be gone within a few seconds. What has no event to await is polled.
-      await eventually(`the history trims ${got[0].id} (maxLen ${maxLen}, ${TOTAL} published)`, async () => (await b.transport.history(got[0].id!)).status === 'gap', 10_000);
+      await eventually(
+        `the history trims ${got[0].id} (maxLen ${maxLen}, ${TOTAL} published)`,
+        async () => (await b.transport.history(got[0].id!)).status === 'gap',
+        10_000,
+      );
       // The oldest is trimmed; '1-0' is older than anything, the other later than anything.
       for (const lastEventId of [got[0].id!, '1-0', '999999999999999-0']) {
         const back = await join(b, 'x', { lastEventId });
@@ -417,7 +510,10 @@ export function describeTransportConformance(name: string, harness: TransportHar
       // The control: an id still kept replays what came after it, not a resync.
       const kept = await join(b, 'x', { lastEventId: got[TOTAL - 3].id! });
       expect(kept.resync).toBeUndefined();
-      expect((await kept.stream.take(2)).map((event) => event.data)).toEqual([String(TOTAL - 2), String(TOTAL - 1)]);
+      expect((await kept.stream.take(2)).map((event) => event.data)).toEqual([
+        String(TOTAL - 2),
+        String(TOTAL - 1),
+      ]);
     });
 
     (harness.killConnections ? it : notOffered)(
@@ -431,7 +527,8 @@ export function describeTransportConformance(name: string, harness: TransportHar
         let round = 0;
         // Until 150 broadcasts were taken, killing at 50 and 100; bounded in attempts.
         for (let n = 0; sent.length < 150 && n < 5000; n++) {
-          if (round < killsAt.length && sent.length === killsAt[round]) await harness.killConnections!(round++);
+          if (round < killsAt.length && sent.length === killsAt[round])
+            await harness.killConnections!(round++);
           const value = String(n);
           const ok = await taken((n % 2 ? a : b).hub, value);
           (ok ? sent : failed).push(value);
@@ -452,7 +549,9 @@ export function describeTransportConformance(name: string, harness: TransportHar
           expect(values.map(Number)).toEqual([...values.map(Number)].sort((x, y) => x - y));
           expect(values.filter((value) => !failed.includes(value))).toEqual(sent);
         }
-        console.log(`${name}, killed connections: ${sent.length} broadcasts taken, ${failed.length} refused meanwhile; all taken delivered once`);
+        console.log(
+          `${name}, killed connections: ${sent.length} broadcasts taken, ${failed.length} refused meanwhile; all taken delivered once`,
+        );
       },
       60_000,
     );
@@ -476,7 +575,8 @@ export function describeTransportConformance(name: string, harness: TransportHar
         let restarting: Promise<unknown> | undefined;
         try {
           for (let n = 0; (!restarted || sentAfter.length < 20) && n < 5000; n++) {
-            if (!restarting && sent.length === 20) restarting = harness.restart!().then(() => (restarted = true));
+            if (!restarting && sent.length === 20)
+              restarting = harness.restart!().then(() => (restarted = true));
             const value = String(n);
             const afterRestart = restarted;
             const ok = await taken((n % 2 ? a : b).hub, value);
@@ -503,7 +603,9 @@ export function describeTransportConformance(name: string, harness: TransportHar
             // What the server lost is unknown: a resync says so; what it took since comes after.
             const resync = got.findIndex((event) => event.event === 'resync');
             expect(resync).toBeGreaterThanOrEqual(0);
-            expect(got.slice(resync + 1).map((event) => event.data)).toEqual(expect.arrayContaining(sentAfter));
+            expect(got.slice(resync + 1).map((event) => event.data)).toEqual(
+              expect.arrayContaining(sentAfter),
+            );
           }
         }
         const back = await join(b, 'x', { lastEventId: before.id });
@@ -511,29 +613,38 @@ export function describeTransportConformance(name: string, harness: TransportHar
           expect(back.resync).toBeUndefined();
           expect(await dataUntil(back.stream)).toEqual(seen[0].map((event) => event.data));
         } else {
-          expect(back.resync).toMatchObject({ event: 'resync', data: JSON.stringify({ lastEventId: before.id }) });
+          expect(back.resync).toMatchObject({
+            event: 'resync',
+            data: JSON.stringify({ lastEventId: before.id }),
+          });
         }
-        console.log(`${name}, restart: ${sent.length} broadcasts taken (${sentAfter.length} after it was over), ${failed.length} refused meanwhile`);
+        console.log(
+          `${name}, restart: ${sent.length} broadcasts taken (${sentAfter.length} after it was over), ${failed.length} refused meanwhile`,
+        );
       },
       60_000,
     );
 
-    (harness.instances ? it : notOffered)('an instance started after broadcasts delivers only new ones live, and replays the earlier ones to a client that reconnects to it', async () => {
-      const topic = newTopic();
-      const a = await start(topic);
-      const onA = await join(a, 'x');
-      for (const data of ['old 1', 'old 2', 'old 3']) await a.hub.broadcast({ event: 'n', data }, { channels: 'x' });
-      const old = await onA.stream.take(3);
-      const b = await start(topic);
-      const onB = await join(b, 'x');
-      await a.hub.broadcast({ event: 'n', data: 'new' }, { channels: 'x' });
-      await b.hub.broadcast({ event: 'n', data: 'end' }, { channels: 'x' });
-      expect(await dataUntil(onB.stream)).toEqual(['new']);
-      expect(await dataUntil(onA.stream)).toEqual(['new']);
-      const back = await join(b, 'x', { lastEventId: old[0].id });
-      expect(back.resync).toBeUndefined();
-      expect(await dataUntil(back.stream)).toEqual(['old 2', 'old 3', 'new']);
-    });
+    (harness.instances ? it : notOffered)(
+      'an instance started after broadcasts delivers only new ones live, and replays the earlier ones to a client that reconnects to it',
+      async () => {
+        const topic = newTopic();
+        const a = await start(topic);
+        const onA = await join(a, 'x');
+        for (const data of ['old 1', 'old 2', 'old 3'])
+          await a.hub.broadcast({ event: 'n', data }, { channels: 'x' });
+        const old = await onA.stream.take(3);
+        const b = await start(topic);
+        const onB = await join(b, 'x');
+        await a.hub.broadcast({ event: 'n', data: 'new' }, { channels: 'x' });
+        await b.hub.broadcast({ event: 'n', data: 'end' }, { channels: 'x' });
+        expect(await dataUntil(onB.stream)).toEqual(['new']);
+        expect(await dataUntil(onA.stream)).toEqual(['new']);
+        const back = await join(b, 'x', { lastEventId: old[0].id });
+        expect(back.resync).toBeUndefined();
+        expect(await dataUntil(back.stream)).toEqual(['old 2', 'old 3', 'new']);
+      },
+    );
   });
 }
 

@@ -23,11 +23,19 @@ class RoomsController {
 }
 
 const decorate = (decorators, target, key) =>
-  Object.defineProperty(target, key, Reflect.decorate(decorators, target, key, Object.getOwnPropertyDescriptor(target, key)));
+  Object.defineProperty(
+    target,
+    key,
+    Reflect.decorate(decorators, target, key, Object.getOwnPropertyDescriptor(target, key)),
+  );
 
 Param('room')(RoomsController.prototype, 'events', 0);
 ConnectedClient()(RoomsController.prototype, 'events', 1);
-decorate([SseRoute(':room/events', { channels: (req) => [req.params.room] })], RoomsController.prototype, 'events');
+decorate(
+  [SseRoute(':room/events', { channels: (req) => [req.params.room] })],
+  RoomsController.prototype,
+  'events',
+);
 Param('room')(RoomsController.prototype, 'say', 0);
 decorate([Post(':room/say')], RoomsController.prototype, 'say');
 Reflect.defineMetadata('design:paramtypes', [SseHub], RoomsController);

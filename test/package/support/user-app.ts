@@ -17,14 +17,36 @@ export interface Run {
 }
 
 /** Runs a command to its end (at most `timeout` ms), with its output kept for the failure message. */
-export async function run(command: string, args: string[], cwd: string, timeout = 300_000, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+export async function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeout = 300_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(command, args, { cwd, timeout, env, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' });
+    const { stdout, stderr } = await promisify(execFile)(command, args, {
+      cwd,
+      timeout,
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+      killSignal: 'SIGKILL',
+    });
     return { code: 0, output: stdout + stderr, stdout };
   } catch (error) {
-    const failed = error as { code?: number; killed?: boolean; stdout?: string; stderr?: string; message: string };
+    const failed = error as {
+      code?: number;
+      killed?: boolean;
+      stdout?: string;
+      stderr?: string;
+      message: string;
+    };
     const why = failed.killed ? `killed after ${timeout} ms` : `exit code ${String(failed.code)}`;
-    return { code: typeof failed.code === 'number' ? failed.code : null, output: `${why}\n${failed.stdout ?? ''}${failed.stderr ?? failed.message}`, stdout: failed.stdout ?? '' };
+    return {
+      code: typeof failed.code === 'number' ? failed.code : null,
+      output: `${why}\n${failed.stdout ?? ''}${failed.stderr ?? failed.message}`,
+      stdout: failed.stdout ?? '',
+    };
   }
 }
 
@@ -36,7 +58,9 @@ export async function runNpm(args: string[], cwd: string, timeout?: number): Pro
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
 }
 
 /**
@@ -64,7 +88,11 @@ export interface RunningApp {
 }
 
 export async function startApp(main: string, cwd: string): Promise<RunningApp> {
-  const child = spawn(process.execPath, [main], { cwd, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main], {
+    cwd,
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => {

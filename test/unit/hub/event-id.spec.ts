@@ -14,7 +14,10 @@ describe('hub event ids', () => {
     expect(compareEventIds('5-1', '5-1')).toBe(0);
   });
 
-  it.each(['', '1', '1-', '-1', 'a-1', '1-1-1', ' 1-1', '1-1\n', '1'.repeat(16) + '-1'])('refuse the foreign form %p', (id) => {
-    expect(isEventId(id)).toBe(false);
-  });
+  it.each(['', '1', '1-', '-1', 'a-1', '1-1-1', ' 1-1', '1-1\n', '1'.repeat(16) + '-1'])(
+    'refuse the foreign form %p',
+    (id) => {
+      expect(isEventId(id)).toBe(false);
+    },
+  );
 });

@@ -12,7 +12,14 @@ describe('InMemoryTransport history', () => {
     const transport = new InMemoryTransport({ historySize: 3 });
     const ids = publishAll(transport, 5);
     const result = transport.history(ids[1]);
-    expect(result).toEqual({ status: 'complete', messages: [expect.objectContaining({ value: 2 }), expect.objectContaining({ value: 3 }), expect.objectContaining({ value: 4 })] });
+    expect(result).toEqual({
+      status: 'complete',
+      messages: [
+        expect.objectContaining({ value: 2 }),
+        expect.objectContaining({ value: 3 }),
+        expect.objectContaining({ value: 4 }),
+      ],
+    });
     // ids[1] was just evicted: its client missed only what is kept. ids[0] is gone for good.
     expect(transport.history(ids[0])).toEqual({ status: 'gap' });
   });

@@ -2,7 +2,10 @@ import { ServerAddress } from '../../../src/hub/server-address';
 
 describe('ServerAddress', () => {
   it.each([
-    ['postgres://app:secret@db.internal:6432/orders?password=other&sslmode=require', 'postgres://app@db.internal:6432/orders'],
+    [
+      'postgres://app:secret@db.internal:6432/orders?password=other&sslmode=require',
+      'postgres://app@db.internal:6432/orders',
+    ],
     ['postgresql://app@db/orders', 'postgresql://app@db:5432/orders'],
     ['redis://:pw@cache:6380', 'redis://cache:6380'],
     ['rediss://user:pw@cache/2?password=x', 'rediss://user@cache:6379/2'],
@@ -13,16 +16,26 @@ describe('ServerAddress', () => {
   });
 
   it('names a server a driver resolved from a config object', () => {
-    expect(new ServerAddress({ scheme: 'postgres', user: 'app', host: '10.0.0.5', port: 5433, database: 'orders' }).text).toBe('postgres://app@10.0.0.5:5433/orders');
-    expect(new ServerAddress({ scheme: 'postgres', host: '::1', port: 5432, database: 'x' }).text).toBe('postgres://[::1]:5432/x');
+    expect(
+      new ServerAddress({ scheme: 'postgres', user: 'app', host: '10.0.0.5', port: 5433, database: 'orders' })
+        .text,
+    ).toBe('postgres://app@10.0.0.5:5433/orders');
+    expect(new ServerAddress({ scheme: 'postgres', host: '::1', port: 5432, database: 'x' }).text).toBe(
+      'postgres://[::1]:5432/x',
+    );
   });
 
   it('scrubs every password it was given, as written and decoded, from what a driver says', () => {
     const encoded = encodeURIComponent('p@ss/w:rd?');
-    const address = new ServerAddress(`postgres://app:${encoded}@db/x?sslpassword=ssl-secret`, [{ password: 'field-secret', ssl: { passphrase: 'key-secret' } }, undefined, 'not a url']);
+    const address = new ServerAddress(`postgres://app:${encoded}@db/x?sslpassword=ssl-secret`, [
+      { password: 'field-secret', ssl: { passphrase: 'key-secret' } },
+      undefined,
+      'not a url',
+    ]);
     const said = `failed for postgres://app:${encoded}@db (p@ss/w:rd?) with field-secret, key-secret and ssl-secret`;
     const scrubbed = address.scrub(said);
-    for (const secret of [encoded, 'p@ss/w:rd?', 'field-secret', 'key-secret', 'ssl-secret']) expect(scrubbed).not.toContain(secret);
+    for (const secret of [encoded, 'p@ss/w:rd?', 'field-secret', 'key-secret', 'ssl-secret'])
+      expect(scrubbed).not.toContain(secret);
     expect(scrubbed).toContain('failed for postgres://app:***@db');
   });
 

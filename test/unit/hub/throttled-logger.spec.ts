@@ -7,7 +7,8 @@ describe('ThrottledLogger', () => {
   const capture: LoggerService = {
     log: (message: string, context?: string) => lines.push({ level: 'log', message, context }),
     warn: (message: string, context?: string) => lines.push({ level: 'warn', message, context }),
-    error: (message: string, _stack?: string, context?: string) => lines.push({ level: 'error', message, context }),
+    error: (message: string, _stack?: string, context?: string) =>
+      lines.push({ level: 'error', message, context }),
   };
 
   beforeEach(() => {
@@ -26,7 +27,9 @@ describe('ThrottledLogger', () => {
     expect(lines).toEqual([{ level: 'warn', message: 'slow consumer 0', context: 'SseHub' }]);
     jest.advanceTimersByTime(10_000);
     expect(lines).toHaveLength(2);
-    expect(lines[1].message).toBe('9999 more like this in 10 s (not written one by one); the last: slow consumer 9999');
+    expect(lines[1].message).toBe(
+      '9999 more like this in 10 s (not written one by one); the last: slow consumer 9999',
+    );
     // A window later, the next one is written again.
     logger.warn('slow-consumer', 'slow consumer again');
     expect(lines.at(-1)!.message).toBe('slow consumer again');

@@ -1,8 +1,17 @@
-import { encodeComment, encodeEvent, encodeEventParts, encodeRetry, SseEncodeError, SseEventTooLargeError } from '../../../src/wire';
+import {
+  encodeComment,
+  encodeEvent,
+  encodeEventParts,
+  encodeRetry,
+  SseEncodeError,
+  SseEventTooLargeError,
+} from '../../../src/wire';
 
 describe('encodeEvent', () => {
   it('writes the fields in order and ends with a blank line', () => {
-    expect(encodeEvent({ comment: 'hi', event: 'update', id: '7', retry: 1500, data: 'x' })).toBe(': hi\nevent: update\nid: 7\nretry: 1500\ndata: x\n\n');
+    expect(encodeEvent({ comment: 'hi', event: 'update', id: '7', retry: 1500, data: 'x' })).toBe(
+      ': hi\nevent: update\nid: 7\nretry: 1500\ndata: x\n\n',
+    );
   });
 
   it('splits data on LF, CR and CRLF into one data line each', () => {
@@ -77,7 +86,9 @@ describe('encodeEvent under maxEventBytes', () => {
   it('keeps room for an id given later (encodeEventParts)', () => {
     const { head, tail } = encodeEventParts({ event: 'x', data: 'y' }, 30, 10);
     expect(head + 'id: 1-0\n' + tail).toBe('event: x\nid: 1-0\ndata: y\n\n');
-    expect(() => encodeEventParts({ event: 'x', data: 'y'.repeat(20) }, 30, 10)).toThrow(SseEventTooLargeError);
+    expect(() => encodeEventParts({ event: 'x', data: 'y'.repeat(20) }, 30, 10)).toThrow(
+      SseEventTooLargeError,
+    );
   });
 });
 

@@ -19,7 +19,9 @@ function parse(stream: string): { events: EventSourceMessage[]; comments: string
 // The characters that break naive encoders: every line terminator, NUL, the field
 // separator, a BOM, an astral emoji, and U+2028 (a line break for JavaScript, not for SSE).
 const tricky = fc.constantFrom('\r', '\n', '\r\n', '\0', ':', ' ', '\uFEFF', '😀', '\u2028', 'data: x', 'é');
-const text = fc.array(fc.oneof(tricky, fc.string({ unit: 'grapheme' })), { maxLength: 12 }).map((parts) => parts.join(''));
+const text = fc
+  .array(fc.oneof(tricky, fc.string({ unit: 'grapheme' })), { maxLength: 12 })
+  .map((parts) => parts.join(''));
 const singleLine = text.map((value) => value.replace(/[\r\n]/g, ''));
 const normalise = (value: string) => value.replace(/\r\n|\r/g, '\n');
 
@@ -37,10 +39,22 @@ describe('wire round trip through eventsource-parser', () => {
 
   it('gives back event names and ids exactly, and keeps events apart in one stream', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ event: singleLine.filter((e) => e.length > 0), id: singleLine.map((id) => id.replace(/\0/g, '')), data: text }), { minLength: 1, maxLength: 5 }), (sent) => {
-        const { events } = parse(sent.map((event) => encodeEvent(event)).join(''));
-        expect(events.map((event) => [event.event, event.id, event.data])).toEqual(sent.map((event) => [event.event, event.id, normalise(event.data)]));
-      }),
+      fc.property(
+        fc.array(
+          fc.record({
+            event: singleLine.filter((e) => e.length > 0),
+            id: singleLine.map((id) => id.replace(/\0/g, '')),
+            data: text,
+          }),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (sent) => {
+          const { events } = parse(sent.map((event) => encodeEvent(event)).join(''));
+          expect(events.map((event) => [event.event, event.id, event.data])).toEqual(
+            sent.map((event) => [event.event, event.id, normalise(event.data)]),
+          );
+        },
+      ),
       { numRuns: 2000 },
     );
   });

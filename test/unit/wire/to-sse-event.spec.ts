@@ -18,12 +18,21 @@ describe('toSseEvent (format_event)', () => {
   });
 
   it('reads an event-shaped object field by field, with JSON for non-string data', () => {
-    expect(toSseEvent({ event: 'tick', data: { i: 1 }, id: 3, retry: 10 })).toEqual({ event: 'tick', data: '{"i":1}', id: '3', retry: 10 });
+    expect(toSseEvent({ event: 'tick', data: { i: 1 }, id: 3, retry: 10 })).toEqual({
+      event: 'tick',
+      data: '{"i":1}',
+      id: '3',
+      retry: 10,
+    });
     expect(toSseEvent({ event: 'raw', data: 'text' })).toEqual({ event: 'raw', data: 'text' });
   });
 
   it("accepts NestJS's MessageEvent, whose event name is `type`", () => {
-    expect(toSseEvent({ type: 'update', data: 'x', id: '1' })).toEqual({ event: 'update', data: 'x', id: '1' });
+    expect(toSseEvent({ type: 'update', data: 'x', id: '1' })).toEqual({
+      event: 'update',
+      data: 'x',
+      id: '1',
+    });
   });
 
   it('accepts a comment-only event', () => {
@@ -36,7 +45,9 @@ describe('toSseEvent (format_event)', () => {
   });
 
   it('treats an object with an extra key as plain JSON', () => {
-    expect(toSseEvent({ event: 'x', data: 1, user: 'ann' })).toEqual({ data: '{"event":"x","data":1,"user":"ann"}' });
+    expect(toSseEvent({ event: 'x', data: 1, user: 'ann' })).toEqual({
+      data: '{"event":"x","data":1,"user":"ann"}',
+    });
   });
 
   it('sends `data: null` as JSON null, not as nothing', () => {

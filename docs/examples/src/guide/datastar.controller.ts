@@ -22,6 +22,8 @@ export class CounterController {
 
   // To every page that has a stream open, encoded once for all of them.
   toast(text: string) {
-    return this.hub.broadcast(patchElements(`<div id="toast">${text}</div>`, { selector: '#toasts', mode: 'append' }));
+    return this.hub.broadcast(
+      patchElements(`<div id="toast">${text}</div>`, { selector: '#toasts', mode: 'append' }),
+    );
   }
 }

@@ -14,7 +14,10 @@ export class NotificationsService {
   // To every client of the channel (a client in several of the channels gets it once),
   // except the connection that caused it.
   notifyTeam(team: string, text: string, exceptClientId?: string) {
-    return this.hub.broadcast({ event: 'notice', data: { text } }, { channels: `team:${team}`, except: exceptClientId });
+    return this.hub.broadcast(
+      { event: 'notice', data: { text } },
+      { channels: `team:${team}`, except: exceptClientId },
+    );
   }
 
   // To one connection, wherever it is connected. Not kept for replay.

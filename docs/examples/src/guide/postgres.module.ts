@@ -7,8 +7,18 @@ import { PostgresTransport } from 'nestjs-sse-hub/postgres';
 // transactions with the transport, and SseModule is given the same one.
 @Module({
   providers: [
-    { provide: Pool, useFactory: () => new Pool({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' }) },
-    { provide: PostgresTransport, inject: [Pool], useFactory: (pool: Pool) => new PostgresTransport({ pool, maxLen: 10_000 }) },
+    {
+      provide: Pool,
+      useFactory: () =>
+        new Pool({
+          connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+        }),
+    },
+    {
+      provide: PostgresTransport,
+      inject: [Pool],
+      useFactory: (pool: Pool) => new PostgresTransport({ pool, maxLen: 10_000 }),
+    },
   ],
   exports: [Pool, PostgresTransport],
 })
@@ -33,8 +43,15 @@ export class OrdersService {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{ id: number }>('INSERT INTO orders (item) VALUES ($1) RETURNING id', [item]);
-      await this.sse.publishIn(client, { event: 'order-placed', data: { id: rows[0].id, item } }, { channels: 'orders' });
+      const { rows } = await client.query<{ id: number }>(
+        'INSERT INTO orders (item) VALUES ($1) RETURNING id',
+        [item],
+      );
+      await this.sse.publishIn(
+        client,
+        { event: 'order-placed', data: { id: rows[0].id, item } },
+        { channels: 'orders' },
+      );
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK');
@@ -48,7 +65,11 @@ export class OrdersService {
 @Module({
   imports: [
     DatabaseModule,
-    SseModule.forRootAsync({ imports: [DatabaseModule], inject: [PostgresTransport], useFactory: (transport: PostgresTransport) => ({ transport }) }),
+    SseModule.forRootAsync({
+      imports: [DatabaseModule],
+      inject: [PostgresTransport],
+      useFactory: (transport: PostgresTransport) => ({ transport }),
+    }),
   ],
   providers: [OrdersService],
 })
