@@ -3,6 +3,7 @@ export * from './dashboard';
 export * from './sse-connection-limiter';
 export * from './sse-gateway.interface';
 export * from './sse-module-options.interface';
+export * from './sse-module-imported-twice.error';
 export * from './sse-route-options.interface';
 export * from './sse-route.decorator';
 export * from './sse-stream-options.interface';

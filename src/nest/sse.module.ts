@@ -1,5 +1,5 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { type DynamicModule, Module, type OnModuleInit } from '@nestjs/common';
+import { APP_FILTER, ModulesContainer } from '@nestjs/core';
 import { defaultMaxTotalPendingBytes, SsePendingBudget } from '../connection';
 import { InMemoryTransport, SSE_HUB_OPTIONS, SSE_TRANSPORT, SseHub, type SseHubOptions } from '../hub';
 import { SseConnectionLimiter } from './sse-connection-limiter';
@@ -8,6 +8,7 @@ import { resolveOptions, SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
 import { SSE_MODULE_OPTIONS, SSE_OPTIONS_TYPE, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
 import { SseErrorsFilter } from './sse-errors.filter';
+import { SseModuleImportedTwiceError } from './sse-module-imported-twice.error';
 
 /**
  * Server-Sent Events for the whole application: `SseModule.forRoot(options)` or
@@ -56,7 +57,25 @@ import { SseErrorsFilter } from './sse-errors.filter';
     SSE_RESOLVED_OPTIONS,
   ],
 })
-export class SseModule extends SseConfigurableModule {
+export class SseModule extends SseConfigurableModule implements OnModuleInit {
+  constructor(private readonly modules: ModulesContainer) {
+    super();
+  }
+
+  /** Two imports with different options are two modules, so two hubs: refused at start-up. */
+  onModuleInit(): void {
+    const mine = [...this.modules.values()].filter((module) => module.metatype === SseModule);
+    if (mine.length < 2) return;
+    // Global modules are bound into every module's imports: the declared ones (@Module's
+    // `imports` metadata) say who asked.
+    const importers = [...this.modules.values()].flatMap((module) =>
+      ((Reflect.getMetadata('imports', module.metatype) ?? []) as unknown[])
+        .filter((imported) => (imported as DynamicModule | undefined)?.module === SseModule)
+        .map(() => module.metatype.name),
+    );
+    throw new SseModuleImportedTwiceError(mine.length, importers);
+  }
+
   /** Every option is optional, and so is the argument: `SseModule.forRoot()`. */
   static override forRoot(options: typeof SSE_OPTIONS_TYPE = {}): DynamicModule {
     return super.forRoot(options);

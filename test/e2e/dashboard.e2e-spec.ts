@@ -11,7 +11,13 @@ import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { get } from 'node:http';
-import { SseDashboardUnguardedError, SseHub, type SseHubStats, SseModule } from 'nestjs-sse-hub';
+import {
+  SseDashboardModule,
+  SseDashboardUnguardedError,
+  SseHub,
+  type SseHubStats,
+  SseModule,
+} from 'nestjs-sse-hub';
 import { baseUrlOf, openSseStream } from 'nestjs-sse-hub/testing';
 import { platform, startApp, type TestApp } from './support/start-app';
 
@@ -232,6 +238,45 @@ describe('the dashboard', () => {
         stream.close();
       }
     });
+  });
+
+  it("is added from a feature module with SseDashboardModule.register(), and watches the root's one hub", async () => {
+    @Module({ imports: [SseDashboardModule.register({ path: '/admin/sse', guard: TokenGuard })] })
+    class AdminFeatureModule {}
+
+    const moduleRef = await Test.createTestingModule({
+      imports: [SseModule.forRoot(), AdminFeatureModule],
+    }).compile();
+    const app = appOf(moduleRef);
+    try {
+      const url = await baseUrlOf(app);
+      expect((await fetch(`${url}/admin/sse`)).status).toBe(403);
+      expect((await fetch(`${url}/admin/sse?token=letmein`)).status).toBe(200);
+      // A broadcast on the hub the app injects is counted by the dashboard's: they are one.
+      await app.get(SseHub).broadcast('hello');
+      const stream = await openSseStream(url, '/admin/sse/stream?token=letmein');
+      try {
+        expect(stream.status).toBe(200);
+        const stats = JSON.parse((await stream.nextEvent()).data) as SseHubStats;
+        expect(stats).toMatchObject({ streams: 1, broadcasts: 1 });
+      } finally {
+        stream.close();
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses SseDashboardModule.register() without a guard in an app without global guards', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [SseModule.forRoot(), SseDashboardModule.register({ path: '/admin/sse' })],
+    }).compile();
+    const app = appOf(moduleRef);
+    try {
+      await expect(app.init()).rejects.toThrow(SseDashboardUnguardedError);
+    } finally {
+      await app.close();
+    }
   });
 
   it("takes a guard class whose dependencies come from forRootAsync's imports", async () => {

@@ -2,7 +2,7 @@ import { Controller, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { EventSource } from 'eventsource';
 import { of } from 'rxjs';
-import { SseModule, SseRoute } from 'nestjs-sse-hub';
+import { SseHub, SseModule, SseModuleImportedTwiceError, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
 import { startApp } from './support/start-app';
 
@@ -78,6 +78,38 @@ describe('SseModule', () => {
       const stream = await openSseStream(app, '/mod/named');
       expect((await stream.nextEvent()).event).toBe('greeting');
       stream.close();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses at start-up a second SseModule.forRoot() with other options, naming forRoot and both importers', async () => {
+    @Module({ imports: [SseModule.forRoot({ keepAlive: 1_000 })] })
+    class NotificationsModule {}
+
+    const moduleRef = await Test.createTestingModule({
+      imports: [SseModule.forRoot({ retry: 2_000 }), NotificationsModule],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    try {
+      const failure = app.init();
+      await expect(failure).rejects.toThrow(SseModuleImportedTwiceError);
+      await expect(failure).rejects.toThrow(/SseModule\.forRoot\(\).*imported 2 times.*NotificationsModule/s);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('takes the same SseModule.forRoot() imported by two modules as one module with one hub', async () => {
+    const sse = SseModule.forRoot({ retry: 2_000 });
+    @Module({ imports: [sse] })
+    class NotificationsModule {}
+
+    const moduleRef = await Test.createTestingModule({ imports: [sse, NotificationsModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    try {
+      await app.init();
+      expect(app.select(NotificationsModule).get(SseHub)).toBe(app.get(SseHub));
     } finally {
       await app.close();
     }

@@ -29,8 +29,7 @@ function isGuard(guard: unknown): guard is Type<CanActivate> | CanActivate {
 }
 
 /** Refuses options that would give a dashboard nobody can find or a guard Nest cannot run. */
-function validateDashboardOptions(options: SseDashboardOptions): void {
-  const where = 'SseModule.forRoot({ dashboard })';
+function validateDashboardOptions(options: SseDashboardOptions, where: string): void {
   if (typeof options !== 'object' || options === null)
     throw new TypeError(`${where}: dashboard must be { path, guard? }, got ${String(options)}.`);
   if (typeof options.path !== 'string' || options.path.trim() === '') {
@@ -60,8 +59,11 @@ function pathAndQuery(request: any): [string, string] {
  * script, and a stream of `SseHub.stats()` every second. Every route is behind the
  * dashboard's guard, if it has one, and the app's global guards.
  */
-export function createSseDashboardController(options: SseDashboardOptions): Type<unknown> {
-  validateDashboardOptions(options);
+export function createSseDashboardController(
+  options: SseDashboardOptions,
+  where = 'SseModule.forRoot({ dashboard })',
+): Type<unknown> {
+  validateDashboardOptions(options, where);
   const { path, guard } = options;
 
   @Controller(path)

@@ -1,5 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable, Module } from '@nestjs/common';
-import { SseModule } from 'nestjs-sse-hub';
+import { SseDashboardModule } from 'nestjs-sse-hub';
 
 // Who may see every route and channel name. The page's EventSource sends cookies but no
 // headers, so its token comes as a cookie or, as here, in the query string.
@@ -11,8 +11,9 @@ export class AdminGuard implements CanActivate {
   }
 }
 
+// From any module, beside the app's one SseModule.forRoot(): open /sse-hub?token=… in a browser.
+// (In the root module, SseModule.forRoot({ dashboard: { path, guard } }) does the same.)
 @Module({
-  // Open /sse-hub?token=… in a browser.
-  imports: [SseModule.forRoot({ dashboard: { path: '/sse-hub', guard: AdminGuard } })],
+  imports: [SseDashboardModule.register({ path: '/sse-hub', guard: AdminGuard })],
 })
 export class DashboardModule {}
