@@ -1,6 +1,14 @@
-import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+  Post,
+} from '@nestjs/common';
 import { Pool } from 'pg';
-import { SseModule } from 'nestjs-sse-hub';
+import { SseModule, SseRoute } from 'nestjs-sse-hub';
 import { PostgresTransport } from 'nestjs-sse-hub/postgres';
 
 // The app's pool, and the transport on it, as providers: services publish in their own
@@ -9,10 +17,17 @@ import { PostgresTransport } from 'nestjs-sse-hub/postgres';
   providers: [
     {
       provide: Pool,
-      useFactory: () =>
-        new Pool({
+      useFactory: () => {
+        const pool = new Pool({
           connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-        }),
+        });
+        // A connection that breaks while idle (PostgreSQL restarted) is reported on its pool:
+        // with no listener, Node would end the process.
+        pool.on('error', (error) =>
+          new Logger('Database').warn(`An idle connection failed: ${error.message}`),
+        );
+        return pool;
+      },
     },
     {
       provide: PostgresTransport,
@@ -39,7 +54,7 @@ export class OrdersService {
   ) {}
 
   // The outbox pattern: clients hear of the order if, and only if, it was saved.
-  async place(item: string): Promise<void> {
+  async place(item: string): Promise<{ id: number }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -53,6 +68,7 @@ export class OrdersService {
         { channels: 'orders' },
       );
       await client.query('COMMIT');
+      return rows[0];
     } catch (error) {
       await client.query('ROLLBACK');
       throw error;
@@ -62,15 +78,40 @@ export class OrdersService {
   }
 }
 
+@Controller('orders')
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  // GET /orders/events: every order placed, on any instance.
+  @SseRoute('events', { channels: 'orders' })
+  events() {}
+
+  // POST /orders {"item":"tea"}
+  @Post()
+  place(@Body('item') item: string) {
+    return this.orders.place(item);
+  }
+}
+
+@Module({
+  imports: [DatabaseModule],
+  controllers: [OrdersController],
+  providers: [OrdersService],
+  exports: [OrdersService],
+})
+export class OrdersModule {}
+
+// The root module of an app on PostgreSQL: SseModule is imported once, here, with the
+// transport (in place of the Quick start's SseModule.forRoot()).
 @Module({
   imports: [
     DatabaseModule,
+    OrdersModule,
     SseModule.forRootAsync({
       imports: [DatabaseModule],
       inject: [PostgresTransport],
       useFactory: (transport: PostgresTransport) => ({ transport }),
     }),
   ],
-  providers: [OrdersService],
 })
-export class PostgresModule {}
+export class PostgresAppModule {}
