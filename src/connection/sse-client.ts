@@ -30,9 +30,10 @@ const encodeValue: Encoder<unknown> = (value, maxEventBytes) => {
 /** `sendEvent`: its data as one line or a list of lines. */
 type EventLines = Omit<SseEvent, 'data'> & { data: string | readonly string[] };
 
-const encodeLines: Encoder<EventLines> = (lines, maxEventBytes) => {
-  const data = typeof lines.data === 'string' ? lines.data : lines.data.join('\n');
-  return encodeEvent({ event: lines.event, data, id: lines.id, retry: lines.retry }, maxEventBytes);
+const encodeLines: Encoder<EventLines> = (event, maxEventBytes) => {
+  // Joined in place (the object is sendEvent's own): one object per event, as before.
+  if (typeof event.data !== 'string') event.data = event.data.join('\n');
+  return encodeEvent(event as SseEvent, maxEventBytes);
 };
 
 const encodeText: Encoder<string> = (text, maxEventBytes) => encodeComment(text, maxEventBytes);
