@@ -91,7 +91,10 @@ export class SseClient<TRequest = any> {
     return this.#stream.replay;
   }
 
-  /** Bytes written to this client that its socket has not taken yet (queued ones before the start, and any the hub holds for it). */
+  /**
+   * Bytes written to this client that its socket has not taken yet (queued ones before
+   * the start, and any the hub holds for it).
+   */
   get pendingBytes(): number {
     return this.#stream.pendingBytes;
   }
@@ -130,7 +133,10 @@ export class SseClient<TRequest = any> {
     return this.#attempt(encodeText, text, false);
   }
 
-  /** Receives the hub's broadcasts to `channel` from now on; throws `SseChannelNameError` for a name no transport can store. */
+  /**
+   * Receives the hub's broadcasts to `channel` from now on; throws `SseChannelNameError`
+   * for a name no transport can store.
+   */
   join(channel: string): void {
     checkChannelName(channel);
     this.#joined ??= new Set();

@@ -86,7 +86,7 @@ describe('SsePendingBudget with real streams', () => {
     return pair;
   }
 
-  it('ends the client holding most once the application-wide limit is passed, though each is under its own', async () => {
+  it('ends the client holding most past the application-wide limit, though each is under its own', async () => {
     const budget = new SsePendingBudget(8 * 1024);
     const [first, second] = await stalledPair(budget);
     for (let n = 0; n < 20; n++) first.client.send('a'.repeat(300));

@@ -132,7 +132,7 @@ describe('SseClient before its stream starts', () => {
     expect(failed.res.writes).toHaveLength(0);
   });
 
-  it('ends once, tells the channel listener before the close listeners, and a listener that throws spoils nothing', () => {
+  it('ends once, tells the channel listener before the close listeners, and survives one that throws', () => {
     const reports: string[] = [];
     const { client, stream } = openClient({ reportError: (message) => reports.push(message) });
     const told: string[] = [];

@@ -122,7 +122,7 @@ describe('SseStream: backpressure and the "close" policy', () => {
 });
 
 describe('SseStream: the "drop" policy', () => {
-  it('skips events while the socket is full, then says how many with a resync once it drains, and goes on', async () => {
+  it('skips events while the socket is full, says how many with a resync once it drains, and goes on', async () => {
     const tally = new StreamTally('route');
     const res = new FakeResponse(1024);
     const { client, stream } = openClient({ maxPendingBytes: 4096, slowConsumer: 'drop', tally }, res);
@@ -195,7 +195,7 @@ describe('SseStream: keepalives', () => {
   beforeEach(() => jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick', 'setImmediate'] }));
   afterEach(() => jest.useRealTimers());
 
-  it('comments after a silence of the interval, never while writes keep coming, and stops with the stream', async () => {
+  it('comments after an interval of silence, never while writes keep coming, and stops with the stream', async () => {
     const { client, stream, res } = openClient({ keepAlive: 1000 });
     stream.start();
     await nextTurn();
