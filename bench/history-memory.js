@@ -2,6 +2,7 @@
 // minus heap with an empty history, divided by N. Run: npm run build && node --expose-gc bench/history-memory.js
 const { EventEmitter } = require('node:events');
 const { SseHub, SseClient, InMemoryTransport } = require('../dist');
+const { streamOf } = require('../dist/connection/internal');
 
 /** A response that takes writes and drops them: one client, so every event gets encoded. */
 function sink() {
@@ -23,7 +24,7 @@ async function heapAfter(count, historySize) {
   await hub.onModuleInit();
   const client = sink();
   hub.register(client);
-  client.start();
+  streamOf(client).start();
   // A ~100-byte JSON event, as in the fan-out benchmark.
   for (let n = 0; n < count; n++) {
     await hub.broadcast({

@@ -3,7 +3,7 @@ export * from './read-last-event-id';
 export { isQueuedBehindStream } from './response-binding';
 export * from './sse-channel-listener.interface';
 export { SseChannelNameError } from './sse-channel-name.error';
-export * from './sse-client';
+export { SseClient } from './sse-client';
 export * from './sse-client-init.interface';
 export * from './sse-close-reason.type';
 export * from './slow-consumer-policy.type';

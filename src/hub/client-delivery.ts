@@ -42,7 +42,7 @@ export function deliverTo(
   if (entry.held) {
     // Held bytes count against the client's limits: a slow setup must not hoard them.
     const bytes = encoded?.length ?? 0;
-    if (!entry.client.reserve(bytes)) return;
+    if (!entry.stream.reserve(bytes)) return;
     entry.heldBytes += bytes;
     entry.held.push(message);
     return;
@@ -78,14 +78,14 @@ export function releaseHeld(delivery: ClientDelivery, entry: HubEntry): void {
   const { held, missed } = entry;
   entry.held = undefined;
   entry.missed = undefined;
-  entry.client.unreserve(entry.heldBytes);
+  entry.stream.unreserve(entry.heldBytes);
   entry.heldBytes = 0;
   // A gap: the client had everything up to its Last-Event-ID, and this instance's reader,
   // if it lags, has not delivered that far yet: what it delivers up to there is not new.
   if (!missed && entry.gapAt !== undefined) entry.replayedUpTo = entry.client.lastEventId;
   if (missed) {
     // A channel joined in onJoin whose broadcasts the replay had no room to keep: what it missed there is unknown.
-    if (missed.skipped && joinedAnyOf(entry, missed.skipped)) entry.client.resync();
+    if (missed.skipped && joinedAnyOf(entry, missed.skipped)) entry.stream.resync();
     for (const message of missed.messages) if (reaches(entry, message)) deliverTo(delivery, entry, message);
     // Whatever the history held is not sent twice, whether it was held back live or comes in later.
     entry.replayedUpTo = missed.upTo;
@@ -108,7 +108,7 @@ function write(
   chunk: string | Buffer,
   id: string | undefined,
 ): void {
-  if (entry.client.writeEvent(chunk, id) === 'too-large') delivery.tooLarge++;
+  if (entry.stream.writeEvent(chunk, id) === 'too-large') delivery.tooLarge++;
 }
 
 function chain(entry: HubEntry, pending: Promise<void>): void {
@@ -173,13 +173,13 @@ function sendResult(
       // Under the client's limit, checked before the costly part of encoding.
       const { head, tail } = encodeEventParts(
         { ...event, id: undefined },
-        entry.client.maxEventBytes - idLine.length,
+        entry.stream.maxEventBytes - idLine.length,
       );
       chunk = head + idLine + tail;
     }
   } catch (error) {
     if (error instanceof SseEventTooLargeError) {
-      entry.client.resync(1);
+      entry.stream.resync(1);
       delivery.tooLarge++;
       return;
     }

@@ -1,4 +1,5 @@
 import { type SseClient } from '../connection';
+import { type SseStream } from '../connection/internal';
 import { type DeliveredMessage } from './hub-message-encoder';
 import { type SseBroadcastMessage } from './sse-hub-message.interface';
 import { type SseMessageHandler } from './sse-message-handler.type';
@@ -15,6 +16,8 @@ export interface MissedBroadcasts {
 
 export interface HubEntry {
   readonly client: SseClient;
+  /** The client's write path (`streamOf(client)`), held here so that a write costs no lookup. */
+  readonly stream: SseStream;
   readonly onMessage: SseMessageHandler | undefined;
   /** Set while an async `onMessage` runs, so that later messages wait their turn. */
   pending: Promise<void> | undefined;

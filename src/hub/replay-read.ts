@@ -46,11 +46,14 @@ export class ReplayRead {
     const bytes = this.encoder.encoded(message)?.length ?? 0;
     if (reaches(this.entry, message)) {
       this.bytes += bytes;
-      if (++this.count > this.limit || this.client.pendingBytes + this.bytes > this.client.maxPendingBytes) {
+      if (
+        ++this.count > this.limit ||
+        this.client.pendingBytes + this.bytes > this.entry.stream.maxPendingBytes
+      ) {
         this.overflowed = true;
         return false;
       }
-    } else if (this.othersBytes + bytes <= this.client.maxPendingBytes) {
+    } else if (this.othersBytes + bytes <= this.entry.stream.maxPendingBytes) {
       this.othersBytes += bytes;
     } else {
       this.skip(message.channels);

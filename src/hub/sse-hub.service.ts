@@ -12,6 +12,7 @@ import {
   SsePendingBudget,
   type SseReplayStatus,
 } from '../connection';
+import { streamOf } from '../connection/internal';
 import { checkChannelName } from '../connection/sse-channel-name.error';
 import { type ClientDelivery, deliverTo, releaseHeld } from './client-delivery';
 import { broadcastMessage, toList } from './broadcast-message';
@@ -182,6 +183,7 @@ export class SseHub<TEvents extends SseEventMap = any>
     const held = registration.replay !== false && client.lastEventId !== undefined ? [] : undefined;
     this.registry.add({
       client,
+      stream: streamOf(client),
       onMessage: registration.onMessage,
       pending: undefined,
       held,
@@ -191,7 +193,7 @@ export class SseHub<TEvents extends SseEventMap = any>
       announces: registration.presenceEvents === true,
     });
     // Told of the close through the listener: no closure per client.
-    client.setChannelListener(this);
+    streamOf(client).setChannelListener(this);
   }
 
   /**
@@ -263,7 +265,7 @@ export class SseHub<TEvents extends SseEventMap = any>
       if (lastEventId.length <= MAX_EVENT_ID_LENGTH && isEventId(lastEventId)) entry.gapAt = Date.now();
       return 'gap';
     }
-    if (!client.reserve(read.bytes)) return 'none';
+    if (!entry.stream.reserve(read.bytes)) return 'none';
     entry.heldBytes += read.bytes;
     const skipped = read.skipped && { channels: read.skipped, joined: new Set(client.channels) };
     entry.missed = { messages: read.messages, upTo: read.upTo ?? lastEventId, skipped };
@@ -337,7 +339,7 @@ export class SseHub<TEvents extends SseEventMap = any>
     const entry = this.registry.get(client.id);
     if (entry?.client !== client) return;
     this.registry.remove(entry);
-    client.setChannelListener(undefined);
+    entry.stream.setChannelListener(undefined);
     if (!entry.present) return;
     this.reportPresence(() => ({ type: 'remove', id: client.id, channels: [...client.channels] }));
     for (const channel of client.channels) this.announce(entry, 'leave', channel);
@@ -347,7 +349,7 @@ export class SseHub<TEvents extends SseEventMap = any>
     // Before the HTTP server closes. It does not wait for a client that stopped reading:
     // server.close() drops every connection that is not receiving a request.
     this.shuttingDown = true;
-    for (const client of this.clients()) client.end('shutdown');
+    for (const client of this.clients()) streamOf(client).end('shutdown');
     // Here, not in onApplicationShutdown: that is where an app ends the pool or client it
     // gave the transport, which must say its goodbye (presence) on it first.
     await this.transport.close?.();
@@ -433,7 +435,7 @@ export class SseHub<TEvents extends SseEventMap = any>
     }
     if (message.type === 'resync') {
       // What was missed is unknown, and so is who it was for: everyone is told (the transport logged why).
-      for (const entry of this.registry.all()) entry.client.resync();
+      for (const entry of this.registry.all()) entry.stream.resync();
       return;
     }
     let encoded: Buffer | undefined;
@@ -464,7 +466,7 @@ export class SseHub<TEvents extends SseEventMap = any>
       } catch (error) {
         failed++;
         failure ??= error;
-        entry.client.end('error');
+        entry.stream.end('error');
       }
     }
     // Once per message, not per recipient: from its publish to its write here.

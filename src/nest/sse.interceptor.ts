@@ -18,6 +18,7 @@ import {
   sseHeaders,
   SsePendingBudget,
 } from '../connection';
+import { streamOf } from '../connection/internal';
 import { SseHub } from '../hub';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { encodeEvent, toSseEvent } from '../wire';
@@ -133,7 +134,7 @@ export class SseInterceptor implements NestInterceptor {
     // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
     if (this.hub.closing) {
       this.hub.metrics.streamRejected('shutting_down');
-      client.end('shutdown');
+      streamOf(client).end('shutdown');
       return this.handOver(nest);
     }
     let call: SseHandlerCall;
@@ -144,7 +145,7 @@ export class SseInterceptor implements NestInterceptor {
       response[SSE_HANDLER_CALL] = undefined;
     } catch (error) {
       // Pipes refused or the handler threw: Nest answers, and no hook has run yet.
-      client.end('error');
+      streamOf(client).end('error');
       return nest.error(error);
     }
     const gateway = call.gateway as SseGateway;
@@ -168,7 +169,9 @@ export class SseInterceptor implements NestInterceptor {
       if (this.stopped(client)) return this.handOver(nest);
       // Before onJoin, which can then answer a gap with a snapshot.
       if (replays)
-        client.setReplay(await this.hub.replay(client, route.history ? route.history.size : undefined));
+        streamOf(client).setReplay(
+          await this.hub.replay(client, route.history ? route.history.size : undefined),
+        );
       if (this.stopped(client)) return this.handOver(nest);
       const joined = gateway.onJoin ? await gateway.onJoin(client) : undefined;
       if (this.stopped(client)) return this.handOver(nest);
@@ -179,7 +182,7 @@ export class SseInterceptor implements NestInterceptor {
       const head = this.resync(client, route) + (isStream(joined) ? '' : encodeValue(joined));
       const pipeline: NestPipeline = { nest };
       this.stream(client, head, joined, result, pipeline);
-      if (client.started) {
+      if (streamOf(client).started) {
         // The subscription outlives setup: it must not hold on to Nest's pipeline.
         pipeline.nest = undefined;
         this.handOver(nest);
@@ -209,7 +212,7 @@ export class SseInterceptor implements NestInterceptor {
 
   /** Whether setup must stop: the client is gone, or the app began to shut down meanwhile. */
   private stopped(client: SseClient): boolean {
-    if (this.hub.closing) client.end('shutdown');
+    if (this.hub.closing) streamOf(client).end('shutdown');
     return client.closed;
   }
 
@@ -256,21 +259,21 @@ export class SseInterceptor implements NestInterceptor {
       complete: () => {
         if (!endsOnComplete) return;
         // Completed before the headers: end right after them, so the head is not lost.
-        if (client.started) client.end('completed');
+        if (streamOf(client).started) streamOf(client).end('completed');
         else completedEarly = true;
       },
     });
     // Nothing to stop when the source is already done (a handler that returned nothing).
     if (!subscription.closed) client.onClose(unsubscriber(subscription));
-    client.start(head);
-    if (completedEarly) client.end('completed');
+    streamOf(client).start(head);
+    if (completedEarly) streamOf(client).end('completed');
   }
 
   /** Before the first byte: an HTTP error through Nest. After: one `event: error`, logged. */
   private fail(client: SseClient, error: unknown, nest: Subscriber<undefined> | undefined): void {
     if (client.closed) return;
-    if (!client.started && nest) {
-      client.end('error');
+    if (!streamOf(client).started && nest) {
+      streamOf(client).end('error');
       nest.error(error);
       return;
     }
@@ -280,8 +283,8 @@ export class SseInterceptor implements NestInterceptor {
       `SSE stream ${client.id} failed and was closed after an error event (its client reconnects): ${reason}`,
       (error as Error)?.stack,
     );
-    client.write(encodeEvent(toErrorEvent(error)));
-    client.end('error');
+    streamOf(client).write(encodeEvent(toErrorEvent(error)));
+    streamOf(client).end('error');
   }
 
   private callHook(name: string, client: SseClient, hook: () => unknown): void {

@@ -2,8 +2,10 @@
 import { jest } from '@jest/globals';
 import { Controller } from '@nestjs/common';
 import { Socket } from 'node:net';
-import { encodeEvent, SseClient, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { encodeEvent, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream, SseTestStream } from 'nestjs-sse-hub/testing';
+// The write path is internal: not a member of SseClient, nor exported by the package.
+import { SseStream } from '../../src/connection/internal';
 import { startApp, type TestApp } from './support/start-app';
 
 @Controller('co')
@@ -64,7 +66,7 @@ describe('coalesced writes: one write per client per turn, every event intact an
   });
 
   it('still sends a lone broadcast in the same tick', async () => {
-    const flush = jest.spyOn(SseClient.prototype, 'flush');
+    const flush = jest.spyOn(SseStream.prototype, 'flush');
     try {
       await hub.broadcast('alone');
       // Flushed by the microtask that ran before this await returned, not a turn later.

@@ -3,6 +3,8 @@ import { jest } from '@jest/globals';
 import { Controller, Injectable, Module, Param, Post, Body } from '@nestjs/common';
 import { ConnectedClient, SseClient, SseEncodeError, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream, SseTestStream } from 'nestjs-sse-hub/testing';
+// The write path is internal: not a member of SseClient, nor exported by the package.
+import { SseStream } from '../../src/connection/internal';
 import { startApp, type TestApp } from './support/start-app';
 
 @Controller('hub')
@@ -154,7 +156,7 @@ describe('SseHub', () => {
 
   it('encodes a broadcast once and writes the same bytes to every recipient', async () => {
     await registered(3, '/hub/rooms/a');
-    const write = jest.spyOn(SseClient.prototype, 'write');
+    const write = jest.spyOn(SseStream.prototype, 'write');
     try {
       await hub.broadcast({ event: 'same', data: { n: 1 } });
       const chunks = write.mock.calls.map(([chunk]) => chunk);
