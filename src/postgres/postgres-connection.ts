@@ -1,5 +1,5 @@
 import { Client, type ClientConfig, type Pool } from 'pg';
-import { ServerAddress } from '../hub/server-address';
+import { ServerAddress } from '../transport-kit';
 
 /** What a pool's options hold for the pool itself, not for its clients. */
 const POOL_ONLY = [

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type SseHubMessage, type SsePresence, type SsePresenceChange } from '../hub';
-import { type ThrottledLogger } from '../hub/throttled-logger';
+import { type SsePresence, type SsePresenceChange, type SsePresenceStore } from '../hub';
+import { type PresenceNotify, type ThrottledLogger } from '../transport-kit';
 import { type PostgresTable } from './postgres-table';
 
 /** Runs one statement on the transport's pool. */
@@ -19,7 +19,7 @@ type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
  * are kept here too, and written again when its heartbeat finds it was taken for dead
  * (then their members are told they are back: `returned`), or after a write failed.
  */
-export class PostgresPresence {
+export class PostgresPresence implements SsePresenceStore {
   readonly instance = randomUUID();
   private readonly own = new Map<string, SetChange>();
   /** The latest change of each stream not yet written: a stream, or null for one that went. */
@@ -30,7 +30,7 @@ export class PostgresPresence {
   private failing = false;
   private rewrite = false;
   private beaten = false;
-  private deliver: ((message: SseHubMessage) => void) | undefined;
+  private deliver: PresenceNotify | undefined;
 
   constructor(
     private readonly table: PostgresTable,
@@ -39,10 +39,14 @@ export class PostgresPresence {
     private readonly logger: ThrottledLogger,
   ) {}
 
-  /** Starts the heartbeat; `deliver` hands the hub the streams whose `join` or `leave` events it should send. */
-  start(deliver: (message: SseHubMessage) => void): void {
+  /**
+   * Starts the heartbeat, with a first beat now; `deliver` hands the hub the streams whose
+   * `join` or `leave` events it should send.
+   */
+  start(deliver: PresenceNotify): void {
     this.deliver = deliver;
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttl / 3))).unref();
+    void this.beat();
   }
 
   update(changes: SsePresenceChange[]): void {
@@ -59,7 +63,8 @@ export class PostgresPresence {
     }
   }
 
-  async query(channel?: string): Promise<SsePresence> {
+  /** Every stream of every live instance (or of one channel), read from PostgreSQL. */
+  async presence(channel?: string): Promise<SsePresence> {
     // This instance's own latest changes first (presence() from onClose, right after a join).
     await this.flush();
     const where = channel === undefined ? '' : 'AND p.channels @> ARRAY[$1]::text[]';
@@ -75,8 +80,8 @@ export class PostgresPresence {
     return { count: clients.length, clients };
   }
 
-  /** The first heartbeat, once the tables are there: this instance is alive from now on. */
-  async beat(): Promise<void> {
+  /** Says this instance is alive (the first time, once the tables are there), and clears up after dead ones. */
+  private async beat(): Promise<void> {
     if (this.stopped) return;
     try {
       const rewrite = this.rewrite;

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type ThrottledLogger } from '../hub/throttled-logger';
-import { type SseHubMessage, type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
+import {
+  type SsePresence,
+  type SsePresenceChange,
+  type SsePresenceEntry,
+  type SsePresenceStore,
+} from '../hub';
+import { type ConnectionWatch, type PresenceNotify, type ThrottledLogger } from '../transport-kit';
 import { keyBeside } from './keys';
-import { type RedisConnection } from './redis-connection';
+import { isUnavailable, type RedisConnection } from './redis-connection';
 
 /**
  * Applies one flush of presence changes atomically, so that a connection cut part-way
@@ -92,7 +97,7 @@ type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
  * comes back (it may have restarted empty) or when it finds it was taken for dead (then
  * their members are told they are back: `returned`).
  */
-export class RedisPresence {
+export class RedisPresence implements SsePresenceStore {
   readonly instance = randomUUID();
   private readonly own = new Map<string, SetChange>();
   private queued: SsePresenceChange[] = [];
@@ -102,17 +107,19 @@ export class RedisPresence {
   private rewrite = false;
   /** Whether this instance has been recorded as alive: if it is not any more, it was taken for dead. */
   private beaten = false;
-  private deliver: ((message: SseHubMessage) => void) | undefined;
+  private deliver: PresenceNotify | undefined;
 
   constructor(
     private readonly client: RedisConnection,
     private readonly stream: string,
     private readonly ttl: number,
     private readonly logger: ThrottledLogger,
+    /** The transport's connections: what a read that cannot reach Redis rejects with. */
+    private readonly links: ConnectionWatch<string>,
   ) {}
 
   /** Starts the heartbeat; `deliver` hands the hub the streams whose `join` or `leave` events it should send. */
-  start(deliver: (message: SseHubMessage) => void): void {
+  start(deliver: PresenceNotify): void {
     this.deliver = deliver;
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttl / 3)));
     this.heartbeat.unref();
@@ -140,7 +147,18 @@ export class RedisPresence {
     this.queued.push(...changes);
   }
 
-  async query(channel?: string): Promise<SsePresence> {
+  /** Every stream of every live instance (or of one channel), read from Redis. */
+  async presence(channel?: string): Promise<SsePresence> {
+    if (!this.client.isReady) throw this.links.unavailable(new Error('not connected'));
+    try {
+      return await this.read(channel);
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      throw this.links.unavailable(error);
+    }
+  }
+
+  private async read(channel: string | undefined): Promise<SsePresence> {
     // This instance's own latest changes first (presence() from onClose, right after a join).
     await this.flush();
     const [stored, alive] = await Promise.all([

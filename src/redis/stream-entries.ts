@@ -74,3 +74,8 @@ export function entriesOf(reply: unknown): RawEntry[] {
     : Object.values(reply as Record<string, RawEntry[]>);
   return streams[0] ?? [];
 }
+
+/** The number that should follow `sequence`, if it is known. */
+export function next(sequence: number | undefined): number | undefined {
+  return sequence === undefined ? undefined : sequence + 1;
+}
