@@ -35,7 +35,8 @@ export function serverOf(
   // Never repeated in the message: it may hold a password.
   const unreadable = (why: string) =>
     new TypeError(
-      `PostgresTransport: ${what} is not a connection string node-postgres can read (${why}). Give a URL, postgres://user:password@host:5432/database ` +
+      `PostgresTransport: ${what} is not a connection string node-postgres can read (${why}). ` +
+        'Give a URL, postgres://user:password@host:5432/database ' +
         "(percent-encode a password's special characters; libpq's key=value form is not read by node-postgres).",
     );
   if (connectionString !== undefined && !READABLE.test(connectionString)) throw unreadable('it is not a URL');

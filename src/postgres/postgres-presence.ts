@@ -69,7 +69,8 @@ export class PostgresPresence implements SsePresenceStore {
     await this.flush();
     const where = channel === undefined ? '' : 'AND p.channels @> ARRAY[$1]::text[]';
     const { rows } = await this.run<{ id: string; channels: string[]; info: string | null }>(
-      `SELECT p.client AS id, p.channels, p.info FROM ${this.table.presence} AS p JOIN ${this.table.instances} AS i USING (instance) WHERE i.alive_until > now() ${where}`,
+      `SELECT p.client AS id, p.channels, p.info FROM ${this.table.presence} AS p ` +
+        `JOIN ${this.table.instances} AS i USING (instance) WHERE i.alive_until > now() ${where}`,
       channel === undefined ? [] : [channel],
     );
     const clients = rows.map(({ id, channels, info }) => ({
@@ -96,7 +97,8 @@ export class PostgresPresence implements SsePresenceStore {
       // Not there after the first beat: taken for dead (a heartbeat later than the TTL), or lost in a crash.
       const gone = rows[0]?.added === true && this.beaten;
       if (rewrite || gone) this.update([...this.own.values()].map((change) => ({ ...change, left: [] })));
-      // Taken for dead, its streams' members got a leave: they are told they are back (after a crash, that repeats a join).
+      // Taken for dead, its streams' members got a leave: they are told they are back
+      // (after a crash, that repeats a join).
       if (gone) this.announceOwn();
       this.beaten = true;
       await this.clearDead();
@@ -115,7 +117,8 @@ export class PostgresPresence implements SsePresenceStore {
   private async clearDead(): Promise<void> {
     const { rows } = await this.run<{ id: string; channels: string[]; info: string | null }>(
       `WITH dead AS (DELETE FROM ${this.table.instances} WHERE alive_until < now() RETURNING instance),
-       gone AS (DELETE FROM ${this.table.presence} AS p USING dead WHERE p.instance = dead.instance RETURNING p.client, p.channels, p.info, p.announces)
+       gone AS (DELETE FROM ${this.table.presence} AS p USING dead WHERE p.instance = dead.instance
+         RETURNING p.client, p.channels, p.info, p.announces)
        SELECT g.client AS id, g.info, ARRAY(
          SELECT c FROM unnest(g.channels) AS c WHERE NOT EXISTS (
            SELECT 1 FROM ${this.table.presence} AS q JOIN ${this.table.instances} AS i USING (instance)
@@ -142,14 +145,16 @@ export class PostgresPresence implements SsePresenceStore {
     const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(this.ttl, 2_000))));
     try {
       const goodbye = this.run(
-        `WITH gone AS (DELETE FROM ${this.table.instances} WHERE instance = $1) DELETE FROM ${this.table.presence} WHERE instance = $1`,
+        `WITH gone AS (DELETE FROM ${this.table.instances} WHERE instance = $1) ` +
+          `DELETE FROM ${this.table.presence} WHERE instance = $1`,
         [this.instance],
       );
       await Promise.race([goodbye, gaveUp]);
     } catch (error) {
       this.logger.error(
         'presence-stop',
-        `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`,
+        `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ` +
+          (error as Error).message,
       );
     } finally {
       clearTimeout(timer);
@@ -183,7 +188,8 @@ export class PostgresPresence implements SsePresenceStore {
            INSERT INTO ${this.table.presence} (instance, client, channels, info, announces)
            SELECT $1, s.id, ARRAY(SELECT jsonb_array_elements_text(s.channels)), s.info, s.announces
            FROM jsonb_to_recordset($3::jsonb) AS s(id text, channels jsonb, info text, announces boolean)
-           ON CONFLICT (instance, client) DO UPDATE SET channels = EXCLUDED.channels, info = EXCLUDED.info, announces = EXCLUDED.announces`,
+           ON CONFLICT (instance, client) DO UPDATE
+             SET channels = EXCLUDED.channels, info = EXCLUDED.info, announces = EXCLUDED.announces`,
           [this.instance, gone, JSON.stringify(set)],
         );
       } catch (error) {
@@ -204,7 +210,8 @@ export class PostgresPresence implements SsePresenceStore {
     this.failing = true;
     this.logger.error(
       'presence-down',
-      `Presence could not be recorded in PostgreSQL (${(error as Error).message}); it is written again when PostgreSQL is back.`,
+      `Presence could not be recorded in PostgreSQL (${(error as Error).message}); ` +
+        'it is written again when PostgreSQL is back.',
     );
   }
 }

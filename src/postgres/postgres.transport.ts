@@ -17,11 +17,13 @@ import {
   sleep,
   ThrottledLogger,
 } from '../transport-kit';
+import { type PostgresQueryable } from './postgres-queryable.interface';
 import { type PostgresTransportOptions } from './postgres-transport-options.interface';
 import { PostgresPresence } from './postgres-presence';
 import { connectionOf, serverOf } from './postgres-connection';
 import { readHistory } from './postgres-history';
 import { PostgresReader } from './postgres-reader';
+import { createSchemaStatements, schemaReadyQuery } from './postgres-schema';
 import { checkName, PostgresTable, type PublishStatus } from './postgres-table';
 import { SseIdempotencyKeyBusyError } from './sse-idempotency-key-busy.error';
 
@@ -36,16 +38,6 @@ const RECONNECT_MS = [50, 100, 250, 500, 1000, 2000];
 /** Connection names, as `pg_stat_activity.application_name` shows them. */
 export const LISTENER_NAME = 'nestjs-sse-hub:listener';
 export const PUBLISHER_NAME = 'nestjs-sse-hub:publisher';
-
-/**
- * Anything that runs a query with parameters: a `pg` client or pool, or an ORM's handle on
- * the app's transaction (TypeORM's `EntityManager` and `QueryRunner`, Knex's `raw`...).
- *
- * @publicApi
- */
-export interface PostgresQueryable {
-  query(text: string, values?: unknown[]): Promise<unknown>;
-}
 
 /**
  * A transport for many instances of an app on PostgreSQL alone: every hub message is a
@@ -127,7 +119,8 @@ export class PostgresTransport implements SseTransport {
       listener: 'reads',
       pool: 'publishes',
     });
-    // An idle connection that breaks is reported on its pool, the app's pool too: with no listener there, it would end the process.
+    // An idle connection that breaks is reported on its pool, the app's pool too: with no
+    // listener there, it would end the process.
     this.pool.on('error', (error) => this.links.failed('pool', error));
     this.reader = new PostgresReader(
       this.table,
@@ -278,8 +271,8 @@ export class PostgresTransport implements SseTransport {
   private create(client?: Client): Promise<void> {
     this.created ??= (async () => {
       const run = (text: string) => (client ? client.query(text) : this.query(text));
-      const { rows } = (await run(this.table.existsQuery())) as QueryResult<{ ready: boolean }>;
-      if (!rows[0]?.ready) await run(this.table.createStatements());
+      const { rows } = (await run(schemaReadyQuery(this.table))) as QueryResult<{ ready: boolean }>;
+      if (!rows[0]?.ready) await run(createSchemaStatements(this.table));
     })().catch((error: unknown) => {
       // Not remembered: the next use tries again (PostgreSQL was away, or a privilege was granted since).
       this.created = undefined;
@@ -302,7 +295,7 @@ export class PostgresTransport implements SseTransport {
     }, TRIM_DELAY_MS).unref();
   }
 
-  /** A query on the pool: PostgreSQL's own refusals as they are, a lost connection as `SseTransportUnavailableError`. */
+  /** A query on the pool: PostgreSQL's refusals as they are, a lost connection as `SseTransportUnavailableError`. */
   private async query<Row extends object = any>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
     try {
       const result = await this.pool.query<Row>(text, values);

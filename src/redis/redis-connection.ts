@@ -119,7 +119,10 @@ export class RedisConnection {
     return isCluster(raw) ? raw.sendCommand(key, false, args) : raw.sendCommand(args);
   }
 
-  /** A connection of its own (for a blocking command), that fails fast while Redis is away and never stops reconnecting. */
+  /**
+   * A connection of its own (for a blocking command), that fails fast while Redis is away
+   * and never stops reconnecting.
+   */
   duplicate(name: string): RedisConnection {
     const raw = this.raw;
     if (isCluster(raw)) {
@@ -162,7 +165,10 @@ export class RedisConnection {
     this.raw.on(isCluster(this.raw) ? 'node-ready' : 'ready', listener);
   }
 
-  /** Resolves when it is ready, or after a while (a cluster may be ready without one more node saying so): check again. */
+  /**
+   * Resolves when it is ready, or after a while (a cluster may be ready without one more
+   * node saying so): check again.
+   */
   untilReady(): Promise<void> {
     const event = isCluster(this.raw) ? 'node-ready' : 'ready';
     return new Promise((resolve) => {

@@ -210,7 +210,7 @@ export class RedisStreamsTransport implements SseTransport {
     }
   }
 
-  /** The newest entry's id and sequence number, where this instance starts reading ('0-0' and 0 for an empty stream). */
+  /** The newest entry's id and sequence number, where this instance starts reading ('0-0' and 0 if empty). */
   private async newest(reader: RedisConnection): Promise<[string, number | undefined]> {
     const last = (await reader.send(this.key, ['XREVRANGE', this.key, '+', '-', 'COUNT', '1'])) as RawEntry[];
     return last[0] ? [last[0][0], sequenceOf(last[0])] : ['0-0', 0];
