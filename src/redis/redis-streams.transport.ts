@@ -174,12 +174,12 @@ export class RedisStreamsTransport implements SseTransport {
         if (this.cursor === undefined) [this.cursor, this.sequence] = await this.newest(reader);
         this.reading = true;
         this.live.resolve();
-        const block = ['BLOCK', String(this.blockMs)];
         const reply = await reader.send(this.key, [
           'XREAD',
           'COUNT',
           String(PAGE),
-          ...block,
+          'BLOCK',
+          String(this.blockMs),
           'STREAMS',
           this.key,
           this.cursor,
