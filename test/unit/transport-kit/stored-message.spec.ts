@@ -48,8 +48,9 @@ describe('storedForm and StoredMessageReader', () => {
     const reader = new StoredMessageReader(new ThrottledLogger('Test'), 'table', 'bad-row');
     expect(reader.read('not json', '3-0', 'Row 3 of "public"."t"')).toBeUndefined();
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(
-      /^Row 3 of "public"."t" is not a hub message and was skipped \(is another program writing to this table\? give the transport a table of its own\): /,
+    expect(errors[0].startsWith('Row 3 of "public"."t" is not a hub message and was skipped ')).toBe(true);
+    expect(errors[0]).toContain(
+      '(is another program writing to this table? give the transport a table of its own): ',
     );
   });
 });
