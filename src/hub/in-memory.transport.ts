@@ -1,6 +1,8 @@
 import { EventIdGenerator } from './event-id';
 import { InMemoryHistory } from './in-memory-history';
+import { InMemoryPresenceStore } from './in-memory.presence-store';
 import { type SseHubMessage } from './sse-hub-message.interface';
+import { type SsePresenceStore } from './sse-presence-store.interface';
 import { type SseHistoryResult } from './sse-replay.type';
 import { type SseTransport } from './sse-transport.interface';
 
@@ -18,11 +20,13 @@ export interface InMemoryTransportOptions {
 /**
  * The default transport: a message goes straight to this process's hub, synchronously,
  * so a broadcast has reached every local client when `publish` returns. The last
- * `historySize` broadcasts are kept for clients that reconnect.
+ * `historySize` broadcasts are kept for clients that reconnect, and presence (this
+ * instance's streams) in memory.
  *
  * @publicApi
  */
 export class InMemoryTransport implements SseTransport {
+  readonly presenceStore: SsePresenceStore = new InMemoryPresenceStore();
   private deliver: ((message: SseHubMessage) => void) | undefined;
   private readonly ids = new EventIdGenerator();
   private readonly recent: InMemoryHistory;

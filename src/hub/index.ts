@@ -6,6 +6,7 @@ export * from './sse-hub-message.interface';
 export * from './sse-hub-options.interface';
 export * from './sse-hub.service';
 export * from './sse-presence.interface';
+export * from './sse-presence-store.interface';
 export * from './sse-presence-info.error';
 export * from './sse-message-handler.type';
 export * from './sse-replay.type';

@@ -21,6 +21,7 @@ import { isEventId } from './event-id';
 import { type DeliveredMessage, HubMessageEncoder, prepareMessage } from './hub-message-encoder';
 import { HubMetrics } from './hub-metrics';
 import { InMemoryTransport } from './in-memory.transport';
+import { InMemoryPresenceStore } from './in-memory.presence-store';
 import { ReplayGate } from './replay-gate';
 import { ReplayRead } from './replay-read';
 import { SerialDelivery } from './serial-delivery';
@@ -30,6 +31,7 @@ import { type SseEventMap, type SseEventOf } from './sse-event-map.type';
 import { type SseHubStats } from './sse-hub-stats.interface';
 import { type SsePresence, type SsePresenceChange, type SsePresenceEntry } from './sse-presence.interface';
 import { SsePresenceInfoError } from './sse-presence-info.error';
+import { type SsePresenceStore } from './sse-presence-store.interface';
 import { SSE_HUB_OPTIONS, type SseHubOptions } from './sse-hub-options.interface';
 import { type SseMessageHandler } from './sse-message-handler.type';
 import { type SseHistoryResult } from './sse-replay.type';
@@ -97,6 +99,7 @@ export class SseHub<TEvents extends SseEventMap = any>
     ),
   );
   private readonly transport: SseTransport;
+  private readonly presenceStore: SsePresenceStore;
   private readonly replays = new ReplayGate();
   private readonly maxEventBytes: number;
   private shuttingDown = false;
@@ -109,13 +112,16 @@ export class SseHub<TEvents extends SseEventMap = any>
     @Optional() private readonly pendingBudget?: SsePendingBudget,
   ) {
     this.transport = transport ?? new InMemoryTransport();
+    this.presenceStore = this.transport.presenceStore ?? new InMemoryPresenceStore();
     this.maxEventBytes = options.maxEventBytes ?? Infinity;
   }
 
   async onModuleInit(): Promise<void> {
     // Here rather than in the constructor: an app registers its OpenTelemetry SDK before it starts.
     await this.metrics.start(this.options.metrics);
-    await this.transport.subscribe((message) => this.serial.run(() => this.dispatch(message)));
+    const deliver = (message: SseHubMessage) => this.serial.run(() => this.dispatch(message));
+    await this.transport.subscribe(deliver);
+    this.presenceStore.start?.(deliver);
   }
 
   /** `true` once the application has begun to shut down: new streams are refused. */
@@ -310,10 +316,7 @@ export class SseHub<TEvents extends SseEventMap = any>
    */
   async presence(channel?: string): Promise<SsePresence> {
     if (channel !== undefined) checkChannelName(channel);
-    if (this.transport.presence) return this.transport.presence(channel);
-    const clients: SsePresenceEntry[] = [];
-    for (const entry of this.registry.all(channel)) if (entry.present) clients.push(presenceOf(entry));
-    return { count: clients.length, clients };
+    return this.presenceStore.presence(channel);
   }
 
   channelJoined(client: SseClient, channel: string): void {
@@ -352,6 +355,7 @@ export class SseHub<TEvents extends SseEventMap = any>
     for (const client of this.clients()) streamOf(client).end('shutdown');
     // Here, not in onApplicationShutdown: that is where an app ends the pool or client it
     // gave the transport, which must say its goodbye (presence) on it first.
+    await this.presenceStore.stop?.();
     await this.transport.close?.();
   }
 
@@ -359,11 +363,10 @@ export class SseHub<TEvents extends SseEventMap = any>
     this.metrics.stop();
   }
 
-  /** To a transport that keeps presence for the application; made only for one (the in-process hub reads its registry). */
+  /** To the presence store: the transport's, or this instance's in memory. */
   private reportPresence(change: () => SsePresenceChange): void {
-    if (!this.transport.updatePresence) return;
     try {
-      this.transport.updatePresence([change()]);
+      this.presenceStore.update([change()]);
     } catch (error) {
       this.logger.error(
         'presence',

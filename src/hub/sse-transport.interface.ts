@@ -1,5 +1,5 @@
 import { type SseBroadcastMessage, type SseHubMessage } from './sse-hub-message.interface';
-import { type SsePresence, type SsePresenceChange } from './sse-presence.interface';
+import { type SsePresenceStore } from './sse-presence-store.interface';
 import { type SseHistoryResult } from './sse-replay.type';
 import { type SseTransportState } from './sse-transport-state.interface';
 
@@ -33,18 +33,16 @@ export interface SseTransport {
     each?: (message: SseBroadcastMessage) => boolean,
   ): SseHistoryResult | Promise<SseHistoryResult>;
   /**
-   * Records changes to this instance's streams, for `presence()`. Only a transport that
-   * spans instances has it; without it, the hub answers `presence()` with its own streams.
+   * Where the application's presence is kept, if the transport's server keeps it
+   * (Redis, PostgreSQL); without one, `SseHub.presence()` lists this instance's streams.
    */
-  updatePresence?(changes: SsePresenceChange[]): void;
-  /** Every open stream of the application, or of one channel, across instances. */
-  presence?(channel?: string): Promise<SsePresence>;
+  readonly presenceStore?: SsePresenceStore;
   /**
    * Whether messages get through right now (for metrics, `stats()` and health checks);
    * a transport without it is always up (the in-process one).
    */
   state?(): SseTransportState;
-  /** Releases connections when the application shuts down. */
+  /** Releases connections when the application shuts down (after the presence store's `stop`). */
   close?(): void | Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { Client, type ClientConfig, type Pool } from 'pg';
-import { ServerAddress } from '../hub/server-address';
+import { ServerAddress } from '../transport-kit';
 
 /** What a pool's options hold for the pool itself, not for its clients. */
 const POOL_ONLY = [
@@ -35,7 +35,8 @@ export function serverOf(
   // Never repeated in the message: it may hold a password.
   const unreadable = (why: string) =>
     new TypeError(
-      `PostgresTransport: ${what} is not a connection string node-postgres can read (${why}). Give a URL, postgres://user:password@host:5432/database ` +
+      `PostgresTransport: ${what} is not a connection string node-postgres can read (${why}). ` +
+        'Give a URL, postgres://user:password@host:5432/database ' +
         "(percent-encode a password's special characters; libpq's key=value form is not read by node-postgres).",
     );
   if (connectionString !== undefined && !READABLE.test(connectionString)) throw unreadable('it is not a URL');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type SseHubMessage, type SsePresence, type SsePresenceChange } from '../hub';
-import { type ThrottledLogger } from '../hub/throttled-logger';
+import { type SsePresence, type SsePresenceChange, type SsePresenceStore } from '../hub';
+import { type PresenceNotify, type ThrottledLogger } from '../transport-kit';
 import { type PostgresTable } from './postgres-table';
 
 /** Runs one statement on the transport's pool. */
@@ -19,7 +19,7 @@ type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
  * are kept here too, and written again when its heartbeat finds it was taken for dead
  * (then their members are told they are back: `returned`), or after a write failed.
  */
-export class PostgresPresence {
+export class PostgresPresence implements SsePresenceStore {
   readonly instance = randomUUID();
   private readonly own = new Map<string, SetChange>();
   /** The latest change of each stream not yet written: a stream, or null for one that went. */
@@ -30,7 +30,7 @@ export class PostgresPresence {
   private failing = false;
   private rewrite = false;
   private beaten = false;
-  private deliver: ((message: SseHubMessage) => void) | undefined;
+  private deliver: PresenceNotify | undefined;
 
   constructor(
     private readonly table: PostgresTable,
@@ -39,10 +39,14 @@ export class PostgresPresence {
     private readonly logger: ThrottledLogger,
   ) {}
 
-  /** Starts the heartbeat; `deliver` hands the hub the streams whose `join` or `leave` events it should send. */
-  start(deliver: (message: SseHubMessage) => void): void {
+  /**
+   * Starts the heartbeat, with a first beat now; `deliver` hands the hub the streams whose
+   * `join` or `leave` events it should send.
+   */
+  start(deliver: PresenceNotify): void {
     this.deliver = deliver;
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttl / 3))).unref();
+    void this.beat();
   }
 
   update(changes: SsePresenceChange[]): void {
@@ -59,12 +63,14 @@ export class PostgresPresence {
     }
   }
 
-  async query(channel?: string): Promise<SsePresence> {
+  /** Every stream of every live instance (or of one channel), read from PostgreSQL. */
+  async presence(channel?: string): Promise<SsePresence> {
     // This instance's own latest changes first (presence() from onClose, right after a join).
     await this.flush();
     const where = channel === undefined ? '' : 'AND p.channels @> ARRAY[$1]::text[]';
     const { rows } = await this.run<{ id: string; channels: string[]; info: string | null }>(
-      `SELECT p.client AS id, p.channels, p.info FROM ${this.table.presence} AS p JOIN ${this.table.instances} AS i USING (instance) WHERE i.alive_until > now() ${where}`,
+      `SELECT p.client AS id, p.channels, p.info FROM ${this.table.presence} AS p ` +
+        `JOIN ${this.table.instances} AS i USING (instance) WHERE i.alive_until > now() ${where}`,
       channel === undefined ? [] : [channel],
     );
     const clients = rows.map(({ id, channels, info }) => ({
@@ -75,8 +81,8 @@ export class PostgresPresence {
     return { count: clients.length, clients };
   }
 
-  /** The first heartbeat, once the tables are there: this instance is alive from now on. */
-  async beat(): Promise<void> {
+  /** Says this instance is alive (the first time, once the tables are there), and clears up after dead ones. */
+  private async beat(): Promise<void> {
     if (this.stopped) return;
     try {
       const rewrite = this.rewrite;
@@ -91,7 +97,8 @@ export class PostgresPresence {
       // Not there after the first beat: taken for dead (a heartbeat later than the TTL), or lost in a crash.
       const gone = rows[0]?.added === true && this.beaten;
       if (rewrite || gone) this.update([...this.own.values()].map((change) => ({ ...change, left: [] })));
-      // Taken for dead, its streams' members got a leave: they are told they are back (after a crash, that repeats a join).
+      // Taken for dead, its streams' members got a leave: they are told they are back
+      // (after a crash, that repeats a join).
       if (gone) this.announceOwn();
       this.beaten = true;
       await this.clearDead();
@@ -110,7 +117,8 @@ export class PostgresPresence {
   private async clearDead(): Promise<void> {
     const { rows } = await this.run<{ id: string; channels: string[]; info: string | null }>(
       `WITH dead AS (DELETE FROM ${this.table.instances} WHERE alive_until < now() RETURNING instance),
-       gone AS (DELETE FROM ${this.table.presence} AS p USING dead WHERE p.instance = dead.instance RETURNING p.client, p.channels, p.info, p.announces)
+       gone AS (DELETE FROM ${this.table.presence} AS p USING dead WHERE p.instance = dead.instance
+         RETURNING p.client, p.channels, p.info, p.announces)
        SELECT g.client AS id, g.info, ARRAY(
          SELECT c FROM unnest(g.channels) AS c WHERE NOT EXISTS (
            SELECT 1 FROM ${this.table.presence} AS q JOIN ${this.table.instances} AS i USING (instance)
@@ -137,14 +145,16 @@ export class PostgresPresence {
     const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(this.ttl, 2_000))));
     try {
       const goodbye = this.run(
-        `WITH gone AS (DELETE FROM ${this.table.instances} WHERE instance = $1) DELETE FROM ${this.table.presence} WHERE instance = $1`,
+        `WITH gone AS (DELETE FROM ${this.table.instances} WHERE instance = $1) ` +
+          `DELETE FROM ${this.table.presence} WHERE instance = $1`,
         [this.instance],
       );
       await Promise.race([goodbye, gaveUp]);
     } catch (error) {
       this.logger.error(
         'presence-stop',
-        `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`,
+        `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ` +
+          (error as Error).message,
       );
     } finally {
       clearTimeout(timer);
@@ -178,7 +188,8 @@ export class PostgresPresence {
            INSERT INTO ${this.table.presence} (instance, client, channels, info, announces)
            SELECT $1, s.id, ARRAY(SELECT jsonb_array_elements_text(s.channels)), s.info, s.announces
            FROM jsonb_to_recordset($3::jsonb) AS s(id text, channels jsonb, info text, announces boolean)
-           ON CONFLICT (instance, client) DO UPDATE SET channels = EXCLUDED.channels, info = EXCLUDED.info, announces = EXCLUDED.announces`,
+           ON CONFLICT (instance, client) DO UPDATE
+             SET channels = EXCLUDED.channels, info = EXCLUDED.info, announces = EXCLUDED.announces`,
           [this.instance, gone, JSON.stringify(set)],
         );
       } catch (error) {
@@ -199,7 +210,8 @@ export class PostgresPresence {
     this.failing = true;
     this.logger.error(
       'presence-down',
-      `Presence could not be recorded in PostgreSQL (${(error as Error).message}); it is written again when PostgreSQL is back.`,
+      `Presence could not be recorded in PostgreSQL (${(error as Error).message}); ` +
+        'it is written again when PostgreSQL is back.',
     );
   }
 }

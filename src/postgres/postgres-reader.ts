@@ -1,6 +1,6 @@
 import { type Client } from 'pg';
 import { type SseHubMessage } from '../hub';
-import { type ThrottledLogger } from '../hub/throttled-logger';
+import { StoredMessageReader, type ThrottledLogger } from '../transport-kit';
 import { type MessageRow, type PageRow, type PostgresTable } from './postgres-table';
 
 /** Rows read per query. */
@@ -24,6 +24,7 @@ export class PostgresReader {
   private stopped = false;
   private draining: Promise<void> | undefined;
   private wokenWhileDraining = false;
+  private readonly rows: StoredMessageReader;
 
   constructor(
     private readonly table: PostgresTable,
@@ -32,7 +33,9 @@ export class PostgresReader {
     private readonly onError: (error: unknown) => void,
     private readonly logger: ThrottledLogger,
     private readonly maxLen: number,
-  ) {}
+  ) {
+    this.rows = new StoredMessageReader(logger, 'table', 'bad-row');
+  }
 
   /** Whether it has a connection to read on. */
   get reading(): boolean {
@@ -80,16 +83,7 @@ export class PostgresReader {
 
   /** A row as a hub message (a broadcast with its position as id), or undefined (logged) for a row that is not one. */
   decode(row: MessageRow): SseHubMessage | undefined {
-    try {
-      const message = JSON.parse(row.message) as SseHubMessage;
-      return message.type === 'broadcast' ? { ...message, id: `${row.position}-0` } : message;
-    } catch (error) {
-      this.logger.error(
-        'bad-row',
-        `Row ${row.position} of ${this.table.name} is not a hub message and was skipped (is another program writing to this table? give the transport a table of its own): ${(error as Error).message}`,
-      );
-      return undefined;
-    }
+    return this.rows.read(row.message, `${row.position}-0`, `Row ${row.position} of ${this.table.name}`);
   }
 
   private async drain(client: Client): Promise<void> {
@@ -110,7 +104,8 @@ export class PostgresReader {
     const trimmed = rows[0]?.trimmed ?? '0';
     if (BigInt(trimmed) > BigInt(this.cursor)) {
       this.missed(
-        `the messages after ${this.cursor}-0, up to ${trimmed}-0, were trimmed before its reader got to them (it fell more than maxLen, ${this.maxLen}, behind)`,
+        `the messages after ${this.cursor}-0, up to ${trimmed}-0, were trimmed before its reader got to them ` +
+          `(it fell more than maxLen, ${this.maxLen}, behind)`,
       );
       this.cursor = trimmed;
     }
@@ -143,7 +138,8 @@ export class PostgresReader {
   private missed(why: string): void {
     this.logger.error(
       'reader-lag',
-      `This instance may have missed messages of ${this.table.name}: ${why}. Every client on this instance is sent a resync. Raise maxLen if bursts are this large.`,
+      `This instance may have missed messages of ${this.table.name}: ${why}. ` +
+        'Every client on this instance is sent a resync. Raise maxLen if bursts are this large.',
     );
     this.deliver({ type: 'resync', reason: why });
   }

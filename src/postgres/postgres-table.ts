@@ -8,14 +8,20 @@ export interface MessageRow {
   message: string;
 }
 
-/** A page of the reader: what trimming took up to (the same on every row; one row with no message when there is none). */
+/**
+ * A page of the reader: what trimming took up to (the same on every row; one row with no
+ * message when there is none).
+ */
 export interface PageRow {
   trimmed: string | null;
   position: string | null;
   message: string | null;
 }
 
-/** What the publish function says of each message it was given: taken, a key already published, or a key an open transaction holds. */
+/**
+ * What the publish function says of each message it was given: taken, a key already
+ * published, or a key an open transaction holds.
+ */
 export type PublishStatus = 'published' | 'duplicate' | 'busy';
 
 /**
@@ -46,17 +52,17 @@ export class PostgresTable {
   /** `schema.table`, quoted. */
   readonly name: string;
   readonly channel: string;
-  private readonly sequence: string;
-  private readonly lockKey: string;
-  private readonly regclass: string;
-  private readonly trigger: string;
-  private readonly commitFunction: string;
-  private readonly publishFunction: string;
+  readonly sequence: string;
+  readonly lockKey: string;
+  readonly regclass: string;
+  readonly trigger: string;
+  readonly commitFunction: string;
+  readonly publishFunction: string;
   /** One row: the highest position trimming ever deleted. */
-  private readonly trimmed: string;
+  readonly trimmed: string;
   /** The first half of an idempotency key's lock, `pg_advisory_xact_lock(keyLockClass, hashtext(key))`. */
-  private readonly keyLockClass: number;
-  /** Every open stream of every instance, and the instances with the time each is alive until (see `PostgresPresence`). */
+  readonly keyLockClass: number;
+  /** Every open stream of every instance, and the instances with when each is alive until (see `PostgresPresence`). */
   readonly presence: string;
   readonly instances: string;
 
@@ -80,102 +86,6 @@ export class PostgresTable {
     this.keyLockClass = digest.readInt32BE(16);
   }
 
-  /** Whether the tables (the presence one with its `announces` column, the watermark of trimming), the index of positions, the publish function (returning a status per message) and the trigger are there already (then nothing is created, and no DDL privilege is needed). */
-  existsQuery(): string {
-    const presence = `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(${literal(this.presence)}) AND attname = 'announces' AND NOT attisdropped`;
-    const publish = `SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(${literal(`${this.publishFunction}(text[],text[])`)}) AND prorettype = 'text[]'::regtype`;
-    const created = [this.trimmed, `${id(this.schema)}.${id(`${this.table}_position_index`)}`]
-      .map((relation) => `to_regclass(${literal(relation)}) IS NOT NULL`)
-      .join(' AND ');
-    return `SELECT EXISTS (${presence}) AND EXISTS (${publish}) AND ${created} AND EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${this.regclass}) AND tgname = ${literal(`${this.table}_commit`)}) AS ready`;
-  }
-
-  /** Creates what is missing, in one transaction, under the lock (two instances starting at once both succeed). */
-  createStatements(): string {
-    const position = literal(this.sequence);
-    return `
-      SELECT pg_advisory_xact_lock(${this.lockKey});
-      CREATE SCHEMA IF NOT EXISTS ${id(this.schema)};
-      CREATE TABLE IF NOT EXISTS ${this.name} (
-        position bigint NOT NULL,
-        message text NOT NULL,
-        idempotency_key text,
-        published_at timestamptz NOT NULL DEFAULT clock_timestamp()
-      );
-      CREATE TABLE IF NOT EXISTS ${this.trimmed} (position bigint NOT NULL);
-      DO ${dollarQuoted(`
-      BEGIN
-        IF to_regclass(${position}) IS NULL THEN
-          CREATE SEQUENCE ${this.sequence};
-          -- Positions start over: so does what trimming took.
-          DELETE FROM ${this.trimmed};
-        END IF;
-        -- Before the oldest row (of a table an earlier version made) everything is gone, or never was.
-        IF NOT EXISTS (SELECT 1 FROM ${this.trimmed}) THEN
-          INSERT INTO ${this.trimmed} (position) SELECT coalesce(min(position) - 1, 0) FROM ${this.name} WHERE position > 0;
-        END IF;
-        -- An earlier version's publish returned nothing: a function's result type cannot be replaced, only dropped.
-        IF EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(${literal(`${this.publishFunction}(text[],text[])`)}) AND prorettype <> 'text[]'::regtype) THEN
-          DROP FUNCTION ${this.publishFunction}(text[], text[]);
-        END IF;
-      END
-      `)};
-      -- Not named <table>_position, the sequence's name: a relation's name is the schema's, and IF NOT EXISTS would skip it.
-      CREATE UNIQUE INDEX IF NOT EXISTS ${id(`${this.table}_position_index`)} ON ${this.name} (position);
-      CREATE UNIQUE INDEX IF NOT EXISTS ${id(`${this.table}_idempotency_key`)} ON ${this.name} (idempotency_key);
-      -- Unlogged: what a crash loses, the instances write again (their heartbeat finds them gone).
-      CREATE UNLOGGED TABLE IF NOT EXISTS ${this.instances} (instance text PRIMARY KEY, alive_until timestamptz NOT NULL);
-      CREATE UNLOGGED TABLE IF NOT EXISTS ${this.presence} (
-        instance text NOT NULL,
-        client text NOT NULL,
-        channels text[] NOT NULL,
-        info text,
-        PRIMARY KEY (instance, client)
-      );
-      -- Whether the stream's route sends join and leave events (a table of an earlier version has no such column).
-      ALTER TABLE ${this.presence} ADD COLUMN IF NOT EXISTS announces boolean NOT NULL DEFAULT false;
-      CREATE INDEX IF NOT EXISTS ${id(`${this.table}_presence_channels`)} ON ${this.presence} USING gin (channels);
-      -- The transport's own publish: the lock before the positions, the rows in the order given, a status for each.
-      CREATE OR REPLACE FUNCTION ${this.publishFunction}(messages text[], keys text[]) RETURNS text[] LANGUAGE plpgsql AS ${dollarQuoted(`
-      DECLARE
-        statuses text[];
-      BEGIN
-        PERFORM pg_advisory_xact_lock(${this.lockKey});
-        -- A key already there is a repeat; one an open transaction holds (publishIn) is refused, never waited for while holding the lock of every publish.
-        SELECT array_agg(CASE
-            WHEN m.key IS NULL THEN 'published'
-            WHEN EXISTS (SELECT 1 FROM ${this.name} WHERE idempotency_key = m.key) THEN 'duplicate'
-            WHEN pg_try_advisory_xact_lock(${this.keyLockClass}, hashtext(m.key)) THEN 'published'
-            ELSE 'busy'
-          END ORDER BY m.n) INTO statuses
-          FROM unnest(keys) WITH ORDINALITY AS m(key, n);
-        -- With the key's lock, no insert of the key is in flight: the unique index never makes this wait.
-        INSERT INTO ${this.name} (position, message, idempotency_key)
-          SELECT nextval(${position}), m.message, m.key FROM unnest(messages, keys, statuses) WITH ORDINALITY AS m(message, key, status, n)
-          WHERE m.status = 'published' ORDER BY m.n
-          ON CONFLICT (idempotency_key) DO NOTHING;
-        PERFORM pg_notify(${literal(this.channel)}, '');
-        RETURN statuses;
-      END
-      `)};
-      CREATE OR REPLACE FUNCTION ${this.commitFunction}() RETURNS trigger LANGUAGE plpgsql AS ${dollarQuoted(`
-      BEGIN
-        PERFORM pg_advisory_xact_lock(${this.lockKey});
-        UPDATE ${this.name} SET position = nextval(${position}), published_at = clock_timestamp() WHERE position = NEW.position;
-        PERFORM pg_notify(${literal(this.channel)}, '');
-        RETURN NULL;
-      END
-      `)};
-      DO ${dollarQuoted(`
-      BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${this.regclass}) AND tgname = ${literal(`${this.table}_commit`)}) THEN
-          CREATE CONSTRAINT TRIGGER ${this.trigger} AFTER INSERT ON ${this.name} DEFERRABLE INITIALLY DEFERRED
-            FOR EACH ROW WHEN (NEW.position < 0) EXECUTE FUNCTION ${this.commitFunction}();
-        END IF;
-      END
-      `)};`;
-  }
-
   /**
    * The transport's own publish, of what one turn published: one statement, one round
    * trip, one transaction, the messages and their keys as two array parameters; a
@@ -192,10 +102,13 @@ export class PostgresTable {
    * for another (whoever inserted the key before has ended).
    */
   publishInStatement(): string {
-    // A CTE with a volatile function is run, once, before the row it feeds; a null key locks nothing (the function is strict).
+    // A CTE with a volatile function is run, once, before the row it feeds; a null key
+    // locks nothing (the function is strict).
     return (
       `WITH key_lock AS (SELECT pg_advisory_xact_lock(${this.keyLockClass}, hashtext($2::text))) ` +
-      `INSERT INTO ${this.name} (position, message, idempotency_key) SELECT -nextval(${literal(this.sequence)}), $1::text, $2::text FROM key_lock ON CONFLICT (idempotency_key) DO NOTHING`
+      `INSERT INTO ${this.name} (position, message, idempotency_key) ` +
+      `SELECT -nextval(${literal(this.sequence)}), $1::text, $2::text FROM key_lock ` +
+      'ON CONFLICT (idempotency_key) DO NOTHING'
     );
   }
 
@@ -210,7 +123,8 @@ export class PostgresTable {
 
   /** Where a reader starts: after the newest row, and after what trimming took (an emptied table has no newest). */
   startQuery(): string {
-    return `SELECT greatest((SELECT max(position) FROM ${this.name}), (SELECT max(position) FROM ${this.trimmed}), 0)::text AS position`;
+    const newest = `(SELECT max(position) FROM ${this.name})`;
+    return `SELECT greatest(${newest}, (SELECT max(position) FROM ${this.trimmed}), 0)::text AS position`;
   }
 
   /**
@@ -220,8 +134,8 @@ export class PostgresTable {
    */
   pageQuery(): string {
     return (
-      `SELECT (SELECT max(position) FROM ${this.trimmed})::text AS trimmed, m.position::text AS position, m.message ` +
-      `FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT t.position, t.message FROM ${this.name} AS t WHERE t.position > $1 ORDER BY t.position LIMIT $2) AS m ON true ORDER BY m.position`
+      `${this.pageHead()} FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT t.position, t.message ` +
+      `FROM ${this.name} AS t WHERE t.position > $1 ORDER BY t.position LIMIT $2) AS m ON true ORDER BY m.position`
     );
   }
 
@@ -231,17 +145,31 @@ export class PostgresTable {
    * PostgreSQL, so a history of large events never comes to the app whole.
    */
   historyPageQuery(): string {
-    const rows = `SELECT t.position, t.message, sum(octet_length(t.message)) OVER (ORDER BY t.position) AS upto FROM ${this.name} AS t WHERE t.position > $1 ORDER BY t.position LIMIT $2`;
+    const rows =
+      'SELECT t.position, t.message, sum(octet_length(t.message)) OVER (ORDER BY t.position) AS upto ' +
+      `FROM ${this.name} AS t WHERE t.position > $1 ORDER BY t.position LIMIT $2`;
     return (
-      `SELECT (SELECT max(position) FROM ${this.trimmed})::text AS trimmed, m.position::text AS position, m.message ` +
-      `FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT w.position, w.message FROM (${rows}) AS w WHERE w.upto - octet_length(w.message) < $3) AS m ON true ORDER BY m.position`
+      `${this.pageHead()} FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT w.position, w.message ` +
+      `FROM (${rows}) AS w WHERE w.upto - octet_length(w.message) < $3) AS m ON true ORDER BY m.position`
+    );
+  }
+
+  /** The head of a page's query: what trimming took, the same on every row, and the row. */
+  private pageHead(): string {
+    return (
+      `SELECT (SELECT max(position) FROM ${this.trimmed})::text AS trimmed, ` +
+      'm.position::text AS position, m.message'
     );
   }
 
   /** From `$1` on (`from`, with it) or after it, in order, at most `$2`. */
   readQuery(from: 'at' | 'after'): string {
     // As text, whatever type parser the app's pool has for int8; ordered by the column, not by that text.
-    return `SELECT position::text AS position, message FROM ${this.name} AS t WHERE t.position ${from === 'at' ? '>=' : '>'} $1 ORDER BY t.position LIMIT $2`;
+    const after = from === 'at' ? '>=' : '>';
+    return (
+      `SELECT position::text AS position, message FROM ${this.name} AS t ` +
+      `WHERE t.position ${after} $1 ORDER BY t.position LIMIT $2`
+    );
   }
 
   /**
@@ -254,19 +182,24 @@ export class PostgresTable {
   trimStatement(maxLen: number, maxAgeMs: number | undefined): string {
     const newest = `(SELECT max(position) FROM ${this.name})`;
     const byLength = `position <= ${newest} - ${maxLen}`;
-    const firstYoung = `(SELECT min(position) FROM ${this.name} WHERE position > 0 AND published_at > clock_timestamp() - ${maxAgeMs} * interval '1 millisecond')`;
+    const young = `published_at > clock_timestamp() - ${maxAgeMs} * interval '1 millisecond'`;
+    const firstYoung = `(SELECT min(position) FROM ${this.name} WHERE position > 0 AND ${young})`;
     const old =
       maxAgeMs === undefined
         ? byLength
         : `(${byLength} OR position < COALESCE(${firstYoung}, ${newest} + 1))`;
     return (
       `WITH gone AS (DELETE FROM ${this.name} WHERE position > 0 AND ${old} RETURNING position) ` +
-      `UPDATE ${this.trimmed} AS w SET position = g.highest FROM (SELECT max(position) AS highest FROM gone) AS g WHERE g.highest > w.position`
+      `UPDATE ${this.trimmed} AS w SET position = g.highest ` +
+      'FROM (SELECT max(position) AS highest FROM gone) AS g WHERE g.highest > w.position'
     );
   }
 }
 
-/** A schema or table name: quoted where it is used, so any name works, within PostgreSQL's 63 bytes (minus the suffixes added). */
+/**
+ * A schema or table name: quoted where it is used, so any name works, within PostgreSQL's
+ * 63 bytes (minus the suffixes added).
+ */
 export function checkName(what: 'schema' | 'table', name: unknown): string {
   const room = what === 'table' ? 63 - '_presence_channels'.length : 63;
   if (typeof name !== 'string' || name === '' || name.includes('\0') || Buffer.byteLength(name) > room) {
@@ -275,15 +208,4 @@ export function checkName(what: 'schema' | 'table', name: unknown): string {
     );
   }
   return name;
-}
-
-/**
- * `body` between dollar quotes whose tag it does not hold: a name of the table may
- * (`orders$sse$v2`), and the body would end there.
- */
-function dollarQuoted(body: string): string {
-  let tag = '$sse$';
-  // The first occurrence of the tag after the opening one ends the body: it must be the closing one.
-  for (let n = 1; (body + tag).indexOf(tag) !== body.length; n++) tag = `$sse${n}$`;
-  return `${tag}${body}${tag}`;
 }

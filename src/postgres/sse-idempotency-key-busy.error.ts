@@ -18,7 +18,8 @@ export class SseIdempotencyKeyBusyError extends ConflictException {
       description: 'Conflict',
     });
     this.message =
-      `The idempotency key ${JSON.stringify(idempotencyKey)} is being published in a transaction that has not ended (publishIn): this broadcast was not published. ` +
+      `The idempotency key ${JSON.stringify(idempotencyKey)} is being published in a transaction ` +
+      'that has not ended (publishIn): this broadcast was not published. ' +
       'Retry after that transaction commits (the retry is then not published again) or rolls back (then it is).';
   }
 }

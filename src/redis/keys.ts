@@ -20,7 +20,8 @@ export function checkStreamName(stream: string): string {
     );
   if (hashTagOf(stream) === undefined && stream.includes('}')) {
     throw new TypeError(
-      `RedisStreamsTransport: the stream name ${JSON.stringify(stream)} has a "}" but no hash tag: name it without braces, or with a tag like "{app}:sse".`,
+      `RedisStreamsTransport: the stream name ${JSON.stringify(stream)} has a "}" but no hash tag: ` +
+        'name it without braces, or with a tag like "{app}:sse".',
     );
   }
   return stream;

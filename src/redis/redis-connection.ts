@@ -1,4 +1,4 @@
-import { type RedisClientType } from 'redis';
+import { createClient, ErrorReply, type RedisClientType } from 'redis';
 
 export type RedisClient = RedisClientType<any, any, any, any, any>;
 
@@ -29,6 +29,38 @@ type RedisCluster = RedisClusterClient;
 /** Reconnects after 50 ms, then up to 2 s apart: never gives up while the app runs. */
 export function backoff(retries: number): number {
   return Math.min(50 * 2 ** retries, 2000);
+}
+
+/**
+ * The transport's own publisher connection (named `name`): no offline queue, so that a
+ * broadcast fails at once while Redis is away; reconnecting with back-off.
+ */
+export function publisherFor(url: string | undefined, name: string): RedisClient {
+  try {
+    return createClient({
+      url,
+      name,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: backoff },
+    }) as RedisClient;
+  } catch (error) {
+    // node-redis' error repeats the URL (its `input`), password and all.
+    throw new TypeError(
+      `RedisStreamsTransport: url cannot be read (${(error as Error).message}); ` +
+        'it is not repeated here, since it may hold a password. ' +
+        'Give it as redis[s]://[[user]:password@]host[:port][/db], with a port from 1 to 65535 ' +
+        'and the password percent-encoded (encodeURIComponent).',
+    );
+  }
+}
+
+/**
+ * Whether Redis answered that it is away, rather than that the command is wrong: a
+ * cluster without a quorum or a slot being moved, a replica cut from its master, a server
+ * still loading. Anything else it answers (`ErrorReply`) is said as it is.
+ */
+export function isUnavailable(error: unknown): boolean {
+  return !(error instanceof ErrorReply) || /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING) /.test(error.message);
 }
 
 function isCluster(raw: RedisClient | RedisCluster): raw is RedisCluster {
@@ -87,7 +119,10 @@ export class RedisConnection {
     return isCluster(raw) ? raw.sendCommand(key, false, args) : raw.sendCommand(args);
   }
 
-  /** A connection of its own (for a blocking command), that fails fast while Redis is away and never stops reconnecting. */
+  /**
+   * A connection of its own (for a blocking command), that fails fast while Redis is away
+   * and never stops reconnecting.
+   */
   duplicate(name: string): RedisConnection {
     const raw = this.raw;
     if (isCluster(raw)) {
@@ -130,7 +165,10 @@ export class RedisConnection {
     this.raw.on(isCluster(this.raw) ? 'node-ready' : 'ready', listener);
   }
 
-  /** Resolves when it is ready, or after a while (a cluster may be ready without one more node saying so): check again. */
+  /**
+   * Resolves when it is ready, or after a while (a cluster may be ready without one more
+   * node saying so): check again.
+   */
   untilReady(): Promise<void> {
     const event = isCluster(this.raw) ? 'node-ready' : 'ready';
     return new Promise((resolve) => {

@@ -1,68 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type ThrottledLogger } from '../hub/throttled-logger';
-import { type SseHubMessage, type SsePresence, type SsePresenceChange, type SsePresenceEntry } from '../hub';
+import {
+  type SsePresence,
+  type SsePresenceChange,
+  type SsePresenceEntry,
+  type SsePresenceStore,
+} from '../hub';
+import { type ConnectionWatch, type PresenceNotify, type ThrottledLogger } from '../transport-kit';
 import { keyBeside } from './keys';
-import { type RedisConnection } from './redis-connection';
-
-/**
- * Applies one flush of presence changes atomically, so that a connection cut part-way
- * cannot leave a stream in a channel's hash that its instance's record no longer names.
- * KEYS: the hashes touched; ARGV: ('S', key index, field, value) or ('D', key index, field).
- */
-const APPLY_SCRIPT = `
-local i = 1
-while i <= #ARGV do
-  local key = KEYS[tonumber(ARGV[i + 1])]
-  if ARGV[i] == 'S' then
-    redis.call('HSET', key, ARGV[i + 2], ARGV[i + 3])
-    i = i + 4
-  else
-    redis.call('HDEL', key, ARGV[i + 2])
-    i = i + 3
-  end
-end
-return 1
-`;
-
-/**
- * Takes a dead instance's streams out of presence, if it is still there and still dead:
- * one script, so that of the live instances that notice the death only one gets its
- * streams (and sends their `leave` events). An entry that names another instance (the
- * stream is someone else's now) is left alone. KEYS: instances, the instance's streams,
- * presence, then presence:<channel> of ARGV[3..]; ARGV: the instance, now (ms), the
- * channels its streams are in. Returns (id, channel, entry) of each stream that announces.
- */
-const CLAIM_SCRIPT = `
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) > tonumber(ARGV[2]) then return {} end
-redis.call('ZREM', KEYS[1], ARGV[1])
-local channelKey = {}
-for n = 3, #ARGV do channelKey[ARGV[n]] = KEYS[n + 1] end
-local departed = {}
-local streams = redis.call('HGETALL', KEYS[2])
-for s = 1, #streams, 2 do
-  local id = streams[s]
-  local stored = redis.call('HGET', KEYS[3], id)
-  if stored and cjson.decode(stored).i == ARGV[1] then redis.call('HDEL', KEYS[3], id) end
-  for _, channel in ipairs(cjson.decode(streams[s + 1])) do
-    local key = channelKey[channel]
-    local entry = key and redis.call('HGET', key, id)
-    if entry then
-      local decoded = cjson.decode(entry)
-      if decoded.i == ARGV[1] then
-        redis.call('HDEL', key, id)
-        if decoded.a then
-          departed[#departed + 1] = id
-          departed[#departed + 1] = channel
-          departed[#departed + 1] = entry
-        end
-      end
-    end
-  end
-end
-redis.call('DEL', KEYS[2])
-return departed
-`;
+import { APPLY_SCRIPT, CLAIM_SCRIPT } from './presence-scripts';
+import { isUnavailable, type RedisConnection } from './redis-connection';
 
 /** What is stored for one stream: its instance, its channels, its info, and whether it announces (`a`, only if so). */
 interface StoredEntry {
@@ -92,7 +38,7 @@ type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
  * comes back (it may have restarted empty) or when it finds it was taken for dead (then
  * their members are told they are back: `returned`).
  */
-export class RedisPresence {
+export class RedisPresence implements SsePresenceStore {
   readonly instance = randomUUID();
   private readonly own = new Map<string, SetChange>();
   private queued: SsePresenceChange[] = [];
@@ -102,17 +48,19 @@ export class RedisPresence {
   private rewrite = false;
   /** Whether this instance has been recorded as alive: if it is not any more, it was taken for dead. */
   private beaten = false;
-  private deliver: ((message: SseHubMessage) => void) | undefined;
+  private deliver: PresenceNotify | undefined;
 
   constructor(
     private readonly client: RedisConnection,
     private readonly stream: string,
     private readonly ttl: number,
     private readonly logger: ThrottledLogger,
+    /** The transport's connections: what a read that cannot reach Redis rejects with. */
+    private readonly links: ConnectionWatch<string>,
   ) {}
 
   /** Starts the heartbeat; `deliver` hands the hub the streams whose `join` or `leave` events it should send. */
-  start(deliver: (message: SseHubMessage) => void): void {
+  start(deliver: PresenceNotify): void {
     this.deliver = deliver;
     this.heartbeat = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttl / 3)));
     this.heartbeat.unref();
@@ -124,7 +72,10 @@ export class RedisPresence {
     });
   }
 
-  /** The first heartbeat as soon as Redis is there, not a third of the TTL later (a cluster is ready after its nodes say so). */
+  /**
+   * The first heartbeat as soon as Redis is there, not a third of the TTL later (a cluster
+   * is ready after its nodes say so).
+   */
   private async beatWhenReady(): Promise<void> {
     while (!this.client.isReady && !this.stopped) await this.client.untilReady();
     if (!this.stopped) await this.beat();
@@ -140,7 +91,18 @@ export class RedisPresence {
     this.queued.push(...changes);
   }
 
-  async query(channel?: string): Promise<SsePresence> {
+  /** Every stream of every live instance (or of one channel), read from Redis. */
+  async presence(channel?: string): Promise<SsePresence> {
+    if (!this.client.isReady) throw this.links.unavailable(new Error('not connected'));
+    try {
+      return await this.read(channel);
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      throw this.links.unavailable(error);
+    }
+  }
+
+  private async read(channel: string | undefined): Promise<SsePresence> {
     // This instance's own latest changes first (presence() from onClose, right after a join).
     await this.flush();
     const [stored, alive] = await Promise.all([
@@ -172,13 +134,15 @@ export class RedisPresence {
     if (!this.client.isReady) return;
     let timer: NodeJS.Timeout | undefined;
     try {
-      // Bounded: a Redis that does not answer must not hold up the app's shutdown (the entries drop out within the TTL anyway).
+      // Bounded: a Redis that does not answer must not hold up the app's shutdown
+      // (the entries drop out within the TTL anyway).
       const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(this.ttl, 2_000))));
       await Promise.race([this.clear(this.instance), gaveUp]);
     } catch (error) {
       this.logger.error(
         'presence-stop',
-        `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ${(error as Error).message}`,
+        `This instance's streams could not be taken out of presence (they drop out within ${this.ttl} ms): ` +
+          (error as Error).message,
       );
     } finally {
       clearTimeout(timer);
@@ -250,7 +214,8 @@ export class RedisPresence {
       // Not there: another instance took it for dead (a heartbeat later than the TTL) and cleared its streams.
       if (rewrite || added === 1)
         this.update([...this.own.values()].map((change) => ({ ...change, left: [] })));
-      // ...and sent their members a leave: they are told it is back (as after a Redis that restarted empty, where that repeats a join).
+      // ...and sent their members a leave: they are told it is back (as after a Redis that
+      // restarted empty, where that repeats a join).
       if (this.beaten && (rewrite ? !recorded : added === 1)) this.announceOwn();
       this.beaten = true;
       const dead = (await this.client.send(this.key('instances'), [
@@ -268,7 +233,10 @@ export class RedisPresence {
     }
   }
 
-  /** Takes a dead instance's streams out of presence, unless another instance did, and hands the hub those that announce. */
+  /**
+   * Takes a dead instance's streams out of presence, unless another instance did, and
+   * hands the hub those that announce.
+   */
   private async claim(instance: string): Promise<void> {
     const channels = new Set<string>();
     for (const [, list] of pairs(

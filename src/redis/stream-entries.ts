@@ -44,7 +44,8 @@ for i = 3, #ARGV, 2 do
   end
   if fresh then
     n = n + 1
-    ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '${MESSAGE_FIELD}', ARGV[i + 1], '${SEQUENCE_FIELD}', n)
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+      '${MESSAGE_FIELD}', ARGV[i + 1], '${SEQUENCE_FIELD}', n)
   else
     ids[#ids + 1] = false
   end
@@ -66,11 +67,19 @@ export function sequenceOf(entry: RawEntry): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** The entries of an `XREAD` reply for one stream: a list of [key, entries] (RESP2) or a map (RESP3); none on timeout. */
+/**
+ * The entries of an `XREAD` reply for one stream: a list of [key, entries] (RESP2) or a
+ * map (RESP3); none on timeout.
+ */
 export function entriesOf(reply: unknown): RawEntry[] {
   if (!reply) return [];
   const streams = Array.isArray(reply)
     ? (reply as Array<[string, RawEntry[]]>).map(([, entries]) => entries)
     : Object.values(reply as Record<string, RawEntry[]>);
   return streams[0] ?? [];
+}
+
+/** The number that should follow `sequence`, if it is known. */
+export function next(sequence: number | undefined): number | undefined {
+  return sequence === undefined ? undefined : sequence + 1;
 }

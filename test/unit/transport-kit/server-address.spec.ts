@@ -1,4 +1,4 @@
-import { ServerAddress } from '../../../src/hub/server-address';
+import { ServerAddress } from '../../../src/transport-kit';
 
 describe('ServerAddress', () => {
   it.each([

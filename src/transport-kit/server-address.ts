@@ -30,7 +30,10 @@ export class ServerAddress {
   /** Longest first, so that a secret inside another is not left half there. */
   private readonly secrets: string[];
 
-  /** `secretSources`: the URLs and config objects it was made from, whose passwords are scrubbed wherever a driver repeats them. */
+  /**
+   * `secretSources`: the URLs and config objects it was made from, whose passwords are
+   * scrubbed wherever a driver repeats them.
+   */
   constructor(server: string | ServerParts, secretSources: readonly unknown[] = []) {
     this.text = typeof server === 'string' ? addressOfUrl(server) : format(server);
     const secrets = new Set<string>();
@@ -84,10 +87,15 @@ function addressOfUrl(raw: string): string {
 function format({ scheme, user, host, port, database }: ServerParts): string {
   const shownHost = host?.includes(':') && !host.startsWith('[') ? `[${host}]` : (host ?? 'localhost');
   const shownPort = port === undefined || port === null || port === '' ? DEFAULT_PORTS[scheme] : port;
-  return `${scheme}://${user ? `${user}@` : ''}${shownHost}${shownPort === undefined ? '' : `:${shownPort}`}${database ? `/${database}` : ''}`;
+  const userPart = user ? `${user}@` : '';
+  const portPart = shownPort === undefined ? '' : `:${shownPort}`;
+  return `${scheme}://${userPart}${shownHost}${portPart}${database ? `/${database}` : ''}`;
 }
 
-/** The passwords of a URL (as written and decoded, and its query's) or of a config object (its `password`s, its `ssl`, its `connectionString`). */
+/**
+ * The passwords of a URL (as written and decoded, and its query's) or of a config object
+ * (its `password`s, its `ssl`, its `connectionString`).
+ */
 function collectSecrets(source: unknown, into: Set<string>): void {
   if (typeof source === 'string') {
     let url: URL;

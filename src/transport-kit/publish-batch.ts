@@ -1,3 +1,6 @@
+import { type SseHubMessage } from '../hub';
+import { storedForm } from './stored-message';
+
 /** At most this many entries, or about this many bytes, go to the server in one call. */
 const MAX_ENTRIES = 1000;
 const MAX_BYTES = 1024 * 1024;
@@ -36,6 +39,12 @@ export class PublishBatch {
     private readonly send: (pairs: string[]) => Promise<PublishResults>,
     private readonly inFlight = 1,
   ) {}
+
+  /** The body of a transport's `publish`: `message` as the server stores it, with the others of this turn. */
+  publish(message: SseHubMessage): Promise<void> {
+    const [key, entry] = storedForm(message);
+    return this.add(key, entry);
+  }
 
   add(key: string, entry: string): Promise<void> {
     return new Promise((resolve, reject) => {
