@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { assertRetry, encodeComment, encodeEvent, encodeRetry, exceedsBytes, toSseEvent } from '../wire';
+import {
+  assertRetry,
+  encodeComment,
+  encodeEvent,
+  encodeResync,
+  encodeRetry,
+  exceedsBytes,
+  toSseEvent,
+} from '../wire';
 import { abortConnection } from './abort-connection';
 import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { type KeepAliveStream, KeepAliveTicker } from './keep-alive';
@@ -9,7 +17,8 @@ import { openResponse, type SseSink } from './open-response';
 import { bindResponse, unbindResponse } from './response-binding';
 import { type SseChannelListener } from './sse-channel-listener.interface';
 import { checkChannelName } from './sse-channel-name.error';
-import { DEFAULT_MAX_PENDING_BYTES, type SseClientInit } from './sse-client-init.interface';
+import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_RESYNC_EVENT, DEFAULT_SLOW_CONSUMER } from '../defaults';
+import { type SseClientInit } from './sse-client-init.interface';
 import { type SseCloseReason } from './sse-close-reason.type';
 import { SseClosedError } from './sse-closed.error';
 import { type SseReplayStatus } from './sse-replay-status.type';
@@ -107,8 +116,8 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
     if (init.shutdownRetry !== undefined) assertRetry(init.shutdownRetry);
     this.shutdownRetry = init.shutdownRetry;
     this.maxPendingBytes = init.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
-    this.slowConsumer = init.slowConsumer ?? 'close';
-    this.resyncEvent = init.resyncEvent ?? 'resync';
+    this.slowConsumer = init.slowConsumer ?? DEFAULT_SLOW_CONSUMER;
+    this.resyncEvent = init.resyncEvent ?? DEFAULT_RESYNC_EVENT;
     this.maxEventBytes = init.maxEventBytes ?? Infinity;
     this.reportError = init.reportError;
     this.budget = init.pendingBudget;
@@ -307,9 +316,8 @@ export class SseClient<TRequest = any> implements Flushable, KeepAliveStream, Bu
    * route's resync event, which carries no id: its `Last-Event-ID` stays on the last event it got.
    */
   resync(dropped?: number): void {
-    const data: Record<string, unknown> = { lastEventId: this.lastSentId ?? this.lastEventId ?? null };
-    if (dropped !== undefined) data.dropped = dropped;
-    if (this.write(encodeEvent({ event: this.resyncEvent, data: JSON.stringify(data) }))) this.tally.events++;
+    if (this.write(encodeResync(this.resyncEvent, this.lastSentId ?? this.lastEventId, dropped)))
+      this.tally.events++;
   }
 
   /**

@@ -1,11 +1,10 @@
+import { DEFAULT_HISTORY_SIZE } from '../defaults';
 import { EventIdGenerator } from './event-id';
 import { InMemoryHistory } from './in-memory-history';
 import { type SseHubMessage } from './sse-hub-message.interface';
 import { type SseHistoryResult } from './sse-replay.type';
 import { type SseTransport } from './sse-transport.interface';
 
-/** How many broadcasts the in-process history keeps by default. */
-export const DEFAULT_HISTORY_SIZE = 1000;
 /** How many idempotency keys are remembered. */
 const IDEMPOTENCY_KEYS = 10_000;
 

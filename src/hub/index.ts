@@ -5,6 +5,7 @@ export * from './sse-event-map.type';
 export * from './sse-hub-message.interface';
 export * from './sse-hub-options.interface';
 export * from './sse-hub.service';
+export { HubStreams } from './hub-streams';
 export * from './sse-presence.interface';
 export * from './sse-presence-info.error';
 export * from './sse-message-handler.type';

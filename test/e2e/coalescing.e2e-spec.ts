@@ -2,13 +2,14 @@
 import { jest } from '@jest/globals';
 import { Controller } from '@nestjs/common';
 import { Socket } from 'node:net';
-import { encodeEvent, SseClient, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { SseClient, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { encodeEvent } from '../../src/internal';
 import { openSseStream, SseTestStream } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './support/start-app';
 
 @Controller('co')
 class CoalescingController {
-  @SseRoute('events', { keepAlive: false, history: false })
+  @SseRoute('events', { keepAlive: false, replay: false })
   events() {}
 }
 
@@ -17,7 +18,7 @@ describe('coalesced writes: one write per client per turn, every event intact an
   let hub: SseHub;
   let streams: SseTestStream[];
   beforeAll(async () => {
-    t = await startApp({ controllers: [CoalescingController] }, { history: false });
+    t = await startApp({ controllers: [CoalescingController] }, { replay: false });
     hub = t.app.get(SseHub);
   });
   afterAll(() => t.app.close());

@@ -2,7 +2,8 @@ import { type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import { type AbstractHttpAdapter } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { SseModule, type SseModuleExtras, type SseModuleOptions } from 'nestjs-sse-hub';
+import { SseModule, type SseModuleOptions } from 'nestjs-sse-hub';
+import { type SseModuleExtras } from '../../../src/internal';
 import { baseUrlOf } from 'nestjs-sse-hub/testing';
 import { CaptureLogger } from './capture-logger';
 
