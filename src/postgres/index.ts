@@ -1,4 +1,4 @@
-export * from './postgres-transport-options.interface';
-export * from './postgres.transport';
+export type { PostgresTransportOptions } from './postgres-transport-options.interface';
+export { type PostgresQueryable, PostgresTransport } from './postgres.transport';
 export * from './sse-idempotency-key-busy.error';
 export { SseTransportUnavailableError } from '../hub';

@@ -12,7 +12,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { get } from 'node:http';
 import { SseDashboardUnguardedError, SseHub, type SseHubStats, SseModule } from 'nestjs-sse-hub';
-import { baseUrlOf, openSseStream } from 'nestjs-sse-hub/testing';
+import { openSseStream } from 'nestjs-sse-hub/testing';
+import { baseUrlOf } from '../../src/testing/open-sse-stream';
 import { platform, startApp, type TestApp } from './support/start-app';
 
 // The dashboard over HTTP, on every platform: it refuses to start unguarded, its guard

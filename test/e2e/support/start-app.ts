@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SseModule, type SseModuleOptions } from 'nestjs-sse-hub';
 import { type SseModuleExtras } from '../../../src/internal';
-import { baseUrlOf } from 'nestjs-sse-hub/testing';
+import { baseUrlOf } from '../../../src/testing/open-sse-stream';
 import { CaptureLogger } from './capture-logger';
 
 export interface TestApp {
