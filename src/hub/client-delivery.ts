@@ -45,6 +45,50 @@ export function deliverTo(
   if (running) chain(entry, running);
 }
 
+/**
+ * Sends one message to each of its recipients, each on its own: one whose write fails is
+ * closed (it reconnects) and does not cost the others the message. Failures, and clients
+ * it was too large for, are logged once for the message. Returns how many it went to.
+ */
+export function deliverToAll(
+  delivery: ClientDelivery,
+  recipients: Iterable<HubEntry>,
+  message: DeliveredMessage,
+  encoded: Buffer | undefined,
+): number {
+  delivery.tooLarge = 0;
+  let failed = 0;
+  let delivered = 0;
+  let failure: unknown;
+  for (const entry of recipients) {
+    delivered++;
+    try {
+      deliverTo(delivery, entry, message, encoded);
+    } catch (error) {
+      failed++;
+      failure ??= error;
+      entry.client.end('error');
+    }
+  }
+  if (failed > 0) {
+    const reason = (failure as Error)?.message ?? String(failure);
+    delivery.logger.error(
+      `deliver:${reason}`,
+      `Delivering a hub message failed for ${failed} client(s), whose streams were closed (they reconnect): ${reason}`,
+      (failure as Error)?.stack,
+    );
+  }
+  if (delivery.tooLarge > 0) {
+    const what = message.type === 'broadcast' ? `Broadcast ${message.id ?? ''}` : 'A message';
+    delivery.logger.error(
+      'too-large',
+      `${what} (${encoded?.length ?? '?'} bytes) is over the maxEventBytes of ${delivery.tooLarge} client(s): ` +
+        'they were sent a resync instead. Send smaller events or raise maxEventBytes.',
+    );
+  }
+  return delivered;
+}
+
 function write(
   delivery: ClientDelivery,
   entry: HubEntry,

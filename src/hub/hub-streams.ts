@@ -1,15 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import {
-  type SseChannelListener,
-  type SseClient,
-  type SseCloseReason,
-  SsePendingBudget,
-  type StreamTally,
-} from '../connection';
+import { type SseChannelListener, type SseClient, SsePendingBudget, type StreamTally } from '../connection';
 import { encodeResync } from '../wire';
 import { broadcastMessage } from './broadcast-message';
 import { channelList } from './channel-list';
-import { type ClientDelivery, deliverTo } from './client-delivery';
+import { type ClientDelivery, deliverTo, deliverToAll } from './client-delivery';
 import { ClientRegistry, type HubEntry } from './client-registry';
 import { HubMessageEncoder, type DeliveredMessage } from './hub-message-encoder';
 import { HubMetrics } from './hub-metrics';
@@ -28,48 +22,13 @@ import { type SseHistoryResult } from './sse-replay.type';
 import { SSE_TRANSPORT, type SseTransport } from './sse-transport.interface';
 import { type SseTransportState } from './sse-transport-state.interface';
 import { StreamReplay } from './stream-replay';
+import {
+  type AttachedStream,
+  type OpenedStream,
+  type StreamHooks,
+  type StreamRoute,
+} from './attached-stream.interface';
 import { ThrottledLogger } from './throttled-logger';
-
-/** What the hub needs of a stream's route, resolved once per route. */
-export interface StreamRoute {
-  /** Channels joined on setup: a name, a list, or a function of the request (maybe async) giving either. */
-  readonly channels: unknown;
-  /** What `SseHub.presence()` lists for the stream. */
-  readonly presence: ((client: SseClient) => unknown) | undefined;
-  /** Whether its channels hear of its joins and leaves. */
-  readonly presenceEvents: boolean;
-  /** The most missed events it replays (`Infinity`: no limit), or `false`: it does not replay. */
-  readonly replayLimit: number | false;
-  /** The event that says a replay was a gap. */
-  readonly resyncEvent: string;
-}
-
-/** What the route's handler and gateway bring to the setup of a stream. */
-export interface StreamHooks {
-  /** What the handler returned (awaited if a promise). */
-  readonly result: unknown;
-  readonly onMessage?: SseMessageHandler;
-  /** Runs last in the setup; what it returns is sent first. */
-  readonly onJoin?: () => unknown;
-  readonly onClose?: (reason: SseCloseReason) => void;
-}
-
-/** A stream whose setup is done: what goes out first (a resync after a gap), and the handler's and `onJoin`'s values. */
-export interface OpenedStream {
-  readonly head: string;
-  readonly result: unknown;
-  readonly joined: unknown;
-}
-
-/** A stream attached to the hub, for its route to finish setting it up. */
-export interface AttachedStream {
-  /**
-   * Registers it, joins its channels, records its presence, reads its replay, runs `onJoin`,
-   * then lets it have what the hub held for it meanwhile. `undefined`: it stopped on the
-   * way (the client went, or the app began to shut down). A hook's throw rejects.
-   */
-  open(hooks: StreamHooks): Promise<OpenedStream | undefined>;
-}
 
 function presenceOf(entry: HubEntry): SsePresenceEntry {
   return { id: entry.client.id, channels: [...entry.client.channels], info: entry.info ?? null };
@@ -418,41 +377,9 @@ export class HubStreams implements SseChannelListener {
       message.type === 'send'
         ? this.entryOf(message.clientId)
         : this.registry.recipients(message.channels, message.except);
-    this.delivery.tooLarge = 0;
-    let failed = 0;
-    let delivered = 0;
-    let failure: unknown;
-    for (const entry of recipients) {
-      delivered++;
-      // Each recipient on its own: one whose write fails must not cost the others the message.
-      try {
-        deliverTo(this.delivery, entry, message, encoded);
-      } catch (error) {
-        failed++;
-        failure ??= error;
-        entry.client.end('error');
-      }
-    }
     // Once per message, not per recipient: from its publish to its write here.
-    if (delivered > 0 && message.publishedAt !== undefined) this.metrics.delivered(message.publishedAt);
-    if (failed > 0) {
-      const reason = (failure as Error)?.message ?? String(failure);
-      this.logger.error(
-        `deliver:${reason}`,
-        `Delivering a hub message failed for ${failed} client(s), whose streams were closed (they reconnect): ${reason}`,
-        (failure as Error)?.stack,
-      );
-    }
-    if (this.delivery.tooLarge > 0) this.reportTooLarge(message, encoded, this.delivery.tooLarge);
-  }
-
-  private reportTooLarge(message: DeliveredMessage, encoded: Buffer | undefined, clients: number): void {
-    const what = message.type === 'broadcast' ? `Broadcast ${message.id ?? ''}` : 'A message';
-    this.logger.error(
-      'too-large',
-      `${what} (${encoded?.length ?? '?'} bytes) is over the maxEventBytes of ${clients} client(s): ` +
-        'they were sent a resync instead. Send smaller events or raise maxEventBytes.',
-    );
+    if (deliverToAll(this.delivery, recipients, message, encoded) > 0 && message.publishedAt !== undefined)
+      this.metrics.delivered(message.publishedAt);
   }
 
   private entryOf(clientId: string): HubEntry[] {

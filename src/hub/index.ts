@@ -6,6 +6,7 @@ export * from './sse-hub-message.interface';
 export * from './sse-hub-options.interface';
 export * from './sse-hub.service';
 export { HubStreams } from './hub-streams';
+export type * from './attached-stream.interface';
 export * from './sse-presence.interface';
 export * from './sse-presence-info.error';
 export * from './sse-message-handler.type';

@@ -6,7 +6,7 @@ import {
   DEFAULT_RESYNC_EVENT,
   DEFAULT_SLOW_CONSUMER,
 } from '../defaults';
-import { type StreamRoute } from '../hub/hub-streams';
+import { type StreamRoute } from '../hub/attached-stream.interface';
 import { type SseModuleOptions } from './sse-module-options.interface';
 import { type SseRouteOptions } from './sse-route-options.interface';
 import { type SseConnectionsPer } from './sse-stream-options.interface';

@@ -1,4 +1,5 @@
-import { HubStreams, type StreamRoute } from '../../../src/hub/hub-streams';
+import { type StreamRoute } from '../../../src/hub/attached-stream.interface';
+import { HubStreams } from '../../../src/hub/hub-streams';
 import { InMemoryTransport } from '../../../src/hub/in-memory.transport';
 import { SseHub } from '../../../src/hub/sse-hub.service';
 import { FakeClient } from './support/fake-client';
