@@ -1,7 +1,7 @@
 // Memory cost of one replay-history entry: heap after N broadcasts (kept in a history of N)
 // minus heap with an empty history, divided by N. Run: npm run build && node --expose-gc bench/history-memory.js
 const { EventEmitter } = require('node:events');
-const { SseHub, SseClient, InMemoryTransport } = require('../dist');
+const { HubStreams, SseHub, SseClient, InMemoryTransport } = require('../dist/internal');
 const { streamOf } = require('../dist/connection/internal');
 
 /** A response that takes writes and drops them: one client, so every event gets encoded. */
@@ -20,10 +20,12 @@ function sink() {
 }
 
 async function heapAfter(count, historySize) {
-  const hub = new SseHub(new InMemoryTransport({ historySize }));
+  const streams = new HubStreams(new InMemoryTransport({ historySize }), { metrics: false });
+  const hub = new SseHub(streams);
   await hub.onModuleInit();
   const client = sink();
-  hub.register(client);
+  const route = { presenceEvents: false, replayLimit: false, resyncEvent: 'resync' };
+  await streams.attach(client, route, 'GET /bench').open({ result: undefined });
   streamOf(client).start();
   // A ~100-byte JSON event, as in the fan-out benchmark.
   for (let n = 0; n < count; n++) {

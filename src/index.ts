@@ -1,12 +1,44 @@
-export * from './wire';
-export {
-  DEFAULT_MAX_PENDING_BYTES,
-  defaultMaxTotalPendingBytes,
-  SseChannelNameError,
-  SseClient,
-  SseClosedError,
-  SsePendingBudget,
-} from './connection';
-export type { SlowConsumerPolicy, SseCloseReason, SseReplayStatus, SseSendResult } from './connection';
-export * from './hub';
-export * from './nest';
+// What an app needs, and nothing else: every name here is documented (README.md, docs/).
+// What the tests and the transports need besides is in ./internal, which is no entry point.
+
+// The module, the route and its lifecycle.
+export { SseModule } from './nest/sse.module';
+export { SseRoute } from './nest/sse-route.decorator';
+export { ConnectedClient } from './nest/connected-client.decorator';
+export type { SseGateway } from './nest/sse-gateway.interface';
+export type { SseModuleOptions } from './nest/sse-module-options.interface';
+export type { SseChannels, SseRouteOptions } from './nest/sse-route-options.interface';
+export type { SseConnectionsPer, SseStreamOptions } from './nest/sse-stream-options.interface';
+export type { SseDashboardOptions } from './nest/dashboard/sse-dashboard-options.interface';
+export { SseDashboardUnguardedError } from './nest/dashboard/sse-dashboard-unguarded.error';
+export { SseDashboardModule } from './nest/dashboard/sse-dashboard.module';
+export { SseModuleImportedTwiceError } from './nest/sse-module-imported-twice.error';
+export { SseModuleMissingError } from './nest/sse-module-missing.error';
+
+// One connection.
+export { SseClient } from './connection/sse-client';
+export type { SseCloseReason } from './connection/sse-close-reason.type';
+export type { SseSendResult } from './connection/sse-send-result.type';
+export type { SseReplayStatus } from './connection/sse-replay-status.type';
+export type { SlowConsumerPolicy } from './connection/slow-consumer-policy.type';
+export { SseClosedError } from './connection/sse-closed.error';
+export { SseChannelNameError } from './connection/sse-channel-name.error';
+
+// The hub.
+export { SseHub } from './hub/sse-hub.service';
+export type { SseBroadcastOptions } from './hub/sse-broadcast-options.interface';
+export type { SseEventMap, SseEventOf } from './hub/sse-event-map.type';
+export type { SseHubStats, SseRejectReason, SseRouteStats } from './hub/sse-hub-stats.interface';
+export type { SsePresence, SsePresenceEntry } from './hub/sse-presence.interface';
+export { SsePresenceInfoError } from './hub/sse-presence-info.error';
+export type { SseMeterProvider, SseMetricsOptions } from './hub/sse-metrics-options.interface';
+export type { SseTransport } from './hub/sse-transport.interface';
+export type { SsePresenceStore } from './hub/sse-presence-store.interface';
+export type { SseTransportState } from './hub/sse-transport-state.interface';
+export { SseTransportUnavailableError } from './hub/sse-transport-unavailable.error';
+
+// Events.
+export type { SseEvent } from './wire/sse-event.interface';
+export { toSseEvent } from './wire/to-sse-event';
+export { SseEncodeError } from './wire/sse-encode.error';
+export { SseEventTooLargeError } from './wire/sse-event-too-large.error';

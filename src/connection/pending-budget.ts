@@ -1,6 +1,3 @@
-import { totalmem } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
-
 /** What the budget needs of a stream that holds unsent bytes. */
 export interface BudgetedStream {
   /** What the budget last counted for this stream; only the budget and the stream change it. */
@@ -14,18 +11,6 @@ export interface BudgetedStream {
 // Once over the budget, the slowest streams are shed until the total is back under this
 // share of it, so that a total hovering at the limit does not cost a scan at every write.
 const LOW_WATER = 0.9;
-
-/**
- * The default budget: a quarter of the memory this process may use (the machine's, or
- * its cgroup's limit when lower), and at most half of V8's heap limit, since unsent
- * strings live on the heap.
- */
-export function defaultMaxTotalPendingBytes(): number {
-  // 0 or undefined when there is no limit.
-  const cgroup = process.constrainedMemory?.() || Infinity;
-  const memory = Math.min(totalmem(), cgroup);
-  return Math.floor(Math.min(memory / 4, getHeapStatistics().heap_size_limit / 2));
-}
 
 /**
  * One application-wide bound on the bytes held for clients that read slowly, on top of

@@ -35,6 +35,3 @@ export interface SseClientInit<TRequest = unknown> {
   /** Where failures that end the stream, or that a close listener throws, are reported (a logger). */
   reportError?: (message: string, error: unknown) => void;
 }
-
-/** Default bound on bytes a client may leave unread: past it, it is a slow consumer. */
-export const DEFAULT_MAX_PENDING_BYTES = 1024 * 1024;

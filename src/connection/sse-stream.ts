@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { assertRetry, encodeComment, encodeEvent, encodeRetry, exceedsBytes } from '../wire';
+import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_RESYNC_EVENT, DEFAULT_SLOW_CONSUMER } from '../defaults';
+import { assertRetry, encodeComment, encodeEvent, encodeResync, encodeRetry, exceedsBytes } from '../wire';
 import { abortConnection } from './abort-connection';
 import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { type KeepAliveStream, KeepAliveTicker } from './keep-alive';
@@ -7,7 +8,7 @@ import { type BudgetedStream, type SsePendingBudget } from './pending-budget';
 import { openResponse, type SseSink } from './open-response';
 import { bindResponse, type ResponseOwner, unbindResponse } from './response-binding';
 import { type SseChannelListener, type SseChannelMember } from './sse-channel-listener.interface';
-import { DEFAULT_MAX_PENDING_BYTES, type SseClientInit } from './sse-client-init.interface';
+import { type SseClientInit } from './sse-client-init.interface';
 import { type SseCloseReason } from './sse-close-reason.type';
 import { type SseReplayStatus } from './sse-replay-status.type';
 import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
@@ -93,8 +94,8 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     if (init.shutdownRetry !== undefined) assertRetry(init.shutdownRetry);
     this.shutdownRetry = init.shutdownRetry;
     this.maxPendingBytes = init.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
-    this.slowConsumer = init.slowConsumer ?? 'close';
-    this.resyncEvent = init.resyncEvent ?? 'resync';
+    this.slowConsumer = init.slowConsumer ?? DEFAULT_SLOW_CONSUMER;
+    this.resyncEvent = init.resyncEvent ?? DEFAULT_RESYNC_EVENT;
     this.maxEventBytes = init.maxEventBytes ?? Infinity;
     this.reportError = init.reportError;
     this.budget = init.pendingBudget;
@@ -225,9 +226,8 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
    * route's resync event, which carries no id: its `Last-Event-ID` stays on the last event it got.
    */
   resync(dropped?: number): void {
-    const data: Record<string, unknown> = { lastEventId: this.lastSentId ?? this.lastEventId ?? null };
-    if (dropped !== undefined) data.dropped = dropped;
-    if (this.write(encodeEvent({ event: this.resyncEvent, data: JSON.stringify(data) }))) this.tally.events++;
+    if (this.write(encodeResync(this.resyncEvent, this.lastSentId ?? this.lastEventId, dropped)))
+      this.tally.events++;
   }
 
   /**

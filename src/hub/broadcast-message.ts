@@ -1,10 +1,11 @@
-import { checkChannelName, unstorable } from '../connection/sse-channel-name.error';
+import { unstorable } from '../connection/sse-channel-name.error';
+import { channelList } from './channel-list';
 import { prepareMessage } from './hub-message-encoder';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { type SseBroadcastMessage } from './sse-hub-message.interface';
 
-/** One channel name or a list of them, as a list (or undefined). */
-export function toList(value: string | readonly string[] | undefined): string[] | undefined {
+/** One client id or a list of them, as a list (or undefined). */
+function toList(value: string | readonly string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return typeof value === 'string' ? [value] : [...value];
 }
@@ -32,8 +33,7 @@ export function broadcastMessage(
     throw new TypeError(
       `${caller}: idempotencyKey ${JSON.stringify(idempotencyKey)} cannot be stored by every transport: ${unfit}. Leave such characters out of it.`,
     );
-  const channels = toList(options.channels);
-  channels?.forEach(checkChannelName);
+  const channels = options.channels === undefined ? undefined : channelList(options.channels, caller);
   return prepareMessage(
     {
       type: 'broadcast',

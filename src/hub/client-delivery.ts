@@ -1,8 +1,7 @@
 import { encodeEventParts, encodeId, SseEventTooLargeError, toSseEvent } from '../wire';
-import { compareEventIds } from './event-id';
-import { type HubEntry, type MissedBroadcasts } from './client-registry';
+import { type HubEntry } from './client-registry';
 import { type DeliveredMessage, type HubMessageEncoder } from './hub-message-encoder';
-import { type SseBroadcastMessage } from './sse-hub-message.interface';
+import { isThenable } from './is-thenable';
 import { type ThrottledLogger } from './throttled-logger';
 
 /** What delivering to one client needs of the hub. */
@@ -17,17 +16,6 @@ function idOf(message: DeliveredMessage): string | undefined {
   return message.type === 'broadcast' ? message.id : undefined;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
-}
-
-/** Whether a broadcast is for this client on replay (`except` named other connections). */
-export function reaches(entry: HubEntry, message: SseBroadcastMessage): boolean {
-  return (
-    message.channels === undefined || message.channels.some((channel) => entry.client.channels.has(channel))
-  );
-}
-
 /**
  * Sends one hub message to one client: held while its replay is pending, skipped if the
  * replay sent it already, through its `onMessage` if it has one (in order, even when the
@@ -39,21 +27,8 @@ export function deliverTo(
   message: DeliveredMessage,
   encoded = delivery.encoder.encoded(message),
 ): void {
-  if (entry.held) {
-    // Held bytes count against the client's limits: a slow setup must not hoard them.
-    const bytes = encoded?.length ?? 0;
-    if (!entry.stream.reserve(bytes)) return;
-    entry.heldBytes += bytes;
-    entry.held.push(message);
-    return;
-  }
-  if (entry.replayedUpTo !== undefined && message.type === 'broadcast' && message.id !== undefined) {
-    const fresh =
-      entry.gapAt !== undefined && message.publishedAt !== undefined && message.publishedAt > entry.gapAt;
-    if (!fresh && compareEventIds(message.id, entry.replayedUpTo) <= 0) return;
-    // Transports deliver in order: everything from here on is new.
-    entry.replayedUpTo = undefined;
-  }
+  // Held while its replay is pending; skipped if the replay sent it already.
+  if (entry.replay?.hold(message, encoded?.length ?? 0) || entry.replay?.replayedAlready(message)) return;
   if (!entry.onMessage) {
     if (encoded) write(delivery, entry, encoded, idOf(message));
     return;
@@ -71,35 +46,47 @@ export function deliverTo(
 }
 
 /**
- * Ends the hold of a client whose setup is done: the broadcasts its replay found, of the
- * channels it is in now, then the live messages held meanwhile.
+ * Sends one message to each of its recipients, each on its own: one whose write fails is
+ * closed (it reconnects) and does not cost the others the message. Failures, and clients
+ * it was too large for, are logged once for the message. Returns how many it went to.
  */
-export function releaseHeld(delivery: ClientDelivery, entry: HubEntry): void {
-  const { held, missed } = entry;
-  entry.held = undefined;
-  entry.missed = undefined;
-  entry.stream.unreserve(entry.heldBytes);
-  entry.heldBytes = 0;
-  // A gap: the client had everything up to its Last-Event-ID, and this instance's reader,
-  // if it lags, has not delivered that far yet: what it delivers up to there is not new.
-  if (!missed && entry.gapAt !== undefined) entry.replayedUpTo = entry.client.lastEventId;
-  if (missed) {
-    // A channel joined in onJoin whose broadcasts the replay had no room to keep: what it missed there is unknown.
-    if (missed.skipped && joinedAnyOf(entry, missed.skipped)) entry.stream.resync();
-    for (const message of missed.messages) if (reaches(entry, message)) deliverTo(delivery, entry, message);
-    // Whatever the history held is not sent twice, whether it was held back live or comes in later.
-    entry.replayedUpTo = missed.upTo;
+export function deliverToAll(
+  delivery: ClientDelivery,
+  recipients: Iterable<HubEntry>,
+  message: DeliveredMessage,
+  encoded: Buffer | undefined,
+): number {
+  delivery.tooLarge = 0;
+  let failed = 0;
+  let delivered = 0;
+  let failure: unknown;
+  for (const entry of recipients) {
+    delivered++;
+    try {
+      deliverTo(delivery, entry, message, encoded);
+    } catch (error) {
+      failed++;
+      failure ??= error;
+      entry.stream.end('error');
+    }
   }
-  if (held) for (const message of held) deliverTo(delivery, entry, message);
-}
-
-/** Whether the client is now in a channel it was not in when its replay was read, whose broadcasts that replay left out. */
-function joinedAnyOf(entry: HubEntry, skipped: NonNullable<MissedBroadcasts['skipped']>): boolean {
-  for (const channel of entry.client.channels) {
-    if (!skipped.joined.has(channel) && (skipped.channels === true || skipped.channels.has(channel)))
-      return true;
+  if (failed > 0) {
+    const reason = (failure as Error)?.message ?? String(failure);
+    delivery.logger.error(
+      `deliver:${reason}`,
+      `Delivering a hub message failed for ${failed} client(s), whose streams were closed (they reconnect): ${reason}`,
+      (failure as Error)?.stack,
+    );
   }
-  return false;
+  if (delivery.tooLarge > 0) {
+    const what = message.type === 'broadcast' ? `Broadcast ${message.id ?? ''}` : 'A message';
+    delivery.logger.error(
+      'too-large',
+      `${what} (${encoded?.length ?? '?'} bytes) is over the maxEventBytes of ${delivery.tooLarge} client(s): ` +
+        'they were sent a resync instead. Send smaller events or raise maxEventBytes.',
+    );
+  }
+  return delivered;
 }
 
 function write(

@@ -1,19 +1,9 @@
 import { type SseClient } from '../connection';
 import { type SseStream } from '../connection/internal';
-import { type DeliveredMessage } from './hub-message-encoder';
-import { type SseBroadcastMessage } from './sse-hub-message.interface';
 import { type SseMessageHandler } from './sse-message-handler.type';
+import { type StreamReplay } from './stream-replay';
 
 /** One registered stream, as the hub follows it. */
-/** What a replay read of the history, to send once the client's setup is done (see `ReplayRead`). */
-export interface MissedBroadcasts {
-  messages: SseBroadcastMessage[];
-  /** The last id the history had: live broadcasts up to it are not sent again. */
-  upTo: string;
-  /** Channels whose broadcasts were left out for want of room (`true`: too many to name), and the client's channels then. */
-  skipped?: { channels: Set<string> | true; joined: ReadonlySet<string> };
-}
-
 export interface HubEntry {
   readonly client: SseClient;
   /** The client's write path (`streamOf(client)`), held here so that a write costs no lookup. */
@@ -21,24 +11,8 @@ export interface HubEntry {
   readonly onMessage: SseMessageHandler | undefined;
   /** Set while an async `onMessage` runs, so that later messages wait their turn. */
   pending: Promise<void> | undefined;
-  /** Live messages held back while the client's replay is read and its setup finishes. */
-  held: DeliveredMessage[] | undefined;
-  /** The bytes held for it (in `held` and `missed`), counted against its limits. */
-  heldBytes: number;
-  /** What the replay found the client missed (up to which id), sent once its setup is done. */
-  missed: MissedBroadcasts | undefined;
-  /**
-   * The last broadcast replayed, until a later one arrives live. A transport's live
-   * feed can trail its history (a Redis reader behind the XRANGE that replayed), so
-   * broadcasts up to it may still come in live: the client has them already.
-   */
-  replayedUpTo: string | undefined;
-  /**
-   * Set when the replay was a gap, and `replayedUpTo` is only the client's own
-   * `Last-Event-ID`: when it reconnected. A broadcast published after that is new to it,
-   * whatever its id says (an id from the future, which no history knows, mutes nothing).
-   */
-  gapAt?: number;
+  /** Its replay, on a route that replays and for a client that reconnected with an id. */
+  readonly replay: StreamReplay | undefined;
   /** What the route's `presence` option said of it, and whether its setup is done (it is then in `presence()`). */
   info?: unknown;
   present?: boolean;

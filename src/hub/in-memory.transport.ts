@@ -1,3 +1,4 @@
+import { DEFAULT_HISTORY_SIZE } from '../defaults';
 import { EventIdGenerator } from './event-id';
 import { InMemoryHistory } from './in-memory-history';
 import { InMemoryPresenceStore } from './in-memory.presence-store';
@@ -6,8 +7,6 @@ import { type SsePresenceStore } from './sse-presence-store.interface';
 import { type SseHistoryResult } from './sse-replay.type';
 import { type SseTransport } from './sse-transport.interface';
 
-/** How many broadcasts the in-process history keeps by default. */
-export const DEFAULT_HISTORY_SIZE = 1000;
 /** How many idempotency keys are remembered. */
 const IDEMPOTENCY_KEYS = 10_000;
 

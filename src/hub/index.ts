@@ -5,6 +5,8 @@ export * from './sse-event-map.type';
 export * from './sse-hub-message.interface';
 export * from './sse-hub-options.interface';
 export * from './sse-hub.service';
+export { HubStreams } from './hub-streams';
+export type * from './attached-stream.interface';
 export * from './sse-presence.interface';
 export * from './sse-presence-store.interface';
 export * from './sse-presence-info.error';

@@ -1,5 +1,4 @@
-/** How many replays read their history at once, by default. */
-export const DEFAULT_CONCURRENT_REPLAYS = 4;
+import { DEFAULT_CONCURRENT_REPLAYS } from '../defaults';
 
 /**
  * Lets a few replays read at once and queues the rest, in order: each read holds up to

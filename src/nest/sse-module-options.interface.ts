@@ -10,10 +10,11 @@ export interface SseModuleOptions extends SseStreamOptions {
   /** How hub messages reach every instance; in-process by default. */
   transport?: SseTransport;
   /**
-   * Replay on reconnect: how many recent broadcasts the in-process transport keeps
-   * (default 1000), or `false` to replay nothing. Memory is bounded by `size` alone.
+   * How many recent broadcasts the in-process transport keeps for replay (default 1000;
+   * memory is bounded by `size` alone). Only for it: another transport keeps its own
+   * history (e.g. `maxLen`), and giving both fails at start-up. To replay nothing, `replay: false`.
    */
-  history?: { size?: number } | false;
+  history?: { size?: number };
   /**
    * On shutdown each stream gets a last `retry:` drawn between `min` and `max` ms, so that
    * thousands of clients do not reconnect in the same millisecond (default 1000–5000);

@@ -1,4 +1,15 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import { type SlowConsumerPolicy } from '../connection';
+import {
+  DEFAULT_KEEP_ALIVE,
+  DEFAULT_MAX_PENDING_BYTES,
+  DEFAULT_RESYNC_EVENT,
+  DEFAULT_SLOW_CONSUMER,
+} from '../defaults';
+import { type StreamRoute } from '../hub/attached-stream.interface';
 import { type SseModuleOptions } from './sse-module-options.interface';
+import { type SseRouteOptions } from './sse-route-options.interface';
+import { type SseConnectionsPer } from './sse-stream-options.interface';
 import { validateStreamOptions } from './validate-options';
 
 /**
@@ -14,8 +25,62 @@ export function resolveOptions(options: SseModuleOptions | undefined | null): Ss
   // Only forRootAsync's factory can put it here, after the module's routes were made.
   if ('dashboard' in resolved) {
     throw new TypeError(
-      'SseModule.forRootAsync(): give dashboard beside useFactory ({ useFactory, dashboard }), not in what the factory returns: its routes exist before the factory runs.',
+      'SseModule.forRootAsync(): give dashboard beside useFactory ({ useFactory, dashboard }), ' +
+        'not in what the factory returns: its routes exist before the factory runs.',
+    );
+  }
+  // Silently ignored otherwise: the transport keeps its own history.
+  if (resolved.transport && resolved.history !== undefined) {
+    throw new TypeError(
+      `SseModule.forRoot(): history sets what the in-process transport keeps; ${resolved.transport.constructor.name} ` +
+        'keeps its own history (see its options, e.g. maxLen): leave history out.',
     );
   }
   return resolved;
+}
+
+/** A route's options over the module's over the defaults, worked out once per route. */
+export interface SseResolvedRoute {
+  readonly strictAccept: boolean;
+  readonly maxConnectionsPer: SseConnectionsPer | undefined;
+  /** The module's extra headers, then the route's. */
+  readonly moduleHeaders: OutgoingHttpHeaders | undefined;
+  readonly routeHeaders: OutgoingHttpHeaders | undefined;
+  /** What each of its clients is made with. */
+  readonly client: {
+    readonly keepAlive: number | false;
+    readonly retry: number | undefined;
+    readonly maxPendingBytes: number;
+    readonly slowConsumer: SlowConsumerPolicy;
+    readonly maxEventBytes: number | undefined;
+    readonly resyncEvent: string;
+  };
+  /** What the hub needs of it. */
+  readonly stream: StreamRoute;
+}
+
+export function resolveRoute(module: SseModuleOptions, route: SseRouteOptions): SseResolvedRoute {
+  const replay = route.replay ?? module.replay;
+  const resyncEvent = route.resyncEvent ?? module.resyncEvent ?? DEFAULT_RESYNC_EVENT;
+  return {
+    strictAccept: route.strictAccept === true,
+    maxConnectionsPer: route.maxConnectionsPer ?? module.maxConnectionsPer,
+    moduleHeaders: module.headers,
+    routeHeaders: route.headers,
+    client: {
+      keepAlive: route.keepAlive ?? module.keepAlive ?? DEFAULT_KEEP_ALIVE,
+      retry: route.retry ?? module.retry,
+      maxPendingBytes: route.maxPendingBytes ?? module.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
+      slowConsumer: route.slowConsumer ?? module.slowConsumer ?? DEFAULT_SLOW_CONSUMER,
+      maxEventBytes: route.maxEventBytes ?? module.maxEventBytes,
+      resyncEvent,
+    },
+    stream: {
+      channels: route.channels,
+      presence: route.presence,
+      presenceEvents: route.presenceEvents === true,
+      replayLimit: replay === false ? false : (replay?.limit ?? Infinity),
+      resyncEvent,
+    },
+  };
 }

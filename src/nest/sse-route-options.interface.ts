@@ -25,11 +25,6 @@ export interface SseRouteOptions<TRequest = any> extends SseStreamOptions {
   /** Channels the stream joins before its first event. */
   channels?: SseChannels<TRequest>;
   /**
-   * `false`: no replay on this route. `{ size }`: a reconnecting client is replayed at
-   * most `size` missed events; beyond that it gets a resync, as for a gap.
-   */
-  history?: { size?: number } | false;
-  /**
    * Refuse (406) a request whose `Accept` header does not allow `text/event-stream`. Off
    * by default: browsers send it, but curl and many HTTP clients do not.
    */

@@ -28,6 +28,10 @@ export function SseRoute(
   const path = isPath ? (pathOrOptions as string | string[] | undefined) : undefined;
   const options = isPath ? maybeOptions : (pathOrOptions as SseRouteOptions);
   validateStreamOptions(options, '@SseRoute()');
+  if ('history' in options)
+    throw new TypeError(
+      "@SseRoute(): a route replays with replay: { limit } or replay: false; history is the module's.",
+    );
 
   return (target, key, descriptor) => {
     wrapSseHandler(target, key, descriptor);

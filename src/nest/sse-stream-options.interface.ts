@@ -31,6 +31,12 @@ export interface SseStreamOptions {
    * Default `resync`.
    */
   resyncEvent?: string;
+  /**
+   * Replay on reconnect: `false` replays nothing; `{ limit }` replays at most `limit`
+   * missed events (more count as a gap: the client gets a resync). Default: every missed
+   * event the history still holds.
+   */
+  replay?: { limit?: number } | false;
   /** Bytes a client may leave unread before it counts as slow (default 1 MiB). */
   maxPendingBytes?: number;
   /** What happens to a slow client: `close` (default; it reconnects and replays) or `drop`. */

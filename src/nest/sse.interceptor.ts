@@ -6,8 +6,8 @@ import {
   Injectable,
   type NestInterceptor,
   NotAcceptableException,
+  Optional,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import Negotiator from 'negotiator';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { concat, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
@@ -19,27 +19,22 @@ import {
   SsePendingBudget,
 } from '../connection';
 import { streamOf } from '../connection/internal';
-import { SseHub } from '../hub';
+import { DEFAULT_SHUTDOWN_RETRY } from '../defaults';
+import { HubStreams } from '../hub/hub-streams';
+import { isThenable } from '../hub/is-thenable';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { encodeEvent, toSseEvent } from '../wire';
-import {
-  DEFAULT_KEEP_ALIVE,
-  DEFAULT_RESYNC_EVENT,
-  DEFAULT_SHUTDOWN_RETRY,
-  SSE_CLIENT,
-  SSE_HANDLER_CALL,
-  SSE_ROUTE_OPTIONS,
-} from './constants';
+import { SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
 import { rawHttp } from './raw-http';
 import { routeOf } from './route-of';
 import { SseConnectionLimiter, SseLimitException } from './sse-connection-limiter';
+import { SseModuleMissingError } from './sse-module-missing.error';
 import { type SseGateway } from './sse-gateway.interface';
 import { type SseHandlerCall } from './sse-handler-call.interface';
 import { type SseModuleOptions } from './sse-module-options.interface';
-import { type SseChannels, type SseRouteOptions } from './sse-route-options.interface';
-import { SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
+import { resolveRoute, SSE_RESOLVED_OPTIONS, type SseResolvedRoute } from './sse-resolved-options';
 import { toErrorEvent } from './to-error-event';
-import { isStream, isThenable, toObservable } from './to-observable';
+import { isStream, toObservable } from './to-observable';
 
 /**
  * Runs the stream of an `@SseRoute()`: it opens once guards, pipes, the handler, the
@@ -49,14 +44,19 @@ import { isStream, isThenable, toObservable } from './to-observable';
 @Injectable()
 export class SseInterceptor implements NestInterceptor {
   private readonly logger = new ThrottledLogger('SseRoute');
+  /** Each route's options over the module's, worked out on its first request. */
+  private readonly routes = new WeakMap<object, SseResolvedRoute>();
 
+  // Optional, so that an app without SseModule hears what to import rather than Nest's
+  // "can't resolve dependencies of the SseInterceptor".
   constructor(
-    private readonly hub: SseHub,
-    private readonly reflector: Reflector,
-    private readonly limiter: SseConnectionLimiter,
-    @Inject(SSE_RESOLVED_OPTIONS) private readonly options: SseModuleOptions,
-    private readonly pendingBudget: SsePendingBudget,
-  ) {}
+    @Optional() private readonly streams: HubStreams,
+    @Optional() private readonly limiter: SseConnectionLimiter,
+    @Optional() @Inject(SSE_RESOLVED_OPTIONS) private readonly options: SseModuleOptions,
+    @Optional() private readonly pendingBudget: SsePendingBudget,
+  ) {
+    if (!streams || !limiter || !options || !pendingBudget) throw new SseModuleMissingError();
+  }
 
   /** Failures that end a stream, reported once each (the connection layer has no logger of its own). */
   private readonly reportError = (message: string, error: unknown): void => {
@@ -68,7 +68,7 @@ export class SseInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest();
     const response = http.getResponse();
-    const route: SseRouteOptions = this.reflector.get(SSE_ROUTE_OPTIONS, context.getHandler()) ?? {};
+    const route = this.routeOptions(context.getHandler());
     const { req, res, headers } = rawHttp(request, response);
     // The stream is the response (the route takes `@Res()`, so Nest writes none). This
     // Observable errors only before the first byte, for exception filters to answer, and
@@ -77,45 +77,46 @@ export class SseInterceptor implements NestInterceptor {
       let release: () => void;
       try {
         if (route.strictAccept && !acceptsEventStream(req)) {
-          this.hub.metrics.streamRejected('not_acceptable');
+          this.streams.refused('not_acceptable');
           throw new NotAcceptableException(
             'This route only serves text/event-stream: send "Accept: text/event-stream".',
           );
         }
         // HEAD asks for the headers a GET would get, and nothing else: no stream, no hub, no slot.
         if (req.method === 'HEAD')
-          return this.answerHead(req, res, mergeHeaders(this.options.headers, headers, route.headers), nest);
+          return this.answerHead(
+            req,
+            res,
+            mergeHeaders(route.moduleHeaders, headers, route.routeHeaders),
+            nest,
+          );
         // Behind an event stream on the same connection, a pipelined request can never be answered.
         if (isQueuedBehindStream(req, res))
           throw new BadRequestException(
-            'An event stream never ends, so a request pipelined behind one on its connection cannot be answered: open each stream on a connection of its own.',
+            'An event stream never ends, so a request pipelined behind one on its connection cannot be answered: ' +
+              'open each stream on a connection of its own.',
           );
-        release = this.limiter.acquire(request, route.maxConnectionsPer ?? this.options.maxConnectionsPer);
+        release = this.limiter.acquire(request, route.maxConnectionsPer);
       } catch (error) {
         // Refused before any work: a plain HTTP answer (406, 429, 503) with Retry-After.
         if (error instanceof SseLimitException) {
-          this.hub.metrics.streamRejected(error.reason);
+          this.streams.refused(error.reason);
           res.setHeader('retry-after', String(error.retryAfter));
         }
         return nest.error(error);
       }
       const path = routeOf(request, context);
       const client = new SseClient({
+        ...route.client,
         request,
         req,
         res,
-        keepAlive: route.keepAlive ?? this.options.keepAlive ?? DEFAULT_KEEP_ALIVE,
-        retry: route.retry ?? this.options.retry,
-        headers: mergeHeaders(this.options.headers, headers, route.headers),
+        headers: mergeHeaders(route.moduleHeaders, headers, route.routeHeaders),
         lastEventId: readLastEventId(req),
         shutdownRetry: this.jitteredShutdownRetry(),
-        maxPendingBytes: route.maxPendingBytes ?? this.options.maxPendingBytes,
-        slowConsumer: route.slowConsumer ?? this.options.slowConsumer,
-        maxEventBytes: route.maxEventBytes ?? this.options.maxEventBytes,
-        resyncEvent: this.resyncEvent(route),
         pendingBudget: this.pendingBudget,
         reportError: this.reportError,
-        tally: this.hub.metrics.route(path),
+        tally: this.streams.tallyOf(path),
       });
       client.onClose(release);
       request[SSE_CLIENT] = response[SSE_CLIENT] = client;
@@ -123,20 +124,26 @@ export class SseInterceptor implements NestInterceptor {
     });
   }
 
+  private routeOptions(handler: object): SseResolvedRoute {
+    let resolved = this.routes.get(handler);
+    if (!resolved) {
+      resolved = resolveRoute(this.options, Reflect.getMetadata(SSE_ROUTE_OPTIONS, handler) ?? {});
+      this.routes.set(handler, resolved);
+    }
+    return resolved;
+  }
+
   private async open(
     client: SseClient,
     response: any,
-    route: SseRouteOptions,
+    route: SseResolvedRoute,
     label: string,
     next: CallHandler,
     nest: Subscriber<undefined>,
   ): Promise<void> {
     // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
-    if (this.hub.closing) {
-      this.hub.metrics.streamRejected('shutting_down');
-      streamOf(client).end('shutdown');
-      return this.handOver(nest);
-    }
+    const stream = this.streams.attach(client, route.stream, label);
+    if (!stream) return this.handOver(nest);
     let call: SseHandlerCall;
     try {
       const emitted = await lastValueFrom(next.handle(), { defaultValue: undefined });
@@ -149,39 +156,21 @@ export class SseInterceptor implements NestInterceptor {
       return nest.error(error);
     }
     const gateway = call.gateway as SseGateway;
-    // In the hub from here on, so that onJoin counts it and can broadcast to it (what the
-    // hub sends is queued until the stream starts). Registered before the onClose hook,
-    // so that the hook already sees the hub without it.
-    const replays = route.history !== false && this.options.history !== false;
-    this.hub.register(client, {
-      onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)),
-      replay: replays,
-      presenceEvents: route.presenceEvents,
-    });
-    if (gateway.onClose)
-      client.onClose((reason) => this.callHook('onClose', client, () => gateway.onClose!(client, reason)));
     try {
-      const result = isThenable(call.result) ? await call.result : call.result;
-      if (this.stopped(client)) return this.handOver(nest);
-      await joinChannels(client, route.channels);
-      if (this.stopped(client)) return this.handOver(nest);
-      if (route.presence) this.hub.describe(client, await route.presence(client), label);
-      if (this.stopped(client)) return this.handOver(nest);
-      // Before onJoin, which can then answer a gap with a snapshot.
-      if (replays)
-        streamOf(client).setReplay(
-          await this.hub.replay(client, route.history ? route.history.size : undefined),
-        );
-      if (this.stopped(client)) return this.handOver(nest);
-      const joined = gateway.onJoin ? await gateway.onJoin(client) : undefined;
-      if (this.stopped(client)) return this.handOver(nest);
-      // What the replay found (of the channels the client is in by now) and the live messages held meanwhile.
-      this.hub.resume(client);
-      if (client.closed) return this.handOver(nest);
+      const opened = await stream.open({
+        result: call.result,
+        onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)),
+        onJoin: gateway.onJoin && (() => gateway.onJoin!(client)),
+        onClose:
+          gateway.onClose &&
+          ((reason) => this.callHook('onClose', client, () => gateway.onClose!(client, reason))),
+      });
+      // The client went, or the app began to shut down, during setup.
+      if (!opened) return this.handOver(nest);
+      const { head, joined, result } = opened;
       // The resync and onJoin's value go out first, ahead of what the hub queued meanwhile.
-      const head = this.resync(client, route) + (isStream(joined) ? '' : encodeValue(joined));
       const pipeline: NestPipeline = { nest };
-      this.stream(client, head, joined, result, pipeline);
+      this.stream(client, head + (isStream(joined) ? '' : encodeValue(joined)), joined, result, pipeline);
       if (streamOf(client).started) {
         // The subscription outlives setup: it must not hold on to Nest's pipeline.
         pipeline.nest = undefined;
@@ -210,25 +199,6 @@ export class SseInterceptor implements NestInterceptor {
     nest.complete();
   }
 
-  /** Whether setup must stop: the client is gone, or the app began to shut down meanwhile. */
-  private stopped(client: SseClient): boolean {
-    if (this.hub.closing) streamOf(client).end('shutdown');
-    return client.closed;
-  }
-
-  /** A gap is said first, before anything else the client gets. */
-  private resync(client: SseClient, route: SseRouteOptions): string {
-    if (client.replay !== 'gap') return '';
-    return encodeEvent({
-      event: this.resyncEvent(route),
-      data: JSON.stringify({ lastEventId: client.lastEventId }),
-    });
-  }
-
-  private resyncEvent(route: SseRouteOptions): string {
-    return route.resyncEvent ?? this.options.resyncEvent ?? DEFAULT_RESYNC_EVENT;
-  }
-
   private jitteredShutdownRetry(): number | undefined {
     const range = this.options.shutdownRetry ?? DEFAULT_SHUTDOWN_RETRY;
     return range ? range.min + Math.floor(Math.random() * (range.max - range.min + 1)) : undefined;
@@ -250,6 +220,7 @@ export class SseInterceptor implements NestInterceptor {
     // Subscribed before the headers go out: an Observable that fails at once still gets
     // its HTTP status; what it emits meanwhile is queued by the client.
     let completedEarly = false;
+    const writer = streamOf(client);
     const subscription = source.subscribe({
       next: (value) => {
         const sent = client.send(value);
@@ -259,21 +230,22 @@ export class SseInterceptor implements NestInterceptor {
       complete: () => {
         if (!endsOnComplete) return;
         // Completed before the headers: end right after them, so the head is not lost.
-        if (streamOf(client).started) streamOf(client).end('completed');
+        if (writer.started) writer.end('completed');
         else completedEarly = true;
       },
     });
     // Nothing to stop when the source is already done (a handler that returned nothing).
     if (!subscription.closed) client.onClose(unsubscriber(subscription));
-    streamOf(client).start(head);
-    if (completedEarly) streamOf(client).end('completed');
+    writer.start(head);
+    if (completedEarly) writer.end('completed');
   }
 
   /** Before the first byte: an HTTP error through Nest. After: one `event: error`, logged. */
   private fail(client: SseClient, error: unknown, nest: Subscriber<undefined> | undefined): void {
     if (client.closed) return;
-    if (!streamOf(client).started && nest) {
-      streamOf(client).end('error');
+    const writer = streamOf(client);
+    if (!writer.started && nest) {
+      writer.end('error');
       nest.error(error);
       return;
     }
@@ -283,8 +255,8 @@ export class SseInterceptor implements NestInterceptor {
       `SSE stream ${client.id} failed and was closed after an error event (its client reconnects): ${reason}`,
       (error as Error)?.stack,
     );
-    streamOf(client).write(encodeEvent(toErrorEvent(error)));
-    streamOf(client).end('error');
+    writer.write(encodeEvent(toErrorEvent(error)));
+    writer.end('error');
   }
 
   private callHook(name: string, client: SseClient, hook: () => unknown): void {
@@ -331,33 +303,4 @@ function mergeHeaders(...sources: Array<OutgoingHttpHeaders | undefined>): Outgo
 function encodeValue(value: unknown): string {
   const event = toSseEvent(value);
   return event ? encodeEvent(event) : '';
-}
-
-async function joinChannels(client: SseClient, channels: SseChannels | undefined): Promise<void> {
-  if (!channels) return;
-  const given = typeof channels === 'function' ? await channels(client.request) : channels;
-  // One channel may be given as a string (iterated, it would join one channel per character).
-  const list: Iterable<unknown> = typeof given === 'string' ? [given] : given;
-  if (
-    list === null ||
-    typeof list !== 'object' ||
-    typeof (list as Iterable<unknown>)[Symbol.iterator] !== 'function'
-  ) {
-    throw new TypeError(
-      `@SseRoute() channels must give a channel name or a list of them, got ${describe(list)}. Fix the route's channels option.`,
-    );
-  }
-  for (const channel of list) {
-    if (typeof channel !== 'string') {
-      throw new TypeError(
-        `@SseRoute() channels must be strings, got ${describe(channel)}. Fix the route's channels option.`,
-      );
-    }
-    // A name no transport can store (SseChannelNameError) is 400, through SseErrorsFilter.
-    client.join(channel);
-  }
-}
-
-function describe(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 }

@@ -1,7 +1,9 @@
 import { type DynamicModule, Module, type OnModuleInit } from '@nestjs/common';
 import { APP_FILTER, ModulesContainer } from '@nestjs/core';
-import { defaultMaxTotalPendingBytes, SsePendingBudget } from '../connection';
+import { SsePendingBudget } from '../connection';
+import { defaultMaxTotalPendingBytes } from '../defaults';
 import { InMemoryTransport, SSE_HUB_OPTIONS, SSE_TRANSPORT, SseHub, type SseHubOptions } from '../hub';
+import { HubStreams } from '../hub/hub-streams';
 import { SseConnectionLimiter } from './sse-connection-limiter';
 import { type SseModuleOptions } from './sse-module-options.interface';
 import { resolveOptions, SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
@@ -24,7 +26,7 @@ import { SseModuleImportedTwiceError } from './sse-module-imported-twice.error';
       provide: SSE_TRANSPORT,
       inject: [SSE_RESOLVED_OPTIONS],
       useFactory: ({ transport, history }: SseModuleOptions) =>
-        transport ?? new InMemoryTransport({ historySize: history === false ? 0 : history?.size }),
+        transport ?? new InMemoryTransport({ historySize: history?.size }),
     },
     {
       provide: SSE_HUB_OPTIONS,
@@ -41,6 +43,7 @@ import { SseModuleImportedTwiceError } from './sse-module-imported-twice.error';
       useFactory: ({ maxTotalPendingBytes }: SseModuleOptions) =>
         new SsePendingBudget(maxTotalPendingBytes ?? defaultMaxTotalPendingBytes()),
     },
+    HubStreams,
     SseHub,
     SseConnectionLimiter,
     // A route whose broadcast found the transport away answers 503 with Retry-After; a bad channel name, 400.
@@ -48,6 +51,7 @@ import { SseModuleImportedTwiceError } from './sse-module-imported-twice.error';
     SseInterceptor,
   ],
   exports: [
+    HubStreams,
     SseHub,
     SseConnectionLimiter,
     SseInterceptor,

@@ -11,6 +11,7 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
     keepAlive,
     retry,
     history,
+    replay,
     shutdownRetry,
     resyncEvent,
     maxPendingBytes,
@@ -65,11 +66,24 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
   }
   if (
     history !== undefined &&
-    history !== false &&
-    !(typeof history === 'object' && (history.size === undefined || isCount(history.size)))
+    !(
+      typeof history === 'object' &&
+      history !== null &&
+      (history.size === undefined || isCount(history.size))
+    )
+  ) {
+    const hint = (history as unknown) === false ? ' To replay nothing, give replay: false.' : '';
+    throw new TypeError(
+      `${where}: history must be { size } with a non-negative integer size, got ${JSON.stringify(history)}.${hint}`,
+    );
+  }
+  if (
+    replay !== undefined &&
+    replay !== false &&
+    !(typeof replay === 'object' && replay !== null && (replay.limit === undefined || isCount(replay.limit)))
   ) {
     throw new TypeError(
-      `${where}: history must be false or { size } with a non-negative integer size, got ${JSON.stringify(history)}.`,
+      `${where}: replay must be false or { limit } with a non-negative integer limit, got ${JSON.stringify(replay)}.`,
     );
   }
   if (

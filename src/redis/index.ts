@@ -1,5 +1,5 @@
-export * from './redis-streams-transport-options.interface';
-export * from './redis-streams.transport';
+export type { RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
+export { RedisStreamsTransport } from './redis-streams.transport';
 // Here first, and still here for the apps that import it from this entry point.
 export { SseTransportUnavailableError } from '../hub';
 export type { RedisClusterClient } from './redis-connection';

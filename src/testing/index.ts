@@ -1,3 +1,3 @@
-export * from './open-sse-stream';
-export * from './sse-test-message.type';
-export * from './sse-test-stream';
+export { openSseStream, type OpenSseStreamOptions } from './open-sse-stream';
+export type { SseTestEvent, SseTestMessage } from './sse-test-message.type';
+export { SseTestStream } from './sse-test-stream';

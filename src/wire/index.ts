@@ -4,3 +4,4 @@ export * from './sse-encode.error';
 export * from './sse-event.interface';
 export * from './sse-event-too-large.error';
 export * from './to-sse-event';
+export * from './resync-event';

@@ -9,9 +9,9 @@ import {
   type SseGateway,
   SseHub,
   SseModule,
-  SsePendingBudget,
   SseRoute,
 } from 'nestjs-sse-hub';
+import { SsePendingBudget } from '../../src/internal';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { eventually, KindApp } from './support/server-kinds';
 import { startApp, type TestApp } from './support/start-app';

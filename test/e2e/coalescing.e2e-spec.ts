@@ -2,7 +2,8 @@
 import { jest } from '@jest/globals';
 import { Controller } from '@nestjs/common';
 import { Socket } from 'node:net';
-import { encodeEvent, SseHub, SseRoute } from 'nestjs-sse-hub';
+import { SseHub, SseRoute } from 'nestjs-sse-hub';
+import { encodeEvent } from '../../src/internal';
 import { openSseStream, SseTestStream } from 'nestjs-sse-hub/testing';
 // The write path is internal: not a member of SseClient, nor exported by the package.
 import { SseStream } from '../../src/connection/internal';
@@ -10,7 +11,7 @@ import { startApp, type TestApp } from './support/start-app';
 
 @Controller('co')
 class CoalescingController {
-  @SseRoute('events', { keepAlive: false, history: false })
+  @SseRoute('events', { keepAlive: false, replay: false })
   events() {}
 }
 
@@ -19,7 +20,7 @@ describe('coalesced writes: one write per client per turn, every event intact an
   let hub: SseHub;
   let streams: SseTestStream[];
   beforeAll(async () => {
-    t = await startApp({ controllers: [CoalescingController] }, { history: false });
+    t = await startApp({ controllers: [CoalescingController] }, { replay: false });
     hub = t.app.get(SseHub);
   });
   afterAll(() => t.app.close());

@@ -18,7 +18,8 @@ import {
   type SseHubStats,
   SseModule,
 } from 'nestjs-sse-hub';
-import { baseUrlOf, openSseStream } from 'nestjs-sse-hub/testing';
+import { openSseStream } from 'nestjs-sse-hub/testing';
+import { baseUrlOf } from '../../src/testing/open-sse-stream';
 import { platform, startApp, type TestApp } from './support/start-app';
 
 // The dashboard over HTTP, on every platform: it refuses to start unguarded, its guard

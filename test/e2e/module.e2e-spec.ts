@@ -2,7 +2,13 @@ import { Controller, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { EventSource } from 'eventsource';
 import { of } from 'rxjs';
-import { SseHub, SseModule, SseModuleImportedTwiceError, SseRoute } from 'nestjs-sse-hub';
+import {
+  SseHub,
+  SseModule,
+  SseModuleImportedTwiceError,
+  SseModuleMissingError,
+  SseRoute,
+} from 'nestjs-sse-hub';
 import { openSseStream } from 'nestjs-sse-hub/testing';
 import { startApp } from './support/start-app';
 
@@ -98,6 +104,14 @@ describe('SseModule', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('says what to import when an @SseRoute is used without SseModule.forRoot()', async () => {
+    const starting = Test.createTestingModule({ controllers: [ModuleController] })
+      .compile()
+      .then((moduleRef) => moduleRef.createNestApplication({ logger: false }).init());
+    await expect(starting).rejects.toThrow(SseModuleMissingError);
+    await expect(starting).rejects.toThrow(/add SseModule\.forRoot\(\).*root module/);
   });
 
   it('takes the same SseModule.forRoot() imported by two modules as one module with one hub', async () => {

@@ -2,14 +2,8 @@ import { Body, Controller, Post } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createClient } from 'redis';
-import {
-  InMemoryTransport,
-  type SseClient,
-  type SseGateway,
-  SseHub,
-  SseRoute,
-  type SseTransport,
-} from 'nestjs-sse-hub';
+import { type SseClient, type SseGateway, SseHub, SseRoute, type SseTransport } from 'nestjs-sse-hub';
+import { InMemoryTransport } from '../../src/internal';
 import { RedisStreamsTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { broadcastTaken, CuttableProxy, findRedisServer, RedisServer } from './support/redis-server';

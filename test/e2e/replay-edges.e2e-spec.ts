@@ -64,7 +64,7 @@ describe('replay: the edges', () => {
     await stream.closed();
     expect(stream.status).toBe(500);
     expect(t.logger.errors().join('\n')).toMatch(
-      /channels must give a channel name or a list of them, got number/,
+      /@SseRoute\(\) GET \/edges\/bad-channels: channels must be a channel name or a list of them, got 42/,
     );
     t.logger.lines.length = 0;
   });

@@ -3,15 +3,8 @@ import { drop } from './support/raw-http';
 import { connect } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
-import {
-  InMemoryTransport,
-  SseClient,
-  type SseGateway,
-  SseHub,
-  type SseHubMessage,
-  type SseReplayStatus,
-  SseRoute,
-} from 'nestjs-sse-hub';
+import { SseClient, type SseGateway, SseHub, type SseReplayStatus, SseRoute } from 'nestjs-sse-hub';
+import { InMemoryTransport, type SseHubMessage } from '../../src/internal';
 import { openSseStream, type SseTestEvent } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './support/start-app';
 
@@ -35,10 +28,10 @@ class ReplayController implements SseGateway {
   })
   gated() {}
 
-  @SseRoute('no-replay', { channels: ['room:a'], history: false })
+  @SseRoute('no-replay', { channels: ['room:a'], replay: false })
   noReplay() {}
 
-  @SseRoute('capped', { channels: ['room:a'], history: { size: 2 } })
+  @SseRoute('capped', { channels: ['room:a'], replay: { limit: 2 } })
   capped() {}
 
   @SseRoute('custom-resync', { channels: ['room:a'], resyncEvent: 'snapshot-needed' })

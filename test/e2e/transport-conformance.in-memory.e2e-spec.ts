@@ -1,4 +1,4 @@
-import { InMemoryTransport } from 'nestjs-sse-hub';
+import { InMemoryTransport } from '../../src/internal';
 import { describeTransportConformance } from './support/transport-conformance';
 
 // The default transport: one instance, its history in the process.

@@ -1,9 +1,5 @@
-import {
-  LISTENER_NAME,
-  PostgresTransport,
-  PUBLISHER_NAME,
-  SseTransportUnavailableError,
-} from 'nestjs-sse-hub/postgres';
+import { PostgresTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/postgres';
+import { LISTENER_NAME, PUBLISHER_NAME } from '../../src/postgres/postgres.transport';
 import { findPostgres, PostgresServer } from './support/postgres-server';
 import { describeTransportConformance } from './support/transport-conformance';
 

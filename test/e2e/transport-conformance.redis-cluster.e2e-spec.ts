@@ -1,10 +1,10 @@
 import { createClient, createCluster } from 'redis';
 import {
-  READER_NAME,
   type RedisClusterClient,
   RedisStreamsTransport,
   SseTransportUnavailableError,
 } from 'nestjs-sse-hub/redis';
+import { READER_NAME } from '../../src/redis/redis-streams.transport';
 import { RedisCluster } from './support/redis-cluster';
 import { findRedisServer } from './support/redis-server';
 import { describeTransportConformance } from './support/transport-conformance';

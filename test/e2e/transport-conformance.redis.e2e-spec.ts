@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
-import { READER_NAME, RedisStreamsTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
+import { RedisStreamsTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
+import { READER_NAME } from '../../src/redis/redis-streams.transport';
 import { findRedisServer, RedisServer } from './support/redis-server';
 import { describeTransportConformance } from './support/transport-conformance';
 

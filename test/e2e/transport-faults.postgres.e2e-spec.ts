@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { LISTENER_NAME, PostgresTransport, PUBLISHER_NAME } from 'nestjs-sse-hub/postgres';
+import { PostgresTransport } from 'nestjs-sse-hub/postgres';
+import { LISTENER_NAME, PUBLISHER_NAME } from '../../src/postgres/postgres.transport';
 import { type BroadcastRecord } from './support/fault-checker';
 import { describeFaultMatrix, type MatrixRun } from './support/fault-matrix';
 import { broadcastChannels, sleep } from './support/fault-workload';

@@ -95,7 +95,7 @@ export function createSseDashboardController(
     }
 
     // A snapshot at once, then every second; a reconnect starts afresh, with nothing to replay.
-    @SseRoute('stream', { history: false })
+    @SseRoute('stream', { replay: false })
     stream(): Observable<{ event: 'stats'; data: SseHubStats }> {
       return timer(0, STATS_INTERVAL).pipe(map(() => ({ event: 'stats' as const, data: this.hub.stats() })));
     }

@@ -1,13 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { createCluster } from 'redis';
-import {
-  InMemoryTransport,
-  type SseClient,
-  type SseGateway,
-  type SseHub,
-  SseRoute,
-  type SseTransport,
-} from '../../../src';
+import { type SseClient, type SseGateway, type SseHub, SseRoute, type SseTransport } from '../../../src';
+import { InMemoryTransport } from '../../../src/internal';
 import { PostgresTransport } from '../../../src/postgres';
 import { RedisStreamsTransport } from '../../../src/redis';
 

@@ -2,8 +2,9 @@ import { type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import { type AbstractHttpAdapter } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { SseModule, type SseModuleExtras, type SseModuleOptions } from 'nestjs-sse-hub';
-import { baseUrlOf } from 'nestjs-sse-hub/testing';
+import { SseModule, type SseModuleOptions } from 'nestjs-sse-hub';
+import { type SseModuleExtras } from '../../../src/internal';
+import { baseUrlOf } from '../../../src/testing/open-sse-stream';
 import { CaptureLogger } from './capture-logger';
 
 export interface TestApp {
