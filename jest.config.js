@@ -8,6 +8,7 @@
  */
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
+const { availableParallelism } = require('node:os');
 
 const NEST12 = 'test/nest12/node_modules';
 const shared = {
@@ -104,6 +105,12 @@ if (existsSync(join(__dirname, NEST12, '@nestjs', 'core'))) {
 
 module.exports = {
   testTimeout: 30_000,
+  // Two workers at least, where Jest's default (cores - 1) would run a 2-core machine's
+  // files one at a time: most e2e files wait on sockets, child processes, Redis or
+  // PostgreSQL, and one alone leaves a core idle. Each worker is its own process, so the
+  // at-scale tests' heap and resource counts see only their own file; their bounds leave
+  // room for a neighbour (see scale.e2e-spec.ts).
+  maxWorkers: Math.max(2, availableParallelism() - 1),
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   testSequencer: '<rootDir>/test/support/sequencer.js',
   projects,
