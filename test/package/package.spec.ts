@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSseStream } from 'nestjs-sse-hub/testing';
@@ -151,6 +151,61 @@ describe('a fresh Nest 11 app (CommonJS) with the README pasted in', () => {
       } finally {
         await app.stop();
       }
+    },
+    STEP,
+  );
+
+  it(
+    "starts the README's dashboard module beside the Quick start, and refuses what a newcomer gets wrong with what to do",
+    async () => {
+      const built = await run(tsc(dir), ['-p', 'tsconfig.build.json'], dir, STEP);
+      if (built.code !== 0) throw new Error(built.output);
+      // Each app as a user would assemble it from the README's modules, started and closed.
+      writeFileSync(
+        join(dir, 'first-contact.js'),
+        `require('reflect-metadata');
+const { Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { SseModule } = require('nestjs-sse-hub');
+const { AppModule } = require('./dist/app.module');
+const { DashboardModule } = require('./dist/guide/dashboard.module');
+const { ChatController } = require('./dist/chat.controller');
+
+async function attempt(name, metadata) {
+  const Root = { [name]: class {} }[name];
+  Module(metadata)(Root);
+  try {
+    const app = await NestFactory.create(Root, { logger: false, abortOnError: false });
+    await app.init();
+    await app.close();
+    return name + ': started';
+  } catch (error) {
+    return name + ': ' + error.name + ': ' + error.message;
+  }
+}
+
+(async () => {
+  @@ATTEMPTS@@
+})();
+`.replace(
+          '@@ATTEMPTS@@',
+          [
+            "console.log(await attempt('WithDashboard', { imports: [AppModule, DashboardModule] }));",
+            'class NotificationsModule {}',
+            'Module({ imports: [SseModule.forRoot({ keepAlive: 1000 })] })(NotificationsModule);',
+            "console.log(await attempt('TwoHubs', { imports: [AppModule, NotificationsModule] }));",
+            "console.log(await attempt('NoSseModule', { controllers: [ChatController] }));",
+          ].join('\n  '),
+        ),
+      );
+      const result = await run(process.execPath, ['first-contact.js'], dir, STEP);
+      expect(result.code).toBe(0);
+      const lines = result.stdout.trim().split('\n');
+      expect(lines[0]).toBe('WithDashboard: started');
+      expect(lines[1]).toMatch(
+        /^TwoHubs: SseModuleImportedTwiceError: SseModule\.forRoot\(\) \(or forRootAsync\(\)\) is imported 2 times, by AppModule, NotificationsModule/,
+      );
+      expect(lines[2]).toMatch(/^NoSseModule: SseModuleMissingError: .*add SseModule\.forRoot\(\)/);
     },
     STEP,
   );
