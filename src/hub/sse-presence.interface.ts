@@ -5,8 +5,11 @@
  * @publicApi
  */
 export interface SsePresenceEntry {
+  /** The client's id (`SseClient.id`). */
   id: string;
+  /** The channels it is in. */
   channels: string[];
+  /** What the route's `presence` option returned for it; `undefined` without one. */
   info: unknown;
 }
 
@@ -16,7 +19,9 @@ export interface SsePresenceEntry {
  * @publicApi
  */
 export interface SsePresence {
+  /** How many streams are open. */
   count: number;
+  /** Each of them. */
   clients: SsePresenceEntry[];
 }
 
