@@ -33,7 +33,11 @@ export type { SsePresence, SsePresenceEntry } from './hub/sse-presence.interface
 export { SsePresenceInfoError } from './hub/sse-presence-info.error';
 export type { SseMeterProvider, SseMetricsOptions } from './hub/sse-metrics-options.interface';
 export type { SseTransport } from './hub/sse-transport.interface';
+// What a transport of one's own takes and gives (SseTransport's and SsePresenceStore's types).
+export type { SseBroadcastMessage, SseHubMessage } from './hub/sse-hub-message.interface';
+export type { SseHistoryResult } from './hub/sse-replay.type';
 export type { SsePresenceStore } from './hub/sse-presence-store.interface';
+export type { SsePresenceChange } from './hub/sse-presence.interface';
 export type { SseTransportState } from './hub/sse-transport-state.interface';
 export { SseTransportUnavailableError } from './hub/sse-transport-unavailable.error';
 

@@ -35,5 +35,21 @@ export interface SsePresence {
  * @publicApi
  */
 export type SsePresenceChange =
-  | { type: 'set'; entry: SsePresenceEntry; left: string[]; announces?: boolean }
-  | { type: 'remove'; id: string; channels: string[] };
+  | {
+      /** A stream came, or its channels changed. */
+      type: 'set';
+      /** The stream as it is now. */
+      entry: SsePresenceEntry;
+      /** The channels it left with this change. */
+      left: string[];
+      /** Whether its route has `presenceEvents` (its channels hear its `leave` if the instance dies). */
+      announces?: boolean;
+    }
+  | {
+      /** A stream went. */
+      type: 'remove';
+      /** Its client id. */
+      id: string;
+      /** The channels it was in last. */
+      channels: string[];
+    };
