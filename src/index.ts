@@ -1,3 +1,10 @@
+/**
+ * Server-Sent Events for NestJS: `SseModule`, `@SseRoute()` and its `SseGateway` hooks,
+ * `SseClient` for one stream, `SseHub` to broadcast from anywhere, and their options,
+ * errors and types.
+ *
+ * @module nestjs-sse-hub
+ */
 // What an app needs, and nothing else: every name here is documented (README.md, docs/).
 // What the tests and the transports need besides is in ./internal, which is no entry point.
 
