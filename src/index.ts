@@ -1,3 +1,10 @@
+/**
+ * Server-Sent Events for NestJS: `SseModule`, `@SseRoute()` and its `SseGateway` hooks,
+ * `SseClient` for one stream, `SseHub` to broadcast from anywhere, and their options,
+ * errors and types.
+ *
+ * @module nestjs-sse-hub
+ */
 // What an app needs, and nothing else: every name here is documented (README.md, docs/).
 // What the tests and the transports need besides is in ./internal, which is no entry point.
 
@@ -33,7 +40,11 @@ export type { SsePresence, SsePresenceEntry } from './hub/sse-presence.interface
 export { SsePresenceInfoError } from './hub/sse-presence-info.error';
 export type { SseMeterProvider, SseMetricsOptions } from './hub/sse-metrics-options.interface';
 export type { SseTransport } from './hub/sse-transport.interface';
+// What a transport of one's own takes and gives (SseTransport's and SsePresenceStore's types).
+export type { SseBroadcastMessage, SseHubMessage } from './hub/sse-hub-message.interface';
+export type { SseHistoryResult } from './hub/sse-replay.type';
 export type { SsePresenceStore } from './hub/sse-presence-store.interface';
+export type { SsePresenceChange } from './hub/sse-presence.interface';
 export type { SseTransportState } from './hub/sse-transport-state.interface';
 export { SseTransportUnavailableError } from './hub/sse-transport-unavailable.error';
 

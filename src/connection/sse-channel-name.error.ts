@@ -22,9 +22,11 @@ export function unstorable(text: string): string | undefined {
  * @publicApi
  */
 export class SseChannelNameError extends TypeError {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseChannelNameError';
 
   constructor(
+    /** What was given as the channel name. */
     readonly channel: unknown,
     reason: string,
   ) {

@@ -61,6 +61,7 @@ export class SseClient<TRequest = any> {
     streamOfClient = (client) => client.#stream;
   }
 
+  /** @hidden Made by the library for each stream that reaches its handler; apps are handed one. */
   constructor(init: SseClientInit<TRequest>) {
     this.request = init.request;
     this.#stream = new SseStream(init, this);

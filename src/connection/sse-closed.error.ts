@@ -5,6 +5,7 @@
  * @publicApi
  */
 export class SseClosedError extends Error {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseClosedError';
 
   constructor(clientId: string) {

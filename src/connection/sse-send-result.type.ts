@@ -4,4 +4,14 @@
  *
  * @publicApi
  */
-export type SseSendResult = { ok: true } | { ok: false; error: Error };
+export type SseSendResult =
+  | {
+      /** The event was written. */
+      ok: true;
+    }
+  | {
+      /** Nothing was written. */
+      ok: false;
+      /** Why: `SseClosedError`, `SseEncodeError` or `SseEventTooLargeError`. */
+      error: Error;
+    };

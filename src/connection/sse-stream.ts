@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_RESYNC_EVENT, DEFAULT_SLOW_CONSUMER } from '../defaults';
-import { assertRetry, encodeComment, encodeEvent, encodeResync, encodeRetry, exceedsBytes } from '../wire';
+import { assertRetry, encodeComment, encodeResync, encodeRetry, exceedsBytes } from '../wire';
 import { abortConnection } from './abort-connection';
 import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { type KeepAliveStream, KeepAliveTicker } from './keep-alive';

@@ -13,24 +13,25 @@ export interface DatastarEventOptions {
   retryDuration?: number;
 }
 
-/** @publicApi */
+/** Where and how `patchElements` puts its elements into the page. @publicApi */
 export interface PatchElementsOptions extends DatastarEventOptions {
   /** CSS selector of the target; without it, elements are matched by their `id`. */
   selector?: string;
   /** Default `outer`. */
   mode?: DatastarPatchMode;
+  /** Patches inside a View Transition (`document.startViewTransition`), where the browser has them. */
   useViewTransition?: boolean;
   /** Default `html`. */
   namespace?: DatastarNamespace;
 }
 
-/** @publicApi */
+/** How `patchSignals` merges its signals into the page's. @publicApi */
 export interface PatchSignalsOptions extends DatastarEventOptions {
   /** Only sets signals the page does not have yet. */
   onlyIfMissing?: boolean;
 }
 
-/** @publicApi */
+/** The `<script>` element `executeScript` adds to the page. @publicApi */
 export interface ExecuteScriptOptions extends DatastarEventOptions {
   /** Removes the script element once it has run (default `true`). */
   autoRemove?: boolean;

@@ -11,12 +11,6 @@
  */
 export type SseEventMap = Record<string, any>;
 
-/** Whether `T` is `any`: an untyped hub takes and hands out anything. */
-type IsAny<T> = 0 extends 1 & T ? true : false;
-
-/** Whether `T` names no events of its own (`SseEventMap` itself, as Nest's `app.get(SseHub)` infers it). */
-type IsUntyped<T> = IsAny<T> extends true ? true : string extends keyof T ? true : false;
-
 /**
  * One event of an event map as the hub carries it: `{ event, data }` (plus the optional
  * `retry` or `comment`), the value given to `broadcast` and handed to `onMessage`. For an
@@ -25,8 +19,21 @@ type IsUntyped<T> = IsAny<T> extends true ? true : string extends keyof T ? true
  * @publicApi
  */
 export type SseEventOf<TEvents extends SseEventMap = any> =
-  IsUntyped<TEvents> extends true
+  // Untyped: `TEvents` is `any`, or names no events of its own (`SseEventMap` itself, as
+  // Nest's `app.get(SseHub)` infers it). Inline, so the public type names no private helper.
+  0 extends 1 & TEvents
     ? any
-    : {
-        [K in keyof TEvents & string]: { event: K; data: TEvents[K]; retry?: number; comment?: string };
-      }[keyof TEvents & string];
+    : string extends keyof TEvents
+      ? any
+      : {
+          [K in keyof TEvents & string]: {
+            /** The event's name, a key of the map. */
+            event: K;
+            /** Its data, of the type the map gives that name. */
+            data: TEvents[K];
+            /** A `retry:` field sent with it: the client's reconnection delay, in ms. */
+            retry?: number;
+            /** A comment line sent with it (clients ignore it). */
+            comment?: string;
+          };
+        }[keyof TEvents & string];

@@ -1,6 +1,29 @@
 import { type SsePresenceEntry } from './sse-presence.interface';
 
 /**
+ * A broadcast, as a hub publishes it, as the transport delivers it back with its id, and
+ * as its history hands it to a replay.
+ *
+ * @publicApi
+ */
+export type SseBroadcastMessage = {
+  /** `SseHub.broadcast()`: to every client, or to those of `channels`. */
+  type: 'broadcast';
+  /** Given by the transport, which orders broadcasts: absent when published, set when delivered. */
+  id?: string;
+  /** What the caller broadcast. */
+  value: unknown;
+  /** Only the clients of these channels; every client without it. */
+  channels?: string[];
+  /** Client ids it skips. */
+  except?: string[];
+  /** A key the transport publishes once, however often a retry brings it. */
+  idempotencyKey?: string;
+  /** When it was published (ms since the epoch). */
+  publishedAt?: number;
+};
+
+/**
  * What a transport carries between hubs. `value` is what the caller gave (JSON-safe
  * when the transport leaves the process); each hub encodes it once for its clients. A
  * broadcast gets its `id` from the transport, which orders it and keeps it for replay.
@@ -9,33 +32,64 @@ import { type SsePresenceEntry } from './sse-presence.interface';
  * @publicApi
  */
 export type SseHubMessage =
+  | SseBroadcastMessage
   | {
-      type: 'broadcast';
-      id?: string;
+      /** `SseHub.sendTo()`: to one client, wherever it is; no id, not kept. */
+      type: 'send';
+      /** The client it goes to. */
+      clientId: string;
+      /** What the caller sent. */
       value: unknown;
-      channels?: string[];
-      except?: string[];
-      idempotencyKey?: string;
+      /** When it was published (ms since the epoch). */
       publishedAt?: number;
     }
-  | { type: 'send'; clientId: string; value: unknown; publishedAt?: number }
-  | { type: 'close'; clientId: string }
-  /** Puts the client into `channels`, or out of them, on whichever instance holds its stream. */
-  | { type: 'join'; clientId: string; channels: string[] }
-  | { type: 'leave'; clientId: string; channels: string[] }
+  | {
+      /** `SseHub.close()`: ends the client's stream, wherever it is. */
+      type: 'close';
+      /** The client whose stream ends. */
+      clientId: string;
+    }
+  | {
+      /** `SseHub.join()`: puts the client into `channels`, on whichever instance holds its stream. */
+      type: 'join';
+      /** The client that joins. */
+      clientId: string;
+      /** The channels it joins. */
+      channels: string[];
+    }
+  | {
+      /** `SseHub.leave()`: takes the client out of `channels`, wherever it is. */
+      type: 'leave';
+      /** The client that leaves. */
+      clientId: string;
+      /** The channels it leaves. */
+      channels: string[];
+    }
   /**
    * From a transport to its own hub only: this instance may have missed messages (its
    * reader fell behind the history's trimming), so every client on it gets a resync.
    */
-  | { type: 'resync'; reason: string }
+  | {
+      /** Every client on this instance gets a `resync`. */
+      type: 'resync';
+      /** Why, for the log line. */
+      reason: string;
+    }
   /**
    * From a transport to its own hub only: streams with `presenceEvents` whose instance
    * died without a goodbye (`departed`, with the channels they were in: this instance
    * noticed it, and no other did), or this instance's own streams after it was taken for
    * dead (`returned`). The hub sends their channels a `leave`, or a `join`, for each.
    */
-  | { type: 'departed'; clients: SsePresenceEntry[] }
-  | { type: 'returned'; clients: SsePresenceEntry[] };
-
-/** A broadcast as the transport delivers it back: with its id. */
-export type SseBroadcastMessage = Extract<SseHubMessage, { type: 'broadcast' }>;
+  | {
+      /** Streams of an instance that died: their channels hear a `leave`. */
+      type: 'departed';
+      /** Those streams, with the channels they were in. */
+      clients: SsePresenceEntry[];
+    }
+  | {
+      /** This instance's streams, back after it was taken for dead: their channels hear a `join`. */
+      type: 'returned';
+      /** Those streams. */
+      clients: SsePresenceEntry[];
+    };

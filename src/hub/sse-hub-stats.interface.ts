@@ -6,8 +6,9 @@ export interface SseRouteStats {
   route: string;
   /** Streams open now. */
   streams: number;
-  /** Events and bytes written since the application started. */
+  /** Events written since the application started. */
   events: number;
+  /** Bytes written since the application started, as encoded on the wire. */
   bytes: number;
   /** Slow consumers since the application started (closed, or dropping events). */
   slowConsumers: number;
@@ -26,24 +27,49 @@ export type SseRejectReason = 'max_connections' | 'max_connections_per' | 'not_a
 export interface SseHubStats {
   /** When the snapshot was taken (ms since the epoch). */
   time: number;
-  /** Streams open on this instance, and the most it takes (`maxConnections`), if limited. */
+  /** Streams open on this instance. */
   streams: number;
+  /** The most streams it takes (`maxConnections`), if limited. */
   maxConnections?: number;
   /** By route, busiest first. */
   routes: SseRouteStats[];
   /** Channels with at least one stream on this instance, and the busiest ten of them. */
-  channels: { count: number; busiest: Array<{ channel: string; streams: number }> };
+  channels: {
+    /** How many channels have a stream here. */
+    count: number;
+    /** The ten with the most streams, busiest first. */
+    busiest: Array<{
+      /** The channel's name. */
+      channel: string;
+      /** Its streams on this instance. */
+      streams: number;
+    }>;
+  };
   /** Bytes written to streams and not yet taken by their sockets, against `maxTotalPendingBytes`. */
   pendingBytes: number;
+  /** The most bytes held for all clients before the slowest are dealt with (`maxTotalPendingBytes`). */
   maxTotalPendingBytes?: number;
   /** Slow consumers by what their policy did: closed, or began to drop events. */
-  slowConsumers: { close: number; drop: number };
+  slowConsumers: {
+    /** Closed by the `'close'` policy. */
+    close: number;
+    /** Began to drop events under the `'drop'` policy. */
+    drop: number;
+  };
   /** Streams refused before they started, by reason. */
   rejected: Record<SseRejectReason, number>;
   /** Broadcasts published from this instance. */
   broadcasts: number;
   /** Reconnections that were replayed in full (`complete`) or told to resync (`gap`). */
-  replays: { complete: number; gap: number };
+  replays: {
+    /** Got every event they missed. */
+    complete: number;
+    /** Missed events that were gone, so got a `resync`. */
+    gap: number;
+  };
   /** The transport's name and state. */
-  transport: SseTransportState & { name: string };
+  transport: SseTransportState & {
+    /** The transport's class name (`RedisStreamsTransport`). */
+    name: string;
+  };
 }

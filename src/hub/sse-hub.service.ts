@@ -13,7 +13,7 @@ import { HubStreams } from './hub-streams';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { type SseEventMap, type SseEventOf } from './sse-event-map.type';
 import { type SseHubStats } from './sse-hub-stats.interface';
-import { type SsePresence, type SsePresenceEntry } from './sse-presence.interface';
+import { type SsePresence } from './sse-presence.interface';
 
 /**
  * The registry of this instance's open streams, by id and by channel, and the way to
@@ -28,10 +28,12 @@ export class SseHub<TEvents extends SseEventMap = any>
 {
   private readonly streams: HubStreams;
 
+  /** @hidden Made by Nest (`SseModule` provides it): inject it, do not construct it. */
   constructor(@Optional() streams?: HubStreams) {
     this.streams = streams ?? new HubStreams();
   }
 
+  /** Nest's start-up hook: creates the metrics instruments, then subscribes to the transport and presence store. */
   async onModuleInit(): Promise<void> {
     // Here rather than in the constructor: an app registers its OpenTelemetry SDK before it starts.
     await this.streams.start();
@@ -137,6 +139,10 @@ export class SseHub<TEvents extends SseEventMap = any>
     };
   }
 
+  /**
+   * Nest's shutdown hook, before the HTTP server closes: ends every stream (reason
+   * `shutdown`), then stops the presence store and closes the transport.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     // Before the HTTP server closes. It does not wait for a client that stopped reading:
     // server.close() drops every connection that is not receiving a request. The transport
@@ -145,6 +151,7 @@ export class SseHub<TEvents extends SseEventMap = any>
     await this.streams.shutDown();
   }
 
+  /** Nest's last shutdown hook: stops the metrics. */
   onApplicationShutdown(): void {
     this.streams.stop();
   }

@@ -5,6 +5,7 @@
  * @publicApi
  */
 export interface SseMeterProvider {
+  /** The meter the library records its instruments on, named `nestjs-sse-hub`. */
   getMeter(name: string, version?: string): object;
 }
 
@@ -15,5 +16,6 @@ export interface SseMeterProvider {
  * @publicApi
  */
 export interface SseMetricsOptions {
+  /** The provider to record on instead of the global one (a test's, or an SDK's not registered globally). */
   meterProvider?: SseMeterProvider;
 }

@@ -8,11 +8,13 @@
  * @publicApi
  */
 export class SsePresenceInfoError extends TypeError {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SsePresenceInfoError';
 
   constructor(
     /** The route, as `GET /teams/:team/events`. */
     readonly route: string,
+    /** What `JSON.stringify` threw. */
     override readonly cause: unknown,
   ) {
     super(

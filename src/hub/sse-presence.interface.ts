@@ -5,8 +5,11 @@
  * @publicApi
  */
 export interface SsePresenceEntry {
+  /** The client's id (`SseClient.id`). */
   id: string;
+  /** The channels it is in. */
   channels: string[];
+  /** What the route's `presence` option returned for it; `undefined` without one. */
   info: unknown;
 }
 
@@ -16,7 +19,9 @@ export interface SsePresenceEntry {
  * @publicApi
  */
 export interface SsePresence {
+  /** How many streams are open. */
   count: number;
+  /** Each of them. */
   clients: SsePresenceEntry[];
 }
 
@@ -30,5 +35,21 @@ export interface SsePresence {
  * @publicApi
  */
 export type SsePresenceChange =
-  | { type: 'set'; entry: SsePresenceEntry; left: string[]; announces?: boolean }
-  | { type: 'remove'; id: string; channels: string[] };
+  | {
+      /** A stream came, or its channels changed. */
+      type: 'set';
+      /** The stream as it is now. */
+      entry: SsePresenceEntry;
+      /** The channels it left with this change. */
+      left: string[];
+      /** Whether its route has `presenceEvents` (its channels hear its `leave` if the instance dies). */
+      announces?: boolean;
+    }
+  | {
+      /** A stream went. */
+      type: 'remove';
+      /** Its client id. */
+      id: string;
+      /** The channels it was in last. */
+      channels: string[];
+    };

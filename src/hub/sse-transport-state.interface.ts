@@ -5,6 +5,7 @@
  * @publicApi
  */
 export interface SseTransportState {
+  /** Whether messages get through now. */
   up: boolean;
   /** Why it is down, in words that say what to look at. */
   reason?: string;

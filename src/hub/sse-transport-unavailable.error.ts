@@ -16,12 +16,15 @@ export const TRANSPORT_RETRY_AFTER_SECONDS = 5;
  * @publicApi
  */
 export class SseTransportUnavailableError extends ServiceUnavailableException {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseTransportUnavailableError';
   /** Seconds to wait before retrying, sent as `Retry-After`. */
   readonly retryAfter = TRANSPORT_RETRY_AFTER_SECONDS;
 
   constructor(
+    /** The server's address, without secrets (`redis://user@host:6379`). */
     readonly where: string,
+    /** The error the server's client gave. */
     override readonly cause: unknown,
     /** What is unreachable, as people call it: `Redis`, `PostgreSQL`. */
     readonly server = 'Redis',

@@ -6,10 +6,13 @@
  * @publicApi
  */
 export class SseModuleImportedTwiceError extends Error {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseModuleImportedTwiceError';
 
   constructor(
+    /** How many `SseModule`s the app ended up with. */
     readonly imports: number,
+    /** The modules that import it, by class name, as far as Nest's metadata says. */
     readonly importers: readonly string[],
   ) {
     super(

@@ -5,6 +5,7 @@
  * @publicApi
  */
 export class SseModuleMissingError extends Error {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseModuleMissingError';
 
   constructor() {

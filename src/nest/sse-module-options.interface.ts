@@ -14,13 +14,23 @@ export interface SseModuleOptions extends SseStreamOptions {
    * memory is bounded by `size` alone). Only for it: another transport keeps its own
    * history (e.g. `maxLen`), and giving both fails at start-up. To replay nothing, `replay: false`.
    */
-  history?: { size?: number };
+  history?: {
+    /** Broadcasts kept (default 1000). */
+    size?: number;
+  };
   /**
    * On shutdown each stream gets a last `retry:` drawn between `min` and `max` ms, so that
    * thousands of clients do not reconnect in the same millisecond (default 1000–5000);
    * `false` sends none.
    */
-  shutdownRetry?: { min: number; max: number } | false;
+  shutdownRetry?:
+    | {
+        /** The shortest delay, in ms. */
+        min: number;
+        /** The longest delay, in ms. */
+        max: number;
+      }
+    | false;
   /** At most this many open streams in the whole application; past it, 503 with `Retry-After`. */
   maxConnections?: number;
   /**

@@ -8,7 +8,9 @@ import { type SlowConsumerPolicy } from '../connection';
  * @publicApi
  */
 export interface SseConnectionsPer<TRequest = any> {
+  /** What streams are counted by, from the request (`(req) => req.user?.id`); `undefined` is not counted. */
   key: (request: TRequest) => string | undefined;
+  /** The most open streams one key may have. */
   limit: number;
 }
 
@@ -36,7 +38,12 @@ export interface SseStreamOptions {
    * missed events (more count as a gap: the client gets a resync). Default: every missed
    * event the history still holds.
    */
-  replay?: { limit?: number } | false;
+  replay?:
+    | {
+        /** The most missed events replayed; more count as a gap. */
+        limit?: number;
+      }
+    | false;
   /** Bytes a client may leave unread before it counts as slow (default 1 MiB). */
   maxPendingBytes?: number;
   /** What happens to a slow client: `close` (default; it reconnects and replays) or `drop`. */

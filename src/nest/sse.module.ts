@@ -1,4 +1,9 @@
-import { type DynamicModule, Module, type OnModuleInit } from '@nestjs/common';
+import {
+  type ConfigurableModuleAsyncOptions,
+  type DynamicModule,
+  Module,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { APP_FILTER, ModulesContainer } from '@nestjs/core';
 import { SsePendingBudget } from '../connection';
 import { defaultMaxTotalPendingBytes } from '../defaults';
@@ -7,10 +12,11 @@ import { HubStreams } from '../hub/hub-streams';
 import { SseConnectionLimiter } from './sse-connection-limiter';
 import { type SseModuleOptions } from './sse-module-options.interface';
 import { resolveOptions, SSE_RESOLVED_OPTIONS } from './sse-resolved-options';
-import { SSE_MODULE_OPTIONS, SSE_OPTIONS_TYPE, SseConfigurableModule } from './sse.module-definition';
+import { SSE_MODULE_OPTIONS, SseConfigurableModule } from './sse.module-definition';
 import { SseInterceptor } from './sse.interceptor';
 import { SseErrorsFilter } from './sse-errors.filter';
 import { SseModuleImportedTwiceError } from './sse-module-imported-twice.error';
+import { type SseDashboardOptions } from './dashboard/sse-dashboard-options.interface';
 
 /**
  * Server-Sent Events for the whole application: `SseModule.forRoot(options)` or
@@ -80,8 +86,28 @@ export class SseModule extends SseConfigurableModule implements OnModuleInit {
     throw new SseModuleImportedTwiceError(mine.length, importers);
   }
 
+  // Parameters spelled out (SseModuleExtras inline), not the builder's types: the reference shows them.
   /** Every option is optional, and so is the argument: `SseModule.forRoot()`. */
-  static override forRoot(options: typeof SSE_OPTIONS_TYPE = {}): DynamicModule {
+  static override forRoot(
+    options: SseModuleOptions & {
+      /** A live page of this instance's hub at `dashboard.path`; off by default. */
+      dashboard?: SseDashboardOptions;
+    } = {},
+  ): DynamicModule {
     return super.forRoot(options);
+  }
+
+  /**
+   * The options from a factory, with its `imports` and `inject` (a `ConfigService`, a
+   * transport made in another module); `dashboard` is given beside `useFactory`, since it
+   * shapes the module's routes.
+   */
+  static override forRootAsync(
+    options: ConfigurableModuleAsyncOptions<SseModuleOptions, 'createSseOptions'> & {
+      /** A live page of this instance's hub at `dashboard.path`; off by default. */
+      dashboard?: SseDashboardOptions;
+    },
+  ): DynamicModule {
+    return super.forRootAsync(options);
   }
 }

@@ -5,5 +5,6 @@
  * @publicApi
  */
 export interface PostgresQueryable {
+  /** Runs `text` with `$1`, `$2`... bound to `values`. */
   query(text: string, values?: unknown[]): Promise<unknown>;
 }

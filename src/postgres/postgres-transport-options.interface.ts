@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 
-/** @publicApi */
+/** Where PostgreSQL is and how the transport uses it: its table, its history, presence's lifetime. @publicApi */
 export interface PostgresTransportOptions {
   /** Where PostgreSQL is, e.g. `postgres://app:secret@db:5432/app` (ignored when `pool` is given). */
   connectionString?: string;

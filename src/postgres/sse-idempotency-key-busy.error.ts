@@ -11,9 +11,13 @@ import { ConflictException } from '@nestjs/common';
  * @publicApi
  */
 export class SseIdempotencyKeyBusyError extends ConflictException {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseIdempotencyKeyBusyError';
 
-  constructor(readonly idempotencyKey: string) {
+  constructor(
+    /** The key the open transaction is publishing. */
+    readonly idempotencyKey: string,
+  ) {
     super('This event is being published by a transaction that has not ended: retry after it ends.', {
       description: 'Conflict',
     });

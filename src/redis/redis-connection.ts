@@ -9,18 +9,27 @@ export type RedisClient = RedisClientType<any, any, any, any, any>;
  * @publicApi
  */
 export interface RedisClusterClient {
+  /** Whether `connect()` was called and the client not destroyed since. */
   readonly isOpen: boolean;
+  /** Whether it is connected to the cluster now. */
   readonly isReady: boolean;
+  /** The client of one node; the transport tells a Cluster client from a node client by it. */
   nodeClient(...args: any[]): unknown;
+  /** Sends a raw command to the node that holds `firstKey`'s slot. */
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
     args: string[],
   ): Promise<unknown>;
+  /** A new client with the same settings: the transport's blocking reader gets its own. */
   duplicate(overrides?: any): RedisClusterClient;
+  /** Connects to the cluster. */
   connect(): Promise<unknown>;
+  /** Closes every connection at once. */
   destroy(): void;
+  /** Listens to the client's events (`error`, `node-error`, `node-ready`). */
   on(event: string, listener: (...args: any[]) => void): unknown;
+  /** Stops listening. */
   off(event: string, listener: (...args: any[]) => void): unknown;
 }
 

@@ -1,7 +1,7 @@
 import type { RedisClientType } from 'redis';
 import type { RedisClusterClient } from './redis-connection';
 
-/** @publicApi */
+/** Where Redis is and how the transport uses it: the stream's key and length, presence's lifetime. @publicApi */
 export interface RedisStreamsTransportOptions {
   /** Where Redis is, e.g. `redis://127.0.0.1:6379` (ignored when `client` is given). */
   url?: string;

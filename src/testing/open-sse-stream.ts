@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { SseTestStream } from './sse-test-stream';
 
-/** @publicApi */
+/** How `openSseStream` makes its request, and how long its stream's waits may take. @publicApi */
 export interface OpenSseStreamOptions {
   /** Extra request headers, e.g. `Last-Event-ID` or `Authorization`. */
   headers?: Record<string, string>;

@@ -1,8 +1,12 @@
-/** An event as a client dispatches it; `event` is absent when the server sent none (`message`). */
+/** An event as a client dispatches it; `event` is absent when the server sent none (`message`). @publicApi */
 export interface SseTestEvent {
+  /** Tells an event from a comment or a `retry` in `SseTestMessage`. */
   type: 'event';
+  /** The `event:` field, if the server sent one. */
   event?: string;
+  /** The `id:` field, if the server sent one. */
   id?: string;
+  /** The `data:` lines, joined with `\n` as `EventSource` joins them. */
   data: string;
 }
 
@@ -13,4 +17,16 @@ export interface SseTestEvent {
  * @publicApi
  */
 export type SseTestMessage =
-  SseTestEvent | { type: 'comment'; comment: string } | { type: 'retry'; retry: number };
+  | SseTestEvent
+  | {
+      /** A comment line (`: keepalive`). */
+      type: 'comment';
+      /** Its text, after the `:`. */
+      comment: string;
+    }
+  | {
+      /** A `retry:` field. */
+      type: 'retry';
+      /** The reconnection delay it sets, in ms. */
+      retry: number;
+    };

@@ -43,6 +43,7 @@ export class SseTestStream {
   private readonly readable: Readable;
   private readonly source: SseTestSource | undefined;
 
+  /** @hidden Made by `openSseStream` (and the library's own tests, over HTTP/2). */
   constructor(
     private readonly response: IncomingMessage | SseTestSource,
     private readonly timeout: number,
@@ -76,6 +77,7 @@ export class SseTestStream {
     return this.response.statusCode ?? 0;
   }
 
+  /** The response headers, names in lower case. */
   get headers(): IncomingHttpHeaders {
     return this.response.headers as IncomingHttpHeaders;
   }

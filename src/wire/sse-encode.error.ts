@@ -6,6 +6,7 @@
  * @publicApi
  */
 export class SseEncodeError extends Error {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseEncodeError';
 
   constructor(

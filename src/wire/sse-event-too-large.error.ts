@@ -6,11 +6,15 @@
  * @publicApi
  */
 export class SseEventTooLargeError extends Error {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseEventTooLargeError';
 
   constructor(
+    /** The event's size in bytes, encoded (or the size reached when `atLeast`). */
     readonly bytes: number,
+    /** The limit it went over. */
     readonly maxEventBytes: number,
+    /** Whether encoding stopped early, so the event is larger than `bytes`. */
     readonly atLeast = false,
   ) {
     super(

@@ -5,9 +5,13 @@
  * @publicApi
  */
 export class SseDashboardUnguardedError extends Error {
+  /** Its class name, as logs and stack traces show it. */
   override readonly name = 'SseDashboardUnguardedError';
 
-  constructor(readonly path: string) {
+  constructor(
+    /** Where the dashboard would have been served. */
+    readonly path: string,
+  ) {
     super(
       `The SSE dashboard at ${path} has no guard and the app has no global guard, so anyone could read it: it shows every route and channel name. ` +
         `Pass SseModule.forRoot({ dashboard: { path: '${path}', guard: YourAdminGuard } }), or register a global guard ` +

@@ -11,6 +11,7 @@ import { createSseDashboardController } from './sse-dashboard.controller';
  */
 @Module({})
 export class SseDashboardModule {
+  /** The dashboard's controller at `options.path`, behind `options.guard` or the app's global guards. */
   static register(options: SseDashboardOptions): DynamicModule {
     return {
       module: SseDashboardModule,
