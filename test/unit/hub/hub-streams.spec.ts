@@ -4,6 +4,12 @@ import { InMemoryTransport } from '../../../src/hub/in-memory.transport';
 import { SseHub } from '../../../src/hub/sse-hub.service';
 import { FakeClient } from './support/fake-client';
 
+// A FakeClient is its own write path: what HubStreams reaches with streamOf(client) of a real one.
+jest.mock('../../../src/connection/internal', () => ({
+  ...jest.requireActual('../../../src/connection/internal'),
+  streamOf: (client: unknown) => client,
+}));
+
 const route = (options: Partial<StreamRoute> = {}): StreamRoute => ({
   channels: undefined,
   presence: undefined,
