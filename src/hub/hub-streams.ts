@@ -52,8 +52,10 @@ export class HubStreams implements SseChannelListener {
   readonly logger = new ThrottledLogger('SseHub');
   readonly registry = new ClientRegistry();
   readonly transport: SseTransport;
-  /** Presence for the application: the transport's store, or this instance's in memory. */
+  /** Presence for the application: the transport's store, or this instance's registry. */
   readonly presenceStore: SsePresenceStore;
+  /** Whether changes must be recorded: only a transport's store keeps a copy of them. */
+  private readonly recordsPresence: boolean;
   readonly maxEventBytes: number;
   /** Counts and metrics, fed by the hub, its streams and the routes. */
   readonly metrics = new HubMetrics(() => this.transportState(), this.logger);
@@ -78,7 +80,8 @@ export class HubStreams implements SseChannelListener {
     @Optional() readonly pendingBudget?: SsePendingBudget,
   ) {
     this.transport = transport ?? new InMemoryTransport();
-    this.presenceStore = this.transport.presenceStore ?? new InMemoryPresenceStore();
+    this.recordsPresence = this.transport.presenceStore !== undefined;
+    this.presenceStore = this.transport.presenceStore ?? new InMemoryPresenceStore(this.registry);
     this.maxEventBytes = options.maxEventBytes ?? Infinity;
   }
 
@@ -310,8 +313,9 @@ export class HubStreams implements SseChannelListener {
     for (const channel of client.channels) this.announce(entry, 'leave', channel);
   }
 
-  /** To the presence store: the transport's, or this instance's in memory. */
+  /** To the transport's presence store; the in-process one reads the registry (no change object is made). */
   private reportPresence(change: () => SsePresenceChange): void {
+    if (!this.recordsPresence) return;
     try {
       this.presenceStore.update([change()]);
     } catch (error) {

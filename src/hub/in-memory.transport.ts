@@ -1,9 +1,7 @@
 import { DEFAULT_HISTORY_SIZE } from '../defaults';
 import { EventIdGenerator } from './event-id';
 import { InMemoryHistory } from './in-memory-history';
-import { InMemoryPresenceStore } from './in-memory.presence-store';
 import { type SseHubMessage } from './sse-hub-message.interface';
-import { type SsePresenceStore } from './sse-presence-store.interface';
 import { type SseHistoryResult } from './sse-replay.type';
 import { type SseTransport } from './sse-transport.interface';
 
@@ -19,13 +17,12 @@ export interface InMemoryTransportOptions {
 /**
  * The default transport: a message goes straight to this process's hub, synchronously,
  * so a broadcast has reached every local client when `publish` returns. The last
- * `historySize` broadcasts are kept for clients that reconnect, and presence (this
- * instance's streams) in memory.
+ * `historySize` broadcasts are kept for clients that reconnect. It offers no presence
+ * store: the hub's own registry is this instance's presence.
  *
  * @publicApi
  */
 export class InMemoryTransport implements SseTransport {
-  readonly presenceStore: SsePresenceStore = new InMemoryPresenceStore();
   private deliver: ((message: SseHubMessage) => void) | undefined;
   private readonly ids = new EventIdGenerator();
   private readonly recent: InMemoryHistory;

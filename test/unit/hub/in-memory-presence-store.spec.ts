@@ -1,48 +1,51 @@
 import { describe, expect, it } from '@jest/globals';
+import { ClientRegistry, type HubEntry } from '../../../src/hub/client-registry';
 import { InMemoryPresenceStore } from '../../../src/hub/in-memory.presence-store';
-import { type SsePresenceEntry } from '../../../src/hub';
+import { FakeClient } from './support/fake-client';
 
-const set = (entry: SsePresenceEntry, left: string[] = []) => ({ type: 'set' as const, entry, left });
+/** A stream registered in `channels`, set up (present) unless told otherwise. */
+function register(registry: ClientRegistry, channels: string[], info?: unknown, present = true): HubEntry {
+  const fake = new FakeClient();
+  channels.forEach((channel) => fake.channels.add(channel));
+  const entry: HubEntry = {
+    client: fake.client,
+    stream: fake.stream,
+    onMessage: undefined,
+    pending: undefined,
+    replay: undefined,
+    info,
+    present,
+  };
+  registry.add(entry);
+  return entry;
+}
 
 describe('InMemoryPresenceStore', () => {
-  it('lists the streams it was told of, all or by channel, and forgets the ones that went', async () => {
-    const store = new InMemoryPresenceStore();
-    store.update([
-      set({ id: 'a', channels: ['x', 'y'], info: { user: 'ann' } }),
-      set({ id: 'b', channels: ['y'], info: null }),
-    ]);
+  it("lists this instance's set-up streams from the registry, all or by channel, with their info", async () => {
+    const registry = new ClientRegistry();
+    const store = new InMemoryPresenceStore(registry);
+    const a = register(registry, ['x', 'y'], { user: 'ann' });
+    const b = register(registry, ['y']);
+    register(registry, ['x'], undefined, false); // still in its setup: not listed yet
     expect(await store.presence()).toEqual({
       count: 2,
       clients: [
-        { id: 'a', channels: ['x', 'y'], info: { user: 'ann' } },
-        { id: 'b', channels: ['y'], info: null },
+        { id: a.client.id, channels: ['x', 'y'], info: { user: 'ann' } },
+        { id: b.client.id, channels: ['y'], info: null },
       ],
     });
-    expect((await store.presence('x')).clients.map((client) => client.id)).toEqual(['a']);
-    store.update([{ type: 'remove', id: 'a', channels: ['x', 'y'] }]);
-    expect((await store.presence('y')).clients.map((client) => client.id)).toEqual(['b']);
+    expect((await store.presence('x')).clients.map((client) => client.id)).toEqual([a.client.id]);
+    registry.remove(a);
+    expect((await store.presence('y')).clients.map((client) => client.id)).toEqual([b.client.id]);
     expect(await store.presence('x')).toEqual({ count: 0, clients: [] });
   });
 
-  it('follows a stream across channels, keeping its place in the channels it stays in', async () => {
-    const store = new InMemoryPresenceStore();
-    store.update([
-      set({ id: 'a', channels: ['x'], info: null }),
-      set({ id: 'b', channels: ['x'], info: null }),
-    ]);
-    store.update([set({ id: 'a', channels: ['x', 'z'], info: null })]);
-    expect((await store.presence('x')).clients.map((client) => client.id)).toEqual(['a', 'b']);
-    store.update([set({ id: 'a', channels: ['z'], info: null }, ['x'])]);
-    expect((await store.presence('x')).clients.map((client) => client.id)).toEqual(['b']);
-    expect((await store.presence('z')).clients).toEqual([{ id: 'a', channels: ['z'], info: null }]);
-  });
-
-  it('hands out copies: a caller that changes what it got changes nothing kept', async () => {
-    const store = new InMemoryPresenceStore();
-    const channels = ['x'];
-    store.update([set({ id: 'a', channels, info: null })]);
-    channels.push('changed by the hub');
+  it('hands out copies: a caller that changes what it got changes no stream', async () => {
+    const registry = new ClientRegistry();
+    const store = new InMemoryPresenceStore(registry);
+    const a = register(registry, ['x']);
     (await store.presence()).clients[0].channels.push('changed by the caller');
+    expect([...a.client.channels]).toEqual(['x']);
     expect((await store.presence()).clients[0].channels).toEqual(['x']);
   });
 });
