@@ -9,7 +9,7 @@ import { resetSocket } from './reset-socket';
  * has no socket of its own (HTTP/2, or queued behind a pipelined one) is destroyed: an
  * HTTP/2 stream then gets an RST_STREAM and its session lives on.
  */
-export function abortConnection(res: ServerResponse, sink: unknown): void {
+export function abortConnection(res: ServerResponse | undefined, sink: unknown): void {
   if (sink instanceof Socket) return resetSocket(sink);
-  if (!res.destroyed) res.destroy();
+  if (res && !res.destroyed) res.destroy();
 }

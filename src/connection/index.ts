@@ -12,3 +12,5 @@ export * from './sse-headers';
 export * from './sse-replay-status.type';
 export * from './sse-send-result.type';
 export * from './stream-tally';
+export { type SseKeepRequest } from './kept-request';
+export { LingeringSockets } from './lingering-sockets';

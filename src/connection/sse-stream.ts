@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { DEFAULT_MAX_PENDING_BYTES, DEFAULT_RESYNC_EVENT, DEFAULT_SLOW_CONSUMER } from '../defaults';
 import { assertRetry, encodeComment, encodeResync, encodeRetry, exceedsBytes } from '../wire';
 import { abortConnection } from './abort-connection';
@@ -6,7 +7,10 @@ import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { type KeepAliveStream, KeepAliveTicker } from './keep-alive';
 import { type BudgetedStream, type SsePendingBudget } from './pending-budget';
 import { openResponse, type SseSink } from './open-response';
-import { bindResponse, type ResponseOwner, unbindResponse } from './response-binding';
+import { type LingeringSockets } from './lingering-sockets';
+import { releaseHttp } from './release-http';
+import { keptRequest, type SseKeepRequest } from './kept-request';
+import { bindResponse, bindSocket, type ResponseOwner, unbindResponse } from './response-binding';
 import { type SseChannelListener, type SseChannelMember } from './sse-channel-listener.interface';
 import { type SseClientInit } from './sse-client-init.interface';
 import { type SseCloseReason } from './sse-close-reason.type';
@@ -39,14 +43,25 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
   /** The keepalive ticker's count at this stream's last write. */
   keepAliveTick = 0;
 
-  private readonly res: ServerResponse;
+  /**
+   * Node's request and response: let go once the stream has started on a socket of its
+   * own, taken out of Node's HTTP server (`releaseHttp`), which the stream then writes
+   * to, watches and ends itself.
+   */
+  private res: ServerResponse | undefined;
+  private req: IncomingMessage | undefined;
+  /** The request as the framework gives it; once started, what `keepRequest` keeps of it. */
+  request: unknown;
+  /** What the request becomes once the stream has started; let go then. */
+  private keepRequest: SseKeepRequest | undefined;
+  /** Where a released socket that ends with bytes still to send waits for the app's shutdown. */
+  private readonly lingering: LingeringSockets | undefined;
   /**
    * Where events are written once the stream has started: on HTTP/1.1 the socket itself,
    * since a close-delimited body is the socket's bytes as they are (see `open`); the
    * response otherwise.
    */
   private sink: SseSink;
-  private readonly req: IncomingMessage;
   private readonly retry: number | undefined;
   /** Let go once the stream has started: Node holds the headers from then on. */
   private headers: OutgoingHttpHeaders | undefined;
@@ -85,6 +100,9 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
   ) {
     this.req = init.req;
     this.res = init.res;
+    this.request = init.request;
+    this.keepRequest = init.keepRequest;
+    this.lingering = init.lingering;
     this.sink = init.res;
     if (init.keepAlive !== false && init.keepAlive > 0)
       this.keepAlive = KeepAliveTicker.every(init.keepAlive);
@@ -101,7 +119,7 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     this.budget = init.pendingBudget;
     this.budget?.add(this);
     this.tally = init.tally ?? UNTALLIED;
-    bindResponse(this, this.req, this.res);
+    bindResponse(this, init.req, init.res);
   }
 
   /** `true` once the stream has ended, for whatever reason. */
@@ -268,7 +286,9 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
    * Does nothing once started or closed.
    */
   start(head = ''): void {
-    if (this.queued && !this.closed) this.tryOpen(head);
+    if (!this.queued || this.closed) return;
+    this.tryOpen(head);
+    if (this.isStarted && !this.closed) this.release();
   }
 
   /**
@@ -282,7 +302,7 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     const wasStarted = this.isStarted;
     // A slow consumer's queue is what it could not take: not worth flushing.
     if (reason === 'slow-consumer') this.queued &&= [];
-    if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res.destroyed)
+    if (this.queued && reason !== 'error' && reason !== 'client-disconnected' && !this.res?.destroyed)
       this.tryOpen('');
     // Opening failed, and ended the stream for that.
     if (this.closeReason !== undefined) return;
@@ -293,19 +313,19 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     this.reservedBytes = 0;
     this.keepAlive?.delete(this);
     this.budget?.remove(this);
-    unbindResponse(this, this.req);
+    if (this.req) unbindResponse(this, this.req);
     try {
       if (reason === 'slow-consumer' && wasStarted) this.cutOff();
       else {
         // What this turn wrote goes out before the end (a vanished client's is dropped with its socket).
         this.flush();
         // The shutdown retry goes out with the last chunk: one write, not two, times thousands.
-        if (this.isStarted && !this.res.writableEnded)
-          this.res.end(
-            reason === 'shutdown' && this.shutdownRetry !== undefined
-              ? encodeRetry(this.shutdownRetry)
-              : undefined,
-          );
+        const last =
+          reason === 'shutdown' && this.shutdownRetry !== undefined
+            ? encodeRetry(this.shutdownRetry)
+            : undefined;
+        if (!this.res) this.endSocket(this.sink as Socket, last, reason);
+        else if (this.isStarted && !this.res.writableEnded) this.res.end(last);
       }
     } catch (error) {
       // The stream is over whatever its connection says; what follows must still run.
@@ -384,6 +404,37 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     this.resync(dropped);
   }
 
+  /**
+   * A started HTTP/1.1 stream writes to its socket: the socket is taken out of Node's HTTP
+   * server, and the stream lets go of Node's request and response (and with them the
+   * framework's), as Node does for `upgrade`. HTTP/2, and a response that waits behind
+   * another on its connection, keep them.
+   */
+  private release(): void {
+    const socket = this.sink;
+    if (!(socket instanceof Socket) || socket.destroyed || !releaseHttp(this.req!, this.res!, socket)) return;
+    bindSocket(this, socket);
+    this.req = undefined;
+    this.res = undefined;
+  }
+
+  /**
+   * Ends a released socket: the event stream's body ends with its connection, which is
+   * destroyed once it has sent everything. At shutdown a reader that has not taken it all
+   * waits for nobody; otherwise it is owed the rest, until the app shuts down.
+   */
+  private endSocket(socket: Socket, last: string | undefined, reason: SseCloseReason): void {
+    if (socket.destroyed) return;
+    if (last === undefined) socket.end();
+    else socket.end(last);
+    if (socket.writableLength === 0) socket.once('finish', destroySocket);
+    else if (reason === 'shutdown') socket.destroy();
+    else {
+      socket.once('finish', destroySocket);
+      this.lingering?.add(socket);
+    }
+  }
+
   /** Opens the stream, or ends it (`error`) if its response cannot take the headers any more. */
   private tryOpen(head: string): void {
     try {
@@ -401,8 +452,10 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     this.isStarted = true;
     this.startedAt = performance.now();
     this.tally.started();
-    this.sink = openResponse(this.req, this.res, this.headers);
+    this.sink = openResponse(this.req!, this.res!, this.headers);
     this.headers = undefined;
+    this.request = keptRequest(this.request, this.keepRequest);
+    this.keepRequest = undefined;
     // What was queued is about to be written again, as one chunk: counted once.
     this.budget?.settle(this, this.reservedBytes);
     let first = this.retry === undefined ? head : encodeRetry(this.retry) + head;
@@ -410,4 +463,8 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     if (first) this.write(first);
     this.keepAlive?.add(this);
   }
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
