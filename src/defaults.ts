@@ -13,6 +13,21 @@ export const DEFAULT_SHUTDOWN_RETRY = { min: 1000, max: 5000 };
 export const DEFAULT_MAX_PENDING_BYTES = 1024 * 1024;
 /** What happens to a slow consumer. */
 export const DEFAULT_SLOW_CONSUMER = 'close';
+/**
+ * What `client.request` keeps once its stream has started: what routes, hooks and the
+ * docs read of a request (Express's and Fastify's names; a missing one is skipped).
+ */
+export const DEFAULT_KEEP_REQUEST: readonly string[] = Object.freeze([
+  'method',
+  'url',
+  'originalUrl',
+  'headers',
+  'params',
+  'query',
+  'user',
+  'ip',
+  'id',
+]);
 /** How many broadcasts the in-process history keeps. */
 export const DEFAULT_HISTORY_SIZE = 1000;
 /** How many replays read their history at once. */

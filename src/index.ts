@@ -28,6 +28,7 @@ export type { SseCloseReason } from './connection/sse-close-reason.type';
 export type { SseSendResult } from './connection/sse-send-result.type';
 export type { SseReplayStatus } from './connection/sse-replay-status.type';
 export type { SlowConsumerPolicy } from './connection/slow-consumer-policy.type';
+export type { SseKeepRequest } from './connection/kept-request';
 export { SseClosedError } from './connection/sse-closed.error';
 export { SseChannelNameError } from './connection/sse-channel-name.error';
 

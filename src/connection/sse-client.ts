@@ -50,8 +50,6 @@ let streamOfClient: (client: SseClient) => SseStream;
 export class SseClient<TRequest = any> {
   /** Random and unguessable: safe to hand to the browser and use with `SseHub.sendTo`. */
   readonly id: string = flatUuid();
-  /** The request as the framework gives it (Express `Request`, Fastify `FastifyRequest`). */
-  readonly request: TRequest;
   /** Made on the first join: many streams never join a channel. */
   #joined: Set<string> | undefined;
   /** The response, the write path and the end: the interceptor's and the hub's side of this client. */
@@ -63,8 +61,18 @@ export class SseClient<TRequest = any> {
 
   /** @hidden Made by the library for each stream that reaches its handler; apps are handed one. */
   constructor(init: SseClientInit<TRequest>) {
-    this.request = init.request;
     this.#stream = new SseStream(init, this);
+  }
+
+  /**
+   * The request as the framework gives it (Express `Request`, Fastify `FastifyRequest`)
+   * while the stream is set up (guards, the handler, `channels`, `onJoin`). Once the stream
+   * has started, what the route's `keepRequest` keeps of it: by default a plain object with
+   * its `method`, `url`, `originalUrl`, `headers`, `params`, `query`, `user`, `ip` and `id`,
+   * so that the framework's objects need not live as long as the stream.
+   */
+  get request(): TRequest {
+    return this.#stream.request as TRequest;
   }
 
   /** The `Last-Event-ID` the client reconnected with, if any. */

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { type SseClient } from '../connection';
-import { SSE_CLIENT } from './constants';
+import { clientOf } from './request-streams';
 
 /**
  * Hands an `@SseRoute()` handler the `SseClient` of its stream, as `@ConnectedSocket()`
@@ -10,7 +10,7 @@ import { SSE_CLIENT } from './constants';
  */
 export const ConnectedClient = createParamDecorator(
   (_data: unknown, context: ExecutionContext): SseClient => {
-    const client = context.switchToHttp().getRequest()[SSE_CLIENT] as SseClient | undefined;
+    const client = clientOf(context.switchToHttp().getRequest());
     if (!client) {
       throw new Error(
         '@ConnectedClient() only works on a method decorated with @SseRoute(): use @SseRoute() instead of @Get()/@Sse().',

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { type SlowConsumerPolicy } from '../connection';
+import { type SseKeepRequest, type SlowConsumerPolicy } from '../connection';
 import {
   DEFAULT_KEEP_ALIVE,
   DEFAULT_MAX_PENDING_BYTES,
@@ -54,6 +54,7 @@ export interface SseResolvedRoute {
     readonly slowConsumer: SlowConsumerPolicy;
     readonly maxEventBytes: number | undefined;
     readonly resyncEvent: string;
+    readonly keepRequest: SseKeepRequest | undefined;
   };
   /** What the hub needs of it. */
   readonly stream: StreamRoute;
@@ -74,6 +75,7 @@ export function resolveRoute(module: SseModuleOptions, route: SseRouteOptions): 
       slowConsumer: route.slowConsumer ?? module.slowConsumer ?? DEFAULT_SLOW_CONSUMER,
       maxEventBytes: route.maxEventBytes ?? module.maxEventBytes,
       resyncEvent,
+      keepRequest: route.keepRequest ?? module.keepRequest,
     },
     stream: {
       channels: route.channels,

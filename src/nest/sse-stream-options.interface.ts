@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { type SlowConsumerPolicy } from '../connection';
+import { type SseKeepRequest, type SlowConsumerPolicy } from '../connection';
 
 /**
  * At most `limit` open streams per `key` of the request (a user id, an IP address);
@@ -52,4 +52,13 @@ export interface SseStreamOptions {
   maxEventBytes?: number;
   /** At most `limit` open streams per `key` of the request; past it, 429 with `Retry-After`. */
   maxConnectionsPer?: SseConnectionsPer;
+  /**
+   * What `client.request` keeps once the stream has started. By default a plain object
+   * with the request's `method`, `url`, `originalUrl`, `headers`, `params`, `query`,
+   * `user`, `ip` and `id` (those it has), so that the framework's request and response,
+   * and Node's, need not live as long as the stream (docs/benchmark.md: several KiB per
+   * stream). A list of names keeps those properties instead; `'all'` keeps the framework's
+   * request object itself, as it is during setup.
+   */
+  keepRequest?: SseKeepRequest;
 }

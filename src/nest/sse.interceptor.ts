@@ -24,7 +24,8 @@ import { HubStreams } from '../hub/hub-streams';
 import { isThenable } from '../hub/is-thenable';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { encodeEvent, toSseEvent } from '../wire';
-import { SSE_CLIENT, SSE_HANDLER_CALL, SSE_ROUTE_OPTIONS } from './constants';
+import { SSE_ROUTE_OPTIONS } from './constants';
+import { setClientOf, takeHandlerCall } from './request-streams';
 import { rawHttp } from './raw-http';
 import { routeOf } from './route-of';
 import { SseConnectionLimiter, SseLimitException } from './sse-connection-limiter';
@@ -117,9 +118,10 @@ export class SseInterceptor implements NestInterceptor {
         pendingBudget: this.pendingBudget,
         reportError: this.reportError,
         tally: this.streams.tallyOf(path),
+        lingering: this.streams.lingering,
       });
       client.onClose(release);
-      request[SSE_CLIENT] = response[SSE_CLIENT] = client;
+      setClientOf(request, response, client);
       void this.open(client, response, route, `${req.method} ${path}`, next, nest);
     });
   }
@@ -148,8 +150,7 @@ export class SseInterceptor implements NestInterceptor {
     try {
       const emitted = await lastValueFrom(next.handle(), { defaultValue: undefined });
       // No call recorded: an inner interceptor answered without running the handler.
-      call = response[SSE_HANDLER_CALL] ?? { gateway: {}, result: emitted };
-      response[SSE_HANDLER_CALL] = undefined;
+      call = takeHandlerCall(response) ?? { gateway: {}, result: emitted };
     } catch (error) {
       // Pipes refused or the handler threw: Nest answers, and no hook has run yet.
       streamOf(client).end('error');
@@ -174,7 +175,7 @@ export class SseInterceptor implements NestInterceptor {
       if (streamOf(client).started) {
         // The subscription outlives setup: it must not hold on to Nest's pipeline.
         pipeline.nest = undefined;
-        this.handOver(nest);
+        this.handOver(nest, response);
       }
     } catch (error) {
       this.fail(client, error, nest);
@@ -193,8 +194,14 @@ export class SseInterceptor implements NestInterceptor {
     this.handOver(nest);
   }
 
-  /** The response is ours from here on: Nest's pipeline may finish (it replies nothing, the route has `@Res()`). */
-  private handOver(nest: Subscriber<undefined>): void {
+  /**
+   * The response is ours from here on: Nest's pipeline may finish (it replies nothing, the
+   * route has `@Res()`). On Fastify, Nest's route returns the reply, a thenable that settles
+   * only when the response ends: hijacked, it settles now, and Nest's pipeline (the
+   * execution context, the Observables, the async frames) is not held for the stream's life.
+   */
+  private handOver(nest: Subscriber<undefined>, response?: any): void {
+    if (typeof response?.hijack === 'function' && response.raw) response.hijack();
     nest.next(undefined);
     nest.complete();
   }

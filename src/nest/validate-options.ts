@@ -23,7 +23,17 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
     presence,
     presenceEvents,
     metrics,
+    keepRequest,
   } = options;
+  if (
+    keepRequest !== undefined &&
+    keepRequest !== 'all' &&
+    !(Array.isArray(keepRequest) && keepRequest.every((name) => typeof name === 'string' && name !== ''))
+  ) {
+    throw new TypeError(
+      `${where}: keepRequest must be 'all' or a list of the request's property names to keep, got ${JSON.stringify(keepRequest)}.`,
+    );
+  }
   for (const [name, value] of Object.entries({
     maxPendingBytes,
     maxEventBytes,

@@ -1,6 +1,6 @@
 import { Res } from '@nestjs/common';
 import { PARAMTYPES_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { SSE_CLIENT, SSE_HANDLER_CALL } from './constants';
+import { clientOf, recordHandlerCall } from './request-streams';
 import { type SseHandlerCall } from './sse-handler-call.interface';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -35,10 +35,10 @@ export function wrapSseHandler(
   Res()(target, key, responseIndex);
 
   const wrapped = function (this: object, ...args: unknown[]): unknown {
-    const response = args[responseIndex] as Record<symbol, unknown> | undefined;
-    if (!response?.[SSE_CLIENT]) return handler.apply(this, args);
+    const response = args[responseIndex] as object | undefined;
+    if (!clientOf(response)) return handler.apply(this, args);
     const call: SseHandlerCall = { gateway: this, result: handler.apply(this, args.slice(0, responseIndex)) };
-    response[SSE_HANDLER_CALL] = call;
+    recordHandlerCall(response!, call);
     return undefined;
   };
   Object.defineProperty(wrapped, 'name', { value: handler.name });
