@@ -53,6 +53,26 @@ function growth(memory, points) {
   return points.length > 1 ? ratio(memory[points.at(-1)], memory[points[0]]) : null;
 }
 
+/**
+ * RSS each stream added between consecutive points costs (bytes), by interval "a-b": unlike
+ * RSS per stream, which spreads the first heap pages and buffers over however many streams,
+ * this rises when streams really cost more as they add up. Per round (a series is one process).
+ */
+function addedPerStream(series, points) {
+  const added = {};
+  for (let i = 1; i < points.length; i++) {
+    const [a, b] = [points[i - 1], points[i]];
+    const perRound = (series[b] ?? [])
+      .filter((s) => s.complete)
+      .map((s) => {
+        const before = (series[a] ?? []).find((x) => x.round === s.round && x.complete);
+        return before ? (s.rssOpen - before.rssOpen) / (b - a) : null;
+      });
+    added[`${a}-${b}`] = median(perRound);
+  }
+  return added;
+}
+
 function ratio(value, base) {
   return typeof value === 'number' && typeof base === 'number' && base !== 0 ? value / base : null;
 }
@@ -83,6 +103,7 @@ function summarize(samples, servers, memoryPoints) {
       singleDeliveriesPerSec: median(completeSingles.map((s) => s.deliveriesPerSec)),
       memoryBytesPerStream: memory,
       memoryGrowth: growth(memory, memoryPoints),
+      memoryAddedPerStream: addedPerStream(samples.memory[name], memoryPoints),
       heapUsedBytesPerStream: median(headline.map((s) => (s.heapOpen - s.heapEmpty) / s.clients)),
       heapTotalBytesPerStream: median(headline.map((s) => (s.heapTotalOpen - s.heapTotalEmpty) / s.clients)),
       // One snapshot pair per server (no rounds): the heap per stream by owner, and what grew most.
@@ -279,14 +300,12 @@ function tables(results) {
     ]);
   }
   const largest = headline;
-  const scaled = points.length > 1 ? `RSS/stream @${num(points.at(-1))} ÷ @${num(points[0])}` : undefined;
   const memory = [
     [
       'server',
       ...points.map((n) => `RSS/stream @${num(n)} (KiB)`),
       ...points.map((n) => `÷ raw @${num(n)}`),
       `÷ ${FLOOR} @${headline}`,
-      ...(scaled ? [scaled] : []),
       `heap used/stream @${headline} (KiB)`,
       '÷ raw',
       `÷ ${FLOOR}`,
@@ -302,7 +321,6 @@ function tables(results) {
       ...points.map((n) => kib(m.memoryBytesPerStream[n])),
       ...points.map((n) => times(r.memoryBytesPerStream?.[n])),
       times(f.memoryBytesPerStream?.[headlinePoint(points)]),
-      ...(scaled ? [times(m.memoryGrowth)] : []),
       kib(m.heapUsedBytesPerStream),
       times(r.heapUsedBytesPerStream),
       times(f.heapUsedBytesPerStream),
@@ -311,6 +329,7 @@ function tables(results) {
   }
   const owners = ownersTable(results);
   const costs = costsTable(results);
+  const scaling = scalingTable(results);
   const pairs = [
     [
       'server ÷ compared with',
@@ -344,7 +363,44 @@ function tables(results) {
       both(c.heapUsedBytesPerStream, 2, 1024),
     ]);
   }
-  return { speed, memory, owners, costs, pairs: pairs.length > 1 ? pairs : undefined };
+  return { speed, memory, scaling, owners, costs, pairs: pairs.length > 1 ? pairs : undefined };
+}
+
+/** How RSS per stream changes with the count: the average at each end, and what each added stream cost between points. */
+function scalingTable(results) {
+  const { medians, config } = results;
+  const points = config.memoryPoints;
+  if (points.length < 2) return undefined;
+  const [first, last] = [points[0], points.at(-1)];
+  const intervals = points.slice(1).map((b, i) => `${points[i]}-${b}`);
+  const label = (interval) =>
+    interval
+      .split('-')
+      .map((n) => num(Number(n)))
+      .join('→');
+  const rows = [
+    [
+      'server',
+      `RSS/stream @${num(first)} (KiB)`,
+      `@${num(last)} (KiB)`,
+      `@${num(last)} ÷ @${num(first)}`,
+      ...intervals.map((interval) => `added RSS/stream ${label(interval)} (KiB)`),
+      'last ÷ first interval',
+    ],
+  ];
+  for (const name of Object.keys(medians)) {
+    const m = medians[name];
+    const added = m.memoryAddedPerStream ?? {};
+    rows.push([
+      name,
+      kib(m.memoryBytesPerStream[first]),
+      kib(m.memoryBytesPerStream[last]),
+      times(m.memoryGrowth),
+      ...intervals.map((interval) => kib(added[interval])),
+      times(ratio(added[intervals.at(-1)], added[intervals[0]])),
+    ]);
+  }
+  return rows;
 }
 
 /** Heap per stream by owner, from the snapshots: one row per server that has them. */
@@ -419,28 +475,47 @@ function memoryNotes(results) {
   const at = num(headlinePoint(points));
   const notes = [];
   if (points.length > 1) {
-    const each = Object.keys(medians)
-      .filter((name) => medians[name].memoryGrowth !== null)
-      .map((name) => `${name} ${times(medians[name].memoryGrowth)}`);
-    const growths = Object.values(medians)
-      .map((m) => m.memoryGrowth)
-      .filter((g) => g !== null);
-    const verdict = !growths.length
-      ? 'not measured'
-      : Math.max(...growths) > 1.1
-        ? 'grows with the count for some servers (more than 10%)'
-        : Math.min(...growths) < 0.9
-          ? 'falls with the count for some servers (fixed costs spread over more streams), and grows for none'
-          : 'stays within 10% for every server: each stream costs the same however many there are';
+    const [first, last] = [num(points[0]), num(points.at(-1))];
+    const average = Object.keys(medians)
+      .map((name) => [name, medians[name].memoryGrowth])
+      .filter(([, g]) => g !== null);
     notes.push(
-      `RSS per stream from ${num(points[0])} to ${num(points.at(-1))} streams ${verdict}; @${num(points.at(-1))} ÷ @${num(points[0])}: ${each.join(', ')}.`,
+      `Average RSS per stream from ${first} to ${last} streams ${verdict(average, 'grows', 'falls (fixed costs spread over more streams)')}; @${last} ÷ @${first}: ${average.map(([name, g]) => `${name} ${times(g)}`).join(', ')}.`,
     );
+    // With three points or more, the last interval against the first: what a stream added late costs against one added early.
+    const [early, late] = [`${points[0]}-${points[1]}`, `${points.at(-2)}-${points.at(-1)}`];
+    const added = Object.keys(medians)
+      .map((name) => [
+        name,
+        medians[name].memoryAddedPerStream?.[early],
+        medians[name].memoryAddedPerStream?.[late],
+      ])
+      .filter(([, a, b]) => typeof a === 'number' && typeof b === 'number');
+    if (added.length && points.length > 2)
+      notes.push(
+        `RSS each added stream costs, from ${num(points.at(-2))} to ${last} against from ${first} to ${num(points[1])}, ${verdict(
+          added.map(([name, a, b]) => [name, ratio(b, a)]),
+          'grows',
+          'falls',
+        )}: ${added.map(([name, a, b]) => `${name} ${kib(b)} against ${kib(a)} KiB (${times(ratio(b, a))})`).join(', ')}.`,
+      );
   }
   for (const c of results.memoryCosts ?? [])
     notes.push(
       `${c.what[0].toUpperCase()}${c.what.slice(1)} costs ${signedKib(c.rssBytesPerStream[headlinePoint(points)])} KiB of RSS and ${signedKib(c.heapUsedBytesPerStream)} KiB of heap used per stream @${at} (${c.name} − ${c.against}); in the snapshot ${signedKib(c.snapshotHeapPerStream)} KiB (${ownerChanges(c.ownersPerStream)}).`,
     );
   return notes;
+}
+
+/** Which of [server, ratio] grow or fall by more than 10%, in words. */
+function verdict(ratios, grows, falls) {
+  const up = ratios.filter(([, r]) => r !== null && r > 1.1).map(([name]) => name);
+  const down = ratios.filter(([, r]) => r !== null && r < 0.9).map(([name]) => name);
+  if (!up.length && !down.length) return 'stays within 10% for every server';
+  return [
+    up.length ? `${grows} by more than 10% for ${up.join(', ')}` : `${grows} for no server`,
+    ...(down.length ? [`${falls} by more than 10% for ${down.join(', ')}`] : []),
+  ].join('; it ');
 }
 
 /** Per server, the names whose heap per stream grew most between the snapshots. */
@@ -484,13 +559,17 @@ function header(results) {
 }
 
 function printSummary(results, log) {
-  const { speed, memory, owners, costs, pairs } = tables(results);
+  const { speed, memory, scaling, owners, costs, pairs } = tables(results);
   log(`\n${header(results)}\n`);
   if (speed.length > 1) {
     log(textTable(speed));
     log('');
   }
   log(textTable(memory));
+  if (scaling) {
+    log('');
+    log(textTable(scaling));
+  }
   if (owners) {
     log(`\nHeap per stream by owner, from snapshots at 0 and ${num(owners[1]?.[1] ?? 0)} streams (KiB):\n`);
     log(textTable(owners));
@@ -517,7 +596,7 @@ function pairsNote(results) {
 }
 
 function markdown(results) {
-  const { speed, memory, owners, costs, pairs } = tables(results);
+  const { speed, memory, scaling, owners, costs, pairs } = tables(results);
   const source = results.source?.commit
     ? `Library at ${results.source.commit.slice(0, 12)}${results.source.uncommittedSrcChanges?.length ? ` plus uncommitted changes to ${results.source.uncommittedSrcChanges.map((l) => l.slice(3)).join(', ')}` : ''}.`
     : '';
@@ -546,8 +625,16 @@ function markdown(results) {
     '',
     markdownTable(memory),
     '',
+    ...(scaling ? [markdownTable(scaling), ''] : []),
     ...memoryNotes(results).flatMap((note) => [note, '']),
-    ...(costs ? [markdownTable(costs), ''] : []),
+    ...(costs
+      ? [
+          markdownTable(costs),
+          '',
+          'RSS grows by pages and allocator arenas, so a difference of a few KiB of RSS per stream between two servers, above all at 1,000 streams, can be noise; heap used and the snapshot are the finer figures.',
+          '',
+        ]
+      : []),
     ...(owners
       ? [
           '## Heap per stream by owner',
