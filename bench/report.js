@@ -551,9 +551,12 @@ function markdownTable(rows) {
 
 function header(results) {
   const { machine, config, durationMs } = results;
+  const speed = speedServersOf(results).length
+    ? `${config.clients} clients; medians of ${config.rounds} round(s) (burst: ${config.burstSize} broadcasts back to back; ` +
+      `single: ${config.singles} broadcasts, latency from send to the last client)`
+    : `No burst or single rounds (BENCH_MODES=${config.modes?.join(',')})`;
   return (
-    `${config.clients} clients; medians of ${config.rounds} round(s) (burst: ${config.burstSize} broadcasts back to back; ` +
-    `single: ${config.singles} broadcasts, latency from send to the last client) and ${config.memoryRounds} memory round(s). ` +
+    `${speed} and ${config.memoryRounds} memory round(s). ` +
     `${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, ${machine.platform}, ${machine.date}; wall time ${num(durationMs / 1000, 1)} s.`
   );
 }
