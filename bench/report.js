@@ -385,7 +385,8 @@ function scalingTable(results) {
       `@${num(last)} (KiB)`,
       `@${num(last)} ÷ @${num(first)}`,
       ...intervals.map((interval) => `added RSS/stream ${label(interval)} (KiB)`),
-      'last ÷ first interval',
+      // With one interval, it would be that interval against itself.
+      ...(intervals.length > 1 ? ['last ÷ first interval'] : []),
     ],
   ];
   for (const name of Object.keys(medians)) {
@@ -397,7 +398,7 @@ function scalingTable(results) {
       kib(m.memoryBytesPerStream[last]),
       times(m.memoryGrowth),
       ...intervals.map((interval) => kib(added[interval])),
-      times(ratio(added[intervals.at(-1)], added[intervals[0]])),
+      ...(intervals.length > 1 ? [times(ratio(added[intervals.at(-1)], added[intervals[0]]))] : []),
     ]);
   }
   return rows;
