@@ -1,13 +1,18 @@
 // Turns the samples into medians, ratios to `raw`, a text table (console), a Markdown
 // table (latest.md), the raw data (latest.json) and a small hand-written SVG (chart.svg);
 // and, for servers that differ from another by one thing (metrics on, or the baseline's
-// build), a table of the one against the other, measured in the same rounds.
+// build), a table of the one against the other, measured in the same rounds. Memory is
+// RSS and heap used per stream at each point, how RSS per stream changes with the count,
+// the heap per stream by owner (from snapshots), and what a channel and presence cost.
 const fs = require('node:fs');
 const path = require('node:path');
 const { median } = require('./lib/stats');
 
 const COLORS = {
   raw: '#6b7280',
+  'net-floor': '#111827',
+  'hub-channel': '#3b82f6',
+  'hub-presence': '#93c5fd',
   'raw-close': '#9ca3af',
   'nest-raw': '#7c3aed',
   hub: '#2563eb',
@@ -29,6 +34,45 @@ const COMPARISONS = [
   ['hub-fastify', 'hub-fastify@base', 'this build ÷ baseline'],
 ];
 
+/** [server, the one it is compared with, what one stream of the server holds more]: memory only. */
+const MEMORY_COSTS = [
+  ['hub-channel', 'hub', 'one joined channel'],
+  ['hub-presence', 'hub-channel', 'one presence entry'],
+];
+
+/** The floor under every server: a bare `net` server (servers/net-floor.js). */
+const FLOOR = 'net-floor';
+
+/** The point the headline memory figures are taken at: 10,000 streams when measured, else the largest. */
+function headlinePoint(points) {
+  return points.includes(10_000) ? 10_000 : points.at(-1);
+}
+
+/** RSS per stream at the largest point ÷ at the smallest: above 1, each stream costs more as streams add up. */
+function growth(memory, points) {
+  return points.length > 1 ? ratio(memory[points.at(-1)], memory[points[0]]) : null;
+}
+
+/**
+ * RSS each stream added between consecutive points costs (bytes), by interval "a-b": unlike
+ * RSS per stream, which spreads the first heap pages and buffers over however many streams,
+ * this rises when streams really cost more as they add up. Per round (a series is one process).
+ */
+function addedPerStream(series, points) {
+  const added = {};
+  for (let i = 1; i < points.length; i++) {
+    const [a, b] = [points[i - 1], points[i]];
+    const perRound = (series[b] ?? [])
+      .filter((s) => s.complete)
+      .map((s) => {
+        const before = (series[a] ?? []).find((x) => x.round === s.round && x.complete);
+        return before ? (s.rssOpen - before.rssOpen) / (b - a) : null;
+      });
+    added[`${a}-${b}`] = median(perRound);
+  }
+  return added;
+}
+
 function ratio(value, base) {
   return typeof value === 'number' && typeof base === 'number' && base !== 0 ? value / base : null;
 }
@@ -42,10 +86,11 @@ function summarize(samples, servers, memoryPoints) {
     const memory = {};
     for (const n of memoryPoints)
       memory[n] = median(samples.memory[name][n].filter((s) => s.complete).map((s) => s.bytesPerStream));
-    // Where RSS goes, at the largest point: the objects kept (heap used), and what V8 holds for them (heap total).
-    const largest = (samples.memory[name][memoryPoints.at(-1)] ?? []).filter(
+    // Where RSS goes, at the headline point: the objects kept (heap used), and what V8 holds for them (heap total).
+    const headline = (samples.memory[name][headlinePoint(memoryPoints)] ?? []).filter(
       (s) => s.complete && s.heapTotalOpen !== undefined,
     );
+    const heap = samples.heap?.[name];
     medians[name] = {
       burstDeliveriesPerSec: median(completeBursts.map((s) => s.deliveriesPerSec)),
       burstServerLoopMs: median(completeBursts.map((s) => s.serverLoopMs)),
@@ -57,8 +102,19 @@ function summarize(samples, servers, memoryPoints) {
       singleFirstP99Ms: median(completeSingles.map((s) => s.firstP99Ms)),
       singleDeliveriesPerSec: median(completeSingles.map((s) => s.deliveriesPerSec)),
       memoryBytesPerStream: memory,
-      heapUsedBytesPerStream: median(largest.map((s) => (s.heapOpen - s.heapEmpty) / s.clients)),
-      heapTotalBytesPerStream: median(largest.map((s) => (s.heapTotalOpen - s.heapTotalEmpty) / s.clients)),
+      memoryGrowth: growth(memory, memoryPoints),
+      memoryAddedPerStream: addedPerStream(samples.memory[name], memoryPoints),
+      heapUsedBytesPerStream: median(headline.map((s) => (s.heapOpen - s.heapEmpty) / s.clients)),
+      heapTotalBytesPerStream: median(headline.map((s) => (s.heapTotalOpen - s.heapTotalEmpty) / s.clients)),
+      // One snapshot pair per server (no rounds): the heap per stream by owner, and what grew most.
+      heapOwners: heap?.complete
+        ? {
+            streams: heap.streams,
+            totalPerStream: heap.totalPerStream,
+            ownersPerStream: heap.ownersPerStream,
+            top: heap.top,
+          }
+        : null,
     };
   }
   const ratios = {};
@@ -76,10 +132,72 @@ function summarize(samples, servers, memoryPoints) {
         singleLastP99Ms: ratio(m.singleLastP99Ms, base.singleLastP99Ms),
         singleDeliveriesPerSec: ratio(m.singleDeliveriesPerSec, base.singleDeliveriesPerSec),
         memoryBytesPerStream: memory,
+        heapUsedBytesPerStream: ratio(m.heapUsedBytesPerStream, base.heapUsedBytesPerStream),
+        snapshotHeapPerStream: ratio(m.heapOwners?.totalPerStream, base.heapOwners?.totalPerStream),
       };
     }
   }
-  return { medians, ratios, comparisons: compare(samples, servers, medians, memoryPoints) };
+  return {
+    medians,
+    ratios,
+    floorRatios: floorRatios(medians, servers, memoryPoints),
+    comparisons: compare(samples, servers, medians, memoryPoints),
+    memoryCosts: memoryCosts(servers, medians, memoryPoints),
+  };
+}
+
+/** Memory of each server ÷ the net floor's: what it holds per stream beyond a bare socket. */
+function floorRatios(medians, servers, memoryPoints) {
+  const floor = medians[FLOOR];
+  if (!floor) return {};
+  return Object.fromEntries(
+    servers.map((name) => {
+      const m = medians[name];
+      const memory = {};
+      for (const n of memoryPoints)
+        memory[n] = ratio(m.memoryBytesPerStream[n], floor.memoryBytesPerStream[n]);
+      return [
+        name,
+        {
+          memoryBytesPerStream: memory,
+          heapUsedBytesPerStream: ratio(m.heapUsedBytesPerStream, floor.heapUsedBytesPerStream),
+          snapshotHeapPerStream: ratio(m.heapOwners?.totalPerStream, floor.heapOwners?.totalPerStream),
+        },
+      ];
+    }),
+  );
+}
+
+function difference(a, b) {
+  return typeof a === 'number' && typeof b === 'number' ? a - b : null;
+}
+
+/** What one stream of a server holds more than one of the server it differs from (in bytes). */
+function memoryCosts(servers, medians, memoryPoints) {
+  return MEMORY_COSTS.filter(([name, against]) => servers.includes(name) && servers.includes(against)).map(
+    ([name, against, what]) => {
+      const [m, base] = [medians[name], medians[against]];
+      const rss = {};
+      for (const n of memoryPoints)
+        rss[n] = difference(m.memoryBytesPerStream[n], base.memoryBytesPerStream[n]);
+      const owners = {};
+      if (m.heapOwners && base.heapOwners)
+        for (const owner of Object.keys(m.heapOwners.ownersPerStream))
+          owners[owner] = difference(
+            m.heapOwners.ownersPerStream[owner],
+            base.heapOwners.ownersPerStream[owner],
+          );
+      return {
+        name,
+        against,
+        what,
+        rssBytesPerStream: rss,
+        heapUsedBytesPerStream: difference(m.heapUsedBytesPerStream, base.heapUsedBytesPerStream),
+        snapshotHeapPerStream: difference(m.heapOwners?.totalPerStream, base.heapOwners?.totalPerStream),
+        ownersPerStream: owners,
+      };
+    },
+  );
 }
 
 /**
@@ -87,7 +205,7 @@ function summarize(samples, servers, memoryPoints) {
  * bursts round by round (run back to back in each round), lowest and highest.
  */
 function compare(samples, servers, medians, memoryPoints) {
-  const largest = memoryPoints.at(-1);
+  const largest = headlinePoint(memoryPoints);
   return COMPARISONS.filter(([name, against]) => servers.includes(name) && servers.includes(against)).map(
     ([name, against, what]) => {
       const [m, base] = [medians[name], medians[against]];
@@ -129,11 +247,28 @@ function times(r) {
   return r === null || r === undefined ? 'n/a' : `${num(r, 2)}×`;
 }
 
+function kib(bytes, digits = 2) {
+  return num(bytes === null || bytes === undefined ? null : bytes / 1024, digits);
+}
+
+/** A difference in KiB, with its sign. */
+function signedKib(bytes) {
+  if (bytes === null || bytes === undefined) return 'n/a';
+  return `${bytes < 0 ? '−' : '+'}${kib(Math.abs(bytes))}`;
+}
+
+/** The servers of the burst and single modes (results written before memory-only servers: all). */
+function speedServersOf(results) {
+  return results.config.speedServers ?? Object.keys(results.medians);
+}
+
 /** The tables as rows of cells: one for burst and single, one for memory. */
 function tables(results) {
   const { medians, ratios, config } = results;
   const servers = Object.keys(medians);
   const points = config.memoryPoints;
+  const headline = num(headlinePoint(points));
+  const floor = results.floorRatios ?? {};
   const speed = [
     [
       'server',
@@ -148,7 +283,7 @@ function tables(results) {
       '÷ raw',
     ],
   ];
-  for (const name of servers) {
+  for (const name of speedServersOf(results)) {
     const m = medians[name];
     const r = ratios[name] ?? {};
     speed.push([
@@ -164,28 +299,37 @@ function tables(results) {
       times(r.singleDeliveriesPerSec),
     ]);
   }
-  const largest = num(points.at(-1));
+  const largest = headline;
   const memory = [
     [
       'server',
       ...points.map((n) => `RSS/stream @${num(n)} (KiB)`),
       ...points.map((n) => `÷ raw @${num(n)}`),
-      `heap used/stream @${largest} (KiB)`,
-      `heap total/stream @${largest} (KiB)`,
+      `÷ ${FLOOR} @${headline}`,
+      `heap used/stream @${headline} (KiB)`,
+      '÷ raw',
+      `÷ ${FLOOR}`,
+      `heap total/stream @${headline} (KiB)`,
     ],
   ];
   for (const name of servers) {
     const m = medians[name];
-    const r = ratios[name]?.memoryBytesPerStream ?? {};
-    const kib = (bytes) => num(bytes === null || bytes === undefined ? null : bytes / 1024, 2);
+    const r = ratios[name] ?? {};
+    const f = floor[name] ?? {};
     memory.push([
       name,
       ...points.map((n) => kib(m.memoryBytesPerStream[n])),
-      ...points.map((n) => times(r[n])),
+      ...points.map((n) => times(r.memoryBytesPerStream?.[n])),
+      times(f.memoryBytesPerStream?.[headlinePoint(points)]),
       kib(m.heapUsedBytesPerStream),
+      times(r.heapUsedBytesPerStream),
+      times(f.heapUsedBytesPerStream),
       kib(m.heapTotalBytesPerStream),
     ]);
   }
+  const owners = ownersTable(results);
+  const costs = costsTable(results);
+  const scaling = scalingTable(results);
   const pairs = [
     [
       'server ÷ compared with',
@@ -219,7 +363,176 @@ function tables(results) {
       both(c.heapUsedBytesPerStream, 2, 1024),
     ]);
   }
-  return { speed, memory, pairs: pairs.length > 1 ? pairs : undefined };
+  return { speed, memory, scaling, owners, costs, pairs: pairs.length > 1 ? pairs : undefined };
+}
+
+/** How RSS per stream changes with the count: the average at each end, and what each added stream cost between points. */
+function scalingTable(results) {
+  const { medians, config } = results;
+  const points = config.memoryPoints;
+  if (points.length < 2) return undefined;
+  const [first, last] = [points[0], points.at(-1)];
+  const intervals = points.slice(1).map((b, i) => `${points[i]}-${b}`);
+  const label = (interval) =>
+    interval
+      .split('-')
+      .map((n) => num(Number(n)))
+      .join('→');
+  const rows = [
+    [
+      'server',
+      `RSS/stream @${num(first)} (KiB)`,
+      `@${num(last)} (KiB)`,
+      `@${num(last)} ÷ @${num(first)}`,
+      ...intervals.map((interval) => `added RSS/stream ${label(interval)} (KiB)`),
+      // With one interval, it would be that interval against itself.
+      ...(intervals.length > 1 ? ['last ÷ first interval'] : []),
+    ],
+  ];
+  for (const name of Object.keys(medians)) {
+    const m = medians[name];
+    const added = m.memoryAddedPerStream ?? {};
+    rows.push([
+      name,
+      kib(m.memoryBytesPerStream[first]),
+      kib(m.memoryBytesPerStream[last]),
+      times(m.memoryGrowth),
+      ...intervals.map((interval) => kib(added[interval])),
+      ...(intervals.length > 1 ? [times(ratio(added[intervals.at(-1)], added[intervals[0]]))] : []),
+    ]);
+  }
+  return rows;
+}
+
+/** Heap per stream by owner, from the snapshots: one row per server that has them. */
+function ownersTable(results) {
+  const { medians, ratios } = results;
+  const measured = Object.keys(medians).filter((name) => medians[name].heapOwners);
+  if (!measured.length) return undefined;
+  const ownerNames = Object.keys(medians[measured[0]].heapOwners.ownersPerStream);
+  const rows = [
+    [
+      'server',
+      'streams',
+      'heap/stream (KiB)',
+      '÷ raw',
+      `÷ ${FLOOR}`,
+      ...ownerNames.map((owner) => `${owner} (KiB)`),
+    ],
+  ];
+  for (const name of measured) {
+    const h = medians[name].heapOwners;
+    rows.push([
+      name,
+      num(h.streams),
+      kib(h.totalPerStream),
+      times(ratios[name]?.snapshotHeapPerStream),
+      times(results.floorRatios?.[name]?.snapshotHeapPerStream),
+      ...ownerNames.map((owner) => kib(h.ownersPerStream[owner])),
+    ]);
+  }
+  return rows;
+}
+
+/** What one channel, one presence entry, ... cost per stream: the difference of two servers. */
+function costsTable(results) {
+  const costs = results.memoryCosts ?? [];
+  if (!costs.length) return undefined;
+  const points = results.config.memoryPoints;
+  const rows = [
+    [
+      'cost of',
+      'server − compared with',
+      ...points.map((n) => `RSS/stream @${num(n)} (KiB)`),
+      `heap used/stream @${num(headlinePoint(points))} (KiB)`,
+      'heap/stream in the snapshot (KiB)',
+      'by owner, in the snapshot (KiB)',
+    ],
+  ];
+  for (const c of costs)
+    rows.push([
+      c.what,
+      `${c.name} − ${c.against}`,
+      ...points.map((n) => signedKib(c.rssBytesPerStream[n])),
+      signedKib(c.heapUsedBytesPerStream),
+      signedKib(c.snapshotHeapPerStream),
+      ownerChanges(c.ownersPerStream),
+    ]);
+  return rows;
+}
+
+/** The owners whose heap per stream changed by 0.01 KiB or more, largest change first. */
+function ownerChanges(owners) {
+  const changed = Object.entries(owners)
+    .filter(([, bytes]) => bytes !== null && Math.abs(bytes) >= 0.01 * 1024)
+    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  return changed.length ? changed.map(([owner, bytes]) => `${owner} ${signedKib(bytes)}`).join(', ') : 'none';
+}
+
+/** Sentences: how RSS per stream changes with the count, and what a channel and presence cost. */
+function memoryNotes(results) {
+  const { medians, config } = results;
+  const points = config.memoryPoints;
+  const at = num(headlinePoint(points));
+  const notes = [];
+  if (points.length > 1) {
+    const [first, last] = [num(points[0]), num(points.at(-1))];
+    const average = Object.keys(medians)
+      .map((name) => [name, medians[name].memoryGrowth])
+      .filter(([, g]) => g !== null);
+    notes.push(
+      `Average RSS per stream from ${first} to ${last} streams ${verdict(average, 'grows', 'falls (fixed costs spread over more streams)')}; @${last} ÷ @${first}: ${average.map(([name, g]) => `${name} ${times(g)}`).join(', ')}.`,
+    );
+    // With three points or more, the last interval against the first: what a stream added late costs against one added early.
+    const [early, late] = [`${points[0]}-${points[1]}`, `${points.at(-2)}-${points.at(-1)}`];
+    const added = Object.keys(medians)
+      .map((name) => [
+        name,
+        medians[name].memoryAddedPerStream?.[early],
+        medians[name].memoryAddedPerStream?.[late],
+      ])
+      .filter(([, a, b]) => typeof a === 'number' && typeof b === 'number');
+    if (added.length && points.length > 2)
+      notes.push(
+        `RSS each added stream costs, from ${num(points.at(-2))} to ${last} against from ${first} to ${num(points[1])}, ${verdict(
+          added.map(([name, a, b]) => [name, ratio(b, a)]),
+          'grows',
+          'falls',
+        )}: ${added.map(([name, a, b]) => `${name} ${kib(b)} against ${kib(a)} KiB (${times(ratio(b, a))})`).join(', ')}.`,
+      );
+  }
+  for (const c of results.memoryCosts ?? [])
+    notes.push(
+      `${c.what[0].toUpperCase()}${c.what.slice(1)} costs ${signedKib(c.rssBytesPerStream[headlinePoint(points)])} KiB of RSS and ${signedKib(c.heapUsedBytesPerStream)} KiB of heap used per stream @${at} (${c.name} − ${c.against}); in the snapshot ${signedKib(c.snapshotHeapPerStream)} KiB (${ownerChanges(c.ownersPerStream)}).`,
+    );
+  return notes;
+}
+
+/** Which of [server, ratio] grow or fall by more than 10%, in words. */
+function verdict(ratios, grows, falls) {
+  const up = ratios.filter(([, r]) => r !== null && r > 1.1).map(([name]) => name);
+  const down = ratios.filter(([, r]) => r !== null && r < 0.9).map(([name]) => name);
+  if (!up.length && !down.length) return 'stays within 10% for every server';
+  return [
+    up.length ? `${grows} by more than 10% for ${up.join(', ')}` : `${grows} for no server`,
+    ...(down.length ? [`${falls} by more than 10% for ${down.join(', ')}`] : []),
+  ].join('; it ');
+}
+
+/** Per server, the names whose heap per stream grew most between the snapshots. */
+function topGrowerLines(results, top) {
+  return Object.entries(results.medians)
+    .filter(([, m]) => m.heapOwners?.top?.length)
+    .map(
+      ([name, m]) =>
+        `${name}: ${m.heapOwners.top
+          .slice(0, top)
+          .map(
+            (x) =>
+              `${x.owner} ${x.type} "${x.name}" ${kib(x.bytesPerStream)} KiB (×${num(x.countPerStream, 2)})`,
+          )
+          .join('; ')}`,
+    );
 }
 
 function textTable(rows) {
@@ -239,19 +552,39 @@ function markdownTable(rows) {
 
 function header(results) {
   const { machine, config, durationMs } = results;
+  const speed = speedServersOf(results).length
+    ? `${config.clients} clients; medians of ${config.rounds} round(s) (burst: ${config.burstSize} broadcasts back to back; ` +
+      `single: ${config.singles} broadcasts, latency from send to the last client)`
+    : `No burst or single rounds (BENCH_MODES=${config.modes?.join(',')})`;
   return (
-    `${config.clients} clients; medians of ${config.rounds} round(s) (burst: ${config.burstSize} broadcasts back to back; ` +
-    `single: ${config.singles} broadcasts, latency from send to the last client) and ${config.memoryRounds} memory round(s). ` +
+    `${speed} and ${config.memoryRounds} memory round(s). ` +
     `${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, ${machine.platform}, ${machine.date}; wall time ${num(durationMs / 1000, 1)} s.`
   );
 }
 
 function printSummary(results, log) {
-  const { speed, memory, pairs } = tables(results);
+  const { speed, memory, scaling, owners, costs, pairs } = tables(results);
   log(`\n${header(results)}\n`);
-  log(textTable(speed));
-  log('');
+  if (speed.length > 1) {
+    log(textTable(speed));
+    log('');
+  }
   log(textTable(memory));
+  if (scaling) {
+    log('');
+    log(textTable(scaling));
+  }
+  if (owners) {
+    log(`\nHeap per stream by owner, from snapshots at 0 and ${num(owners[1]?.[1] ?? 0)} streams (KiB):\n`);
+    log(textTable(owners));
+    log(`\nGrew most per stream:\n  ${topGrowerLines(results, 3).join('\n  ')}`);
+  }
+  if (costs) {
+    log('');
+    log(textTable(costs));
+  }
+  const notes = memoryNotes(results);
+  if (notes.length) log(`\n${notes.join('\n')}`);
   if (pairs) {
     log(`\n${pairsNote(results)}\n`);
     log(textTable(pairs));
@@ -267,7 +600,7 @@ function pairsNote(results) {
 }
 
 function markdown(results) {
-  const { speed, memory, pairs } = tables(results);
+  const { speed, memory, scaling, owners, costs, pairs } = tables(results);
   const source = results.source?.commit
     ? `Library at ${results.source.commit.slice(0, 12)}${results.source.uncommittedSrcChanges?.length ? ` plus uncommitted changes to ${results.source.uncommittedSrcChanges.map((l) => l.slice(3)).join(', ')}` : ''}.`
     : '';
@@ -296,6 +629,30 @@ function markdown(results) {
     '',
     markdownTable(memory),
     '',
+    ...(scaling ? [markdownTable(scaling), ''] : []),
+    ...memoryNotes(results).flatMap((note) => [note, '']),
+    ...(costs
+      ? [
+          markdownTable(costs),
+          '',
+          'RSS grows by pages and allocator arenas, so a difference of a few KiB of RSS per stream between two servers, above all at 1,000 streams, can be noise; heap used and the snapshot are the finer figures.',
+          '',
+        ]
+      : []),
+    ...(owners
+      ? [
+          '## Heap per stream by owner',
+          '',
+          `From a heap snapshot of a fresh server at 0 streams and one at ${num(owners[1]?.[1] ?? 0)}, after a full GC; the owners are those of bench/lib/heap-owners.js.`,
+          '',
+          markdownTable(owners),
+          '',
+          'What grew most per stream (owner, snapshot type, name; bytes and count per stream):',
+          '',
+          ...topGrowerLines(results, 8).map((line) => `- ${line}`),
+          '',
+        ]
+      : []),
     '![chart](chart.svg)',
     '',
     ...(results.failures.length ? ['## Failures', '', ...results.failures.map((f) => `- ${f}`), ''] : []),
@@ -342,8 +699,9 @@ function svgChart(results) {
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">SSE fan-out: ${escapeXml(servers.join(', '))}</text>`,
   );
 
-  // Panel 1: burst deliveries/s per server, as bars.
-  const rates = servers.map((name) => medians[name].burstDeliveriesPerSec ?? 0);
+  // Panel 1: burst deliveries/s per server, as bars (memory-only servers have none).
+  const bars = speedServersOf(results);
+  const rates = bars.map((name) => medians[name].burstDeliveriesPerSec ?? 0);
   const maxRate = niceMax(Math.max(...rates));
   const plotH = panel.bottom - panel.top;
   out.push(
@@ -355,8 +713,8 @@ function svgChart(results) {
     out.push(`<line x1="${left1}" x2="${left1 + panel.width}" y1="${y}" y2="${y}" stroke="#e5e7eb"/>`);
     out.push(`<text x="${left1 - 6}" y="${y + 4}" text-anchor="end">${shortNumber(v)}</text>`);
   }
-  const slot = panel.width / servers.length;
-  servers.forEach((name, i) => {
+  const slot = panel.width / Math.max(1, bars.length);
+  bars.forEach((name, i) => {
     const h = (plotH * rates[i]) / maxRate;
     const x = left1 + i * slot + slot * 0.15;
     out.push(

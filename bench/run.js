@@ -1,4 +1,4 @@
-// Fan-out benchmark: the same SSE broadcasts through nine servers, each in a process of
+// Fan-out benchmark: the same SSE broadcasts through ten servers, each in a process of
 // its own, measured by one client process. Run: npm run bench (builds dist/ first).
 // `hub-metrics` and `hub-fastify-metrics` are `hub` and `hub-fastify` with the library's
 // metrics going to a real OpenTelemetry SDK with a reader; `hub` and `hub-fastify` run
@@ -6,10 +6,16 @@
 //
 //   burst   N clients, 20 broadcasts back to back        → deliveries/s
 //   single  N clients, 50 broadcasts ~20 ms apart         → send → last client latency p50/p99
-//   memory  RSS per open stream at 1k, 5k, 10k, 15k clients (a fresh server per round)
+//   memory  RSS and heap used per open stream at 1k, 5k, 10k, 18k clients (a fresh server per round)
+//   heap    a heap snapshot at 0 and at 2k streams (a fresh server): heap per stream by owner
 //
-// Environment: BENCH_QUICK=1 (200 clients, 1 round, memory at 200: a CI smoke run),
+// `net-floor` (a bare `net` server) is the floor under every server. `hub-channel` and
+// `hub-presence` (each stream in a channel, and with presence info) run only in the memory
+// and heap modes: against `hub`, what one joined channel and one presence entry cost.
+//
+// Environment: BENCH_QUICK=1 (200 clients, 1 round, memory and snapshot at 200: a CI smoke run),
 // BENCH_CLIENTS, BENCH_ROUNDS, BENCH_MEMORY_ROUNDS, BENCH_MEMORY_POINTS (e.g. "1000,5000"),
+// BENCH_SNAPSHOT_STREAMS (default 2000), BENCH_MODES (default "burst,single,memory,heap"),
 // BENCH_SERVERS (e.g. "raw,hub"; the control "raw-close" runs only when named),
 // BENCH_BASELINE (a checkout of another commit with its dist/ built: each hub server without
 // metrics also runs on that build, as "<name>@base", in the same rounds, for a before/after),
@@ -30,6 +36,7 @@ const ROOT = path.join(__dirname, '..');
 // nest-raw, a bare Nest route on Express that only holds its response, is the floor for anything on Nest.
 const DEFAULT_SERVERS = [
   'raw',
+  'net-floor',
   'hub',
   'hub-metrics',
   'hub-fastify',
@@ -39,11 +46,20 @@ const DEFAULT_SERVERS = [
   'sse-channel',
   'nest-raw',
 ];
+// Servers measured for memory only (memory and heap modes): they differ from `hub` in what
+// each stream holds, not in how it is written to. In the run unless BENCH_SERVERS leaves them out.
+const MEMORY_ONLY_SERVERS = ['hub-channel', 'hub-presence'];
 // A control that only runs when named in BENCH_SERVERS.
-const KNOWN_SERVERS = [...DEFAULT_SERVERS, 'raw-close'];
+const KNOWN_SERVERS = [...DEFAULT_SERVERS, ...MEMORY_ONLY_SERVERS, 'raw-close'];
+const MODES = ['burst', 'single', 'memory', 'heap'];
 // The servers BENCH_BASELINE runs again on another build (the metrics variants need this one).
 const BASELINE_SERVERS = ['hub', 'hub-fastify'];
 const BASE = '@base';
+
+/** Whether `name` runs in the burst and single modes (a memory-only server does not). */
+function isSpeedServer(name) {
+  return !MEMORY_ONLY_SERVERS.includes(name);
+}
 
 function listFromEnv(name, fallback) {
   const value = process.env[name];
@@ -61,15 +77,19 @@ const config = {
   clients: intFromEnv('BENCH_CLIENTS', QUICK ? 200 : 10_000),
   rounds: intFromEnv('BENCH_ROUNDS', QUICK ? 1 : 5),
   memoryRounds: intFromEnv('BENCH_MEMORY_ROUNDS', QUICK ? 1 : 3),
-  memoryPoints: listFromEnv('BENCH_MEMORY_POINTS', QUICK ? ['200'] : ['1000', '5000', '10000', '15000']).map(
+  // Up to 18,000: with FD_HEADROOM, as many streams as fit an open-file limit of 20,000.
+  memoryPoints: listFromEnv('BENCH_MEMORY_POINTS', QUICK ? ['200'] : ['1000', '5000', '10000', '18000']).map(
     (n) => {
       if (!/^[1-9][0-9]*$/.test(n))
         throw new Error(`BENCH_MEMORY_POINTS must be positive integers, got "${n}"`);
       return Number(n);
     },
   ),
+  // Smaller than the memory points: a snapshot of 2,000 streams is tens of MB, parsed in the server.
+  snapshotStreams: intFromEnv('BENCH_SNAPSHOT_STREAMS', QUICK ? 200 : 2000),
+  modes: listFromEnv('BENCH_MODES', MODES),
   baseline: process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined,
-  servers: listFromEnv('BENCH_SERVERS', DEFAULT_SERVERS),
+  servers: listFromEnv('BENCH_SERVERS', [...DEFAULT_SERVERS, ...MEMORY_ONLY_SERVERS]),
   burstSize: 20,
   singles: 50,
   singleGapMs: 20,
@@ -300,11 +320,59 @@ async function memorySeries(server, points, report) {
   await dropStreams(server);
 }
 
+/** What grew most between two snapshots, per stream: the `top` names (owner, type, constructor). */
+function topGrowers(before, after, n, top = 12) {
+  const key = (x) => `${x.owner}\t${x.type}\t${x.name}`;
+  const was = new Map(before.names.map((x) => [key(x), x]));
+  return after.names
+    .map((x) => {
+      const old = was.get(key(x));
+      return {
+        owner: x.owner,
+        type: x.type,
+        name: x.name,
+        bytesPerStream: (x.size - (old?.size ?? 0)) / n,
+        countPerStream: (x.count - (old?.count ?? 0)) / n,
+      };
+    })
+    .sort((a, b) => b.bytesPerStream - a.bytesPerStream)
+    .slice(0, top);
+}
+
+/**
+ * The heap by owner, per stream: a snapshot of a fresh server at 0 streams (after the same
+ * warm-up as the memory series) and one with `n` open streams that each carried an event.
+ */
+async function heapSeries(server, n) {
+  const warm = Math.min(100, n);
+  await openStreams(server, warm);
+  await broadcast(server, warm, 1);
+  await dropStreams(server);
+  // A snapshot stops the server while it is taken and parsed: seconds, not the usual 2 minutes.
+  const before = await server.ask('heapOwners', {}, 600_000);
+  await openStreams(server, n);
+  const r = await broadcast(server, n, 1);
+  const after = await server.ask('heapOwners', {}, 600_000);
+  await dropStreams(server);
+  const ownersPerStream = {};
+  for (const owner of Object.keys(after.owners))
+    ownersPerStream[owner] = (after.owners[owner] - (before.owners[owner] ?? 0)) / n;
+  const summary = ({ total, nodes, owners, tookMs }) => ({ total, nodes, owners, tookMs });
+  return {
+    complete: r.complete,
+    streams: n,
+    totalPerStream: (after.total - before.total) / n,
+    ownersPerStream,
+    top: topGrowers(before, after, n),
+    before: summary(before),
+    after: summary(after),
+  };
+}
+
 // ---------------------------------------------------------------- the run
 
 /** Each round starts with a different server, so that drift over the run hits all alike. */
-function order(round) {
-  const servers = config.servers;
+function order(round, servers = config.servers) {
   const k = round % servers.length;
   return [...servers.slice(k), ...servers.slice(0, k)];
 }
@@ -328,8 +396,14 @@ async function main() {
     );
   }
 
+  for (const mode of config.modes)
+    if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode} in BENCH_MODES (${MODES.join(', ')})`);
+  const runs = (mode) => config.modes.includes(mode);
+  // Burst and single need a server that writes; memory-only servers only hold streams.
+  const speedServers = runs('burst') || runs('single') ? config.servers.filter(isSpeedServer) : [];
+
   const limit = openFilesLimit();
-  const memoryPoints = [...new Set(config.memoryPoints)]
+  const memoryPoints = [...new Set(runs('memory') ? config.memoryPoints : [])]
     .sort((a, b) => a - b)
     .filter((n) => {
       // Both the server and the client hold one socket per stream.
@@ -338,10 +412,14 @@ async function main() {
         log(`memory point ${n} skipped: open-file limit is ${limit}, a process needs ${n + FD_HEADROOM}`);
       return fits;
     });
-  if (config.clients + FD_HEADROOM > limit)
+  if (speedServers.length && config.clients + FD_HEADROOM > limit)
     throw new Error(`BENCH_CLIENTS=${config.clients} does not fit the open-file limit ${limit}`);
+  if (runs('heap') && config.snapshotStreams + FD_HEADROOM > limit)
+    throw new Error(
+      `BENCH_SNAPSHOT_STREAMS=${config.snapshotStreams} does not fit the open-file limit ${limit}`,
+    );
 
-  const samples = { burst: {}, single: {}, memory: {} };
+  const samples = { burst: {}, single: {}, memory: {}, heap: {} };
   for (const name of config.servers) {
     samples.burst[name] = [];
     samples.single[name] = [];
@@ -350,18 +428,18 @@ async function main() {
   }
   const failures = [];
 
-  log(`SSE fan-out benchmark: ${config.servers.join(', ')}`);
+  log(`SSE fan-out benchmark: ${config.servers.join(', ')} (modes ${config.modes.join(', ')})`);
   log(
-    `${config.clients} clients, ${config.rounds} round(s) of burst (${config.burstSize} broadcasts) and single (${config.singles} broadcasts); ` +
-      `memory at ${memoryPoints.join(', ')} clients, ${config.memoryRounds} round(s); ${os.cpus().length} CPUs, Node ${process.version}, open-file limit ${limit}`,
+    `${config.clients} clients, ${config.rounds} round(s) of burst (${config.burstSize} broadcasts) and single (${config.singles} broadcasts) for ${speedServers.join(', ') || 'none'}; ` +
+      `memory at ${memoryPoints.join(', ')} clients, ${config.memoryRounds} round(s); heap snapshots at ${config.snapshotStreams} streams; ${os.cpus().length} CPUs, Node ${process.version}, open-file limit ${limit}`,
   );
 
   client = spawn(path.join(__dirname, 'client.js'), { name: 'client' });
   await client.ready;
 
   try {
-    for (let round = 0; round < config.rounds; round++) {
-      for (const name of order(round)) {
+    for (let round = 0; round < config.rounds && speedServers.length; round++) {
+      for (const name of order(round, speedServers)) {
         const tag = `[round ${round + 1}/${config.rounds}] ${name.padEnd(11)}`;
         await withServer(name, tag, failures, async (server) => {
           const opening = now();
@@ -370,19 +448,23 @@ async function main() {
           // Unrecorded: the first burst pays for JIT and lazily grown buffers.
           await burst(server, config.clients);
 
-          const recorded = await server.ask('metrics');
-          const b = await burst(server, config.clients);
-          if (recorded.values) b.metrics = await checkRecorded(server, recorded, b, `${tag} burst`, failures);
-          samples.burst[name].push({ round: round + 1, clients: config.clients, ...b });
-          if (!b.complete) failures.push(`${tag} burst: ${b.received}/${b.expected} events arrived`);
-          log(
-            `${tag} burst : ${fmt(b.deliveriesPerSec)} deliveries/s (${fmt(b.spanMs, 1)} ms for ${fmt(b.received)} events; server loop ${fmt(b.serverLoopMs, 1)} ms, CPU server ${fmt(b.serverCpuMs)} ms / client ${fmt(b.clientCpuMs)} ms)`,
-          );
-          if (b.metrics)
+          if (runs('burst')) {
+            const recorded = await server.ask('metrics');
+            const b = await burst(server, config.clients);
+            if (recorded.values)
+              b.metrics = await checkRecorded(server, recorded, b, `${tag} burst`, failures);
+            samples.burst[name].push({ round: round + 1, clients: config.clients, ...b });
+            if (!b.complete) failures.push(`${tag} burst: ${b.received}/${b.expected} events arrived`);
             log(
-              `${tag} metrics: ${b.metrics.exports} export(s) of the SDK's reader during the burst; sse.server.sent_events +${fmt(b.metrics.sentEvents)}`,
+              `${tag} burst : ${fmt(b.deliveriesPerSec)} deliveries/s (${fmt(b.spanMs, 1)} ms for ${fmt(b.received)} events; server loop ${fmt(b.serverLoopMs, 1)} ms, CPU server ${fmt(b.serverCpuMs)} ms / client ${fmt(b.clientCpuMs)} ms)`,
             );
+            if (b.metrics)
+              log(
+                `${tag} metrics: ${b.metrics.exports} export(s) of the SDK's reader during the burst; sse.server.sent_events +${fmt(b.metrics.sentEvents)}`,
+              );
+          }
 
+          if (!runs('single')) return dropStreams(server);
           const s = await single(server, config.clients);
           samples.single[name].push({ round: round + 1, clients: config.clients, ...s });
           if (!s.complete)
@@ -413,6 +495,21 @@ async function main() {
         });
       }
     }
+
+    for (const name of runs('heap') ? config.servers : []) {
+      const tag = `[heap] ${name.padEnd(11)}`;
+      await withServer(name, tag, failures, async (server) => {
+        const h = await heapSeries(server, config.snapshotStreams);
+        samples.heap[name] = h;
+        if (!h.complete) failures.push(`${tag}: the broadcast was not fully delivered`);
+        const owners = Object.entries(h.ownersPerStream)
+          .map(([owner, bytes]) => `${owner} ${fmt(bytes / 1024, 2)}`)
+          .join(', ');
+        log(
+          `${tag} ${fmt(h.streams)} streams: ${fmt(h.totalPerStream / 1024, 2)} KiB of heap per stream in the snapshot (${owners}); snapshot ${fmt(h.after.total / 1048576, 1)} MiB, ${fmt(h.after.tookMs / 1000, 1)} s`,
+        );
+      });
+    }
   } finally {
     await client.stop();
   }
@@ -430,7 +527,7 @@ async function main() {
     },
     source: sourceState(ROOT),
     ...(config.baseline && { baseline: { dir: config.baseline, ...sourceState(config.baseline) } }),
-    config: { ...config, memoryPoints, resultsDir: undefined },
+    config: { ...config, memoryPoints, speedServers, resultsDir: undefined },
     durationMs,
     failures,
     samples,

@@ -7,6 +7,7 @@
 //   { cmd: 'rss' }                        → { rss, heapUsed } after a full GC (forked with --expose-gc)
 //   { cmd: 'cpu' }                        → { cpuMs }        CPU time used so far (user + system)
 //   { cmd: 'metrics' }                    → { exports, values } what a server with an SDK recorded ({} without)
+//   { cmd: 'heapOwners' }                 → { total, owners, names } a heap snapshot summed by owner (lib/heap-owners.js)
 const http = require('node:http');
 const path = require('node:path');
 const { serve } = require('../lib/ipc');
@@ -46,6 +47,8 @@ function runServer(start) {
       const { user, system } = process.cpuUsage();
       return { cpuMs: (user + system) / 1000 };
     },
+    // Loaded on demand: a server that is never asked holds nothing of it.
+    heapOwners: () => require('../lib/heap-snapshot').heapOwners(libraryClasses()),
     rss() {
       // Twice: the first pass may only finalize what the second can then free.
       global.gc?.();
@@ -148,9 +151,21 @@ async function startNest({ events, decorators, params = [], imports = [], platfo
   return { app, server: app.getHttpServer() };
 }
 
-/** The built library (`sub` e.g. 'redis'): of the checkout BENCH_LIBRARY names (run.js's baseline), else of this one. */
+/** The dist/ measured: of the checkout BENCH_LIBRARY names (run.js's baseline), else of this one. */
+function libraryDist() {
+  return path.join(process.env.BENCH_LIBRARY || path.join(__dirname, '..', '..'), 'dist');
+}
+
+/** The built library (`sub` e.g. 'redis'). */
 function library(sub = '') {
-  return require(path.join(process.env.BENCH_LIBRARY || path.join(__dirname, '..', '..'), 'dist', sub));
+  return require(path.join(libraryDist(), sub));
+}
+
+let classes;
+/** The class names the measured dist/ declares: what a heap snapshot counts as the library's. */
+function libraryClasses() {
+  classes ??= require('../lib/heap-owners').classNamesIn(libraryDist());
+  return classes;
 }
 
 /**

@@ -3,12 +3,28 @@
 //
 //   platform  'express' or 'fastify'
 //   metrics   'off' (SseModule.forRoot({ metrics: false })) or 'sdk' (a real SDK with a reader, see sdk-meter.js)
+//   join      'none', 'channel' (each stream joins one of 100 channels) or 'presence' (the
+//             same, and each stream has presence info): against 'none', what one joined
+//             channel and one presence entry cost per stream
 //
 // BENCH_LIBRARY (set by run.js for its BENCH_BASELINE servers) is the checkout whose dist/
 // is measured, this one by default; a build older than the metrics ignores `metrics`.
 const { runServer, listen, startNest, library, transportFromEnv } = require('./common');
 
-function runHub({ platform, metrics }) {
+/** The route's channels and presence, for `join` (BENCH_CHANNELS=1: from ?ch=, for bench/redis.js). */
+function joinOptions(join) {
+  if (process.env.BENCH_CHANNELS === '1') return { channels: (req) => req.query.ch ?? [] };
+  if (join === 'none') return {};
+  // A name built per stream, as one taken from the request would be; 100 channels, so that
+  // what is measured is one membership per stream, not one channel per stream.
+  let streams = 0;
+  const channels = () => `c${streams++ % 100}`;
+  if (join === 'channel') return { channels };
+  let users = 0;
+  return { channels, presence: () => ({ user: `u${users++}` }) };
+}
+
+function runHub({ platform, metrics, join = 'none' }) {
   const { SseModule, SseRoute, SseHub } = library();
   // Loaded only here: a server with metrics off holds nothing of the SDK.
   const sdk = metrics === 'sdk' ? require('./sdk-meter').sdkMeter() : undefined;
@@ -16,13 +32,7 @@ function runHub({ platform, metrics }) {
     const transport = transportFromEnv();
     const { app, server } = await startNest({
       events: () => undefined,
-      // bench/redis.js puts streams in channels with ?ch=… (BENCH_CHANNELS=1), for presence().
-      decorators: [
-        SseRoute('events', {
-          keepAlive: false,
-          ...(process.env.BENCH_CHANNELS === '1' && { channels: (req) => req.query.ch ?? [] }),
-        }),
-      ],
+      decorators: [SseRoute('events', { keepAlive: false, ...joinOptions(join) })],
       imports: [
         SseModule.forRoot({ ...transport, metrics: sdk ? { meterProvider: sdk.meterProvider } : false }),
       ],

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..');
 const SERVERS = [
   'raw',
+  'net-floor',
   'hub',
   'hub-metrics',
   'hub-fastify',
@@ -15,6 +16,9 @@ const SERVERS = [
   'sse-channel',
   'nest-raw',
 ];
+// Measured in the memory and heap modes only: what a channel and a presence entry cost per stream.
+const MEMORY_ONLY = ['hub-channel', 'hub-presence'];
+const OWNERS = ['node:http', 'framework', 'nest', 'library', 'strings', 'closures', 'other'];
 
 interface BenchMedians {
   burstDeliveriesPerSec: number | null;
@@ -25,6 +29,7 @@ interface BenchMedians {
   memoryBytesPerStream: Record<string, number | null>;
   heapUsedBytesPerStream: number | null;
   heapTotalBytesPerStream: number | null;
+  heapOwners: { totalPerStream: number; ownersPerStream: Record<string, number> } | null;
 }
 
 interface BenchResults {
@@ -34,6 +39,7 @@ interface BenchResults {
   medians: Record<string, BenchMedians>;
   samples: { burst: Record<string, Array<{ metrics?: { sentEvents: number } }>> };
   comparisons: Array<{ name: string; against: string; burstRatio: number | null }>;
+  memoryCosts: Array<{ name: string; against: string; heapUsedBytesPerStream: number | null }>;
 }
 
 /** Runs the benchmark as CI would, with its output kept for the failure message. */
@@ -83,8 +89,30 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
     const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
     expect(results.failures).toEqual([]);
     expect(results.machine.cpus).toBeGreaterThan(0);
-    expect(Object.keys(results.medians).sort()).toEqual([...SERVERS].sort());
+    expect(Object.keys(results.medians).sort()).toEqual([...SERVERS, ...MEMORY_ONLY].sort());
     expect(results.config.memoryPoints.length).toBeGreaterThan(0);
+    for (const server of [...SERVERS, ...MEMORY_ONLY]) {
+      const medians = results.medians[server];
+      for (const point of results.config.memoryPoints) {
+        expect({ server, point, memory: Number.isFinite(medians.memoryBytesPerStream[point]) }).toEqual({
+          server,
+          point,
+          memory: true,
+        });
+      }
+      expect({
+        server,
+        heap: [medians.heapUsedBytesPerStream, medians.heapTotalBytesPerStream].every(Number.isFinite),
+      }).toEqual({ server, heap: true });
+      // The heap snapshot was taken and summed by owner: every owner has a number, and the heap grew.
+      const owners = medians.heapOwners?.ownersPerStream ?? {};
+      expect({
+        server,
+        owners: Object.keys(owners).sort(),
+        finite: Object.values(owners).every(Number.isFinite),
+        grew: (medians.heapOwners?.totalPerStream ?? 0) > 0,
+      }).toEqual({ server, owners: [...OWNERS].sort(), finite: true, grew: true });
+    }
     for (const server of SERVERS) {
       const medians = results.medians[server];
       // Named, so that a failure says which server.
@@ -97,18 +125,19 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
       ]) {
         expect({ server, latency: latency! > 0 }).toEqual({ server, latency: true });
       }
-      for (const point of results.config.memoryPoints) {
-        expect({ server, point, memory: Number.isFinite(medians.memoryBytesPerStream[point]) }).toEqual({
-          server,
-          point,
-          memory: true,
-        });
-      }
-      expect({
-        server,
-        heap: [medians.heapUsedBytesPerStream, medians.heapTotalBytesPerStream].every(Number.isFinite),
-      }).toEqual({ server, heap: true });
     }
+    // The memory-only servers ran in no burst, and are compared with hub for memory.
+    for (const server of MEMORY_ONLY) expect(results.samples.burst[server]).toEqual([]);
+    expect(
+      results.memoryCosts.map(({ name, against, heapUsedBytesPerStream }) => [
+        name,
+        against,
+        Number.isFinite(heapUsedBytesPerStream),
+      ]),
+    ).toEqual([
+      ['hub-channel', 'hub', true],
+      ['hub-presence', 'hub-channel', true],
+    ]);
     // The metrics variants really recorded into their SDK (run.js fails the run when the counts are off), and are compared with metrics off.
     for (const server of ['hub-metrics', 'hub-fastify-metrics']) {
       expect({
@@ -122,5 +151,5 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
       ['hub-metrics', 'hub', true],
       ['hub-fastify-metrics', 'hub-fastify', true],
     ]);
-  }, 240_000); // ~60 s alone; twice that beside another Jest worker on a loaded machine
+  }, 240_000); // ~80 s alone; beside another Jest worker on a loaded machine, up to twice that
 });
