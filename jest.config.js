@@ -76,6 +76,7 @@ const PLATFORM = [
   'limits',
   'metrics',
   'pipeline',
+  'release',
   'routes',
 ];
 const NEST = ['gateway', 'health', 'module'];

@@ -15,7 +15,8 @@ export const DEFAULT_MAX_PENDING_BYTES = 1024 * 1024;
 export const DEFAULT_SLOW_CONSUMER = 'close';
 /**
  * What `client.request` keeps once its stream has started: what routes, hooks and the
- * docs read of a request (Express's and Fastify's names; a missing one is skipped).
+ * docs read of a request (Express's and Fastify's names; a missing one is skipped). Not
+ * `ip`: reading it makes Node keep the peer's address on every socket.
  */
 export const DEFAULT_KEEP_REQUEST: readonly string[] = Object.freeze([
   'method',
@@ -25,8 +26,6 @@ export const DEFAULT_KEEP_REQUEST: readonly string[] = Object.freeze([
   'params',
   'query',
   'user',
-  'ip',
-  'id',
 ]);
 /** How many broadcasts the in-process history keeps. */
 export const DEFAULT_HISTORY_SIZE = 1000;

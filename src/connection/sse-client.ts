@@ -68,8 +68,8 @@ export class SseClient<TRequest = any> {
    * The request as the framework gives it (Express `Request`, Fastify `FastifyRequest`)
    * while the stream is set up (guards, the handler, `channels`, `onJoin`). Once the stream
    * has started, what the route's `keepRequest` keeps of it: by default a plain object with
-   * its `method`, `url`, `originalUrl`, `headers`, `params`, `query`, `user`, `ip` and `id`,
-   * so that the framework's objects need not live as long as the stream.
+   * its `method`, `url`, `originalUrl`, `headers`, `params`, `query` and `user`, so that
+   * the framework's objects need not live as long as the stream.
    */
   get request(): TRequest {
     return this.#stream.request as TRequest;

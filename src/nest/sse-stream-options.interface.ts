@@ -54,10 +54,10 @@ export interface SseStreamOptions {
   maxConnectionsPer?: SseConnectionsPer;
   /**
    * What `client.request` keeps once the stream has started. By default a plain object
-   * with the request's `method`, `url`, `originalUrl`, `headers`, `params`, `query`,
-   * `user`, `ip` and `id` (those it has), so that the framework's request and response,
-   * and Node's, need not live as long as the stream (docs/benchmark.md: several KiB per
-   * stream). A list of names keeps those properties instead; `'all'` keeps the framework's
+   * with the request's `method`, `url`, `originalUrl`, `headers`, `params`, `query` and
+   * `user` (those it has), so that the framework's request and response, and Node's, need
+   * not live as long as the stream (docs/benchmark.md: several KiB per stream). A list of
+   * names keeps those properties instead (e.g. add `'ip'`); `'all'` keeps the framework's
    * request object itself, as it is during setup.
    */
   keepRequest?: SseKeepRequest;

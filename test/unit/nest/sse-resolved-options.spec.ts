@@ -21,6 +21,7 @@ describe('route options over module options over the defaults', () => {
       slowConsumer: 'drop',
       maxEventBytes: undefined,
       resyncEvent: 'module-resync',
+      keepRequest: undefined,
     });
     expect(resolved.stream).toEqual({
       channels: 'room',
@@ -51,5 +52,16 @@ describe('route options over module options over the defaults', () => {
       /replay: \{ limit \} or replay: false/,
     );
     expect(resolveOptions({ history: { size: 10 } })).toEqual({ history: { size: 10 } });
+  });
+
+  it("keeps the route's keepRequest over the module's, and refuses anything but 'all' or a list of names", () => {
+    expect(resolveRoute({ keepRequest: 'all' }, {}).client.keepRequest).toBe('all');
+    expect(resolveRoute({ keepRequest: 'all' }, { keepRequest: ['user'] }).client.keepRequest).toEqual([
+      'user',
+    ]);
+    expect(() => SseRoute('x', { keepRequest: 'some' as never })).toThrow(
+      /@SseRoute\(\): keepRequest must be 'all' or a list of the request's property names to keep, got "some"/,
+    );
+    expect(() => SseRoute('x', { keepRequest: ['user', ''] })).toThrow(/keepRequest must be/);
   });
 });
