@@ -15,7 +15,8 @@
 //
 // Environment: BENCH_QUICK=1 (200 clients, 1 round, memory and snapshot at 200: a CI smoke run),
 // BENCH_CLIENTS, BENCH_ROUNDS, BENCH_MEMORY_ROUNDS, BENCH_MEMORY_POINTS (e.g. "1000,5000"),
-// BENCH_SNAPSHOT_STREAMS (default 2000), BENCH_MODES (default "burst,single,memory,heap"),
+// BENCH_SNAPSHOT_STREAMS (default 2000), BENCH_WARM_STREAMS (streams opened and dropped before a
+// memory baseline, default 2000), BENCH_MODES (default "burst,single,memory,heap"),
 // BENCH_SERVERS (e.g. "raw,hub"; the control "raw-close" runs only when named),
 // BENCH_BASELINE (a checkout of another commit with its dist/ built: each hub server without
 // metrics also runs on that build, as "<name>@base", in the same rounds, for a before/after),
@@ -88,6 +89,8 @@ const config = {
   // Smaller than the memory points: a snapshot of 2,000 streams is tens of MB, parsed in the server.
   snapshotStreams: intFromEnv('BENCH_SNAPSHOT_STREAMS', QUICK ? 200 : 2000),
   modes: listFromEnv('BENCH_MODES', MODES),
+  // Streams opened, sent an event and dropped before a memory baseline is read (see memorySeries).
+  warmStreams: intFromEnv('BENCH_WARM_STREAMS', QUICK ? 100 : 2000),
   baseline: process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined,
   servers: listFromEnv('BENCH_SERVERS', [...DEFAULT_SERVERS, ...MEMORY_ONLY_SERVERS]),
   burstSize: 20,
@@ -291,8 +294,11 @@ async function single(server, n) {
  * larger earlier point. Calls `report` after each point.
  */
 async function memorySeries(server, points, report) {
-  // Warm up first (code loaded, JIT, pools), so that the baseline holds all but the streams.
-  const warm = Math.min(100, points[0]);
+  // Warm up first (code loaded and optimized, pools, V8's young generation grown to what the
+  // server's allocation rate asks for), so that the baseline holds all but the streams. 100
+  // streams were not enough for a Nest app: 2,000 more moved ~37 MB from "per stream" to the
+  // baseline of the hub (its new space doubling, optimized code), and ~20 MB for raw http.
+  const warm = config.warmStreams;
   await openStreams(server, warm);
   await broadcast(server, warm, 1);
   await dropStreams(server);
@@ -344,7 +350,7 @@ function topGrowers(before, after, n, top = 12) {
  * warm-up as the memory series) and one with `n` open streams that each carried an event.
  */
 async function heapSeries(server, n) {
-  const warm = Math.min(100, n);
+  const warm = config.warmStreams;
   await openStreams(server, warm);
   await broadcast(server, warm, 1);
   await dropStreams(server);
