@@ -13,4 +13,3 @@ export * from './sse-replay-status.type';
 export * from './sse-send-result.type';
 export * from './stream-tally';
 export { type SseKeepRequest } from './kept-request';
-export { LingeringSockets } from './lingering-sockets';

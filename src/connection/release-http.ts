@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 
 /**
@@ -82,27 +82,107 @@ function nodeFreeParser(): FreeParser | null {
   return freeParser;
 }
 
+/** What owns a released socket: told when it closes. */
+export interface ReleasedSocketOwner {
+  end(reason: 'client-disconnected'): void;
+}
+
+const OWNER = Symbol('nestjs-sse-hub:released-owner');
+const DROPPED = Symbol('nestjs-sse-hub:dropped-bytes');
+
+/**
+ * Bytes a client may send after its request before its connection is dropped: room for a
+ * few requests pipelined behind the stream (never served, as before), not for a flood
+ * the server would read for nothing.
+ */
+const MAX_DROPPED_BYTES = 64 * 1024;
+
+/**
+ * The released sockets of each server, until they close. Node's `closeAllConnections()`
+ * and `closeIdleConnections()` (which `server.close()` calls) only know the connections
+ * that still have a parser, so each server's pair is wrapped, once, to deal with these as
+ * Node would: all of them for the first, those whose stream has ended (a slow reader
+ * still taking the rest) for the second.
+ */
+const releasedBy = new WeakMap<Server, Set<Socket>>();
+
+function releasedSocketsOf(server: Server): Set<Socket> {
+  let sockets = releasedBy.get(server);
+  if (sockets) return sockets;
+  const released = (sockets = new Set());
+  releasedBy.set(server, released);
+  const closeAll = server.closeAllConnections;
+  const closeIdle = server.closeIdleConnections;
+  server.closeAllConnections = function (this: Server): void {
+    for (const socket of released) socket.destroy();
+    closeAll.call(this);
+  };
+  server.closeIdleConnections = function (this: Server): void {
+    for (const socket of released) if (socket.writableEnded) socket.destroy();
+    closeIdle.call(this);
+  };
+  return released;
+}
+
+function onReleasedData(this: Socket, chunk: Buffer): void {
+  // Nothing is parsed any more: what comes after the request is dropped, within a bound.
+  const dropped = ((this as any)[DROPPED] ?? 0) + chunk.length;
+  if (dropped > MAX_DROPPED_BYTES) this.destroy();
+  else (this as any)[DROPPED] = dropped;
+}
+
+function onReleasedEnd(this: Socket): void {
+  // The client hung up its side: as Node's server does (no half-open HTTP), the stream ends.
+  this.destroy();
+}
+
+function onReleasedClose(this: Socket): void {
+  releasedBy.get((this as any).server)?.delete(this);
+  (this as any)[OWNER].end('client-disconnected');
+}
+
+function onReleasedError(): void {
+  // A reset or a failed write: 'close' follows, and ends the stream.
+}
+
+function onReleasedTimeout(this: Socket): void {
+  // server.timeout, as Node applies it: the app's 'timeout' listener decides, else the socket goes.
+  if (!(this as any).server?.emit('timeout', this)) this.destroy();
+}
+
 /**
  * Takes the socket of a started HTTP/1.1 event stream out of Node's HTTP server, as Node
  * itself does on `upgrade`: its parser goes back to the pool (and off the server's list
  * of connections), its per-connection listeners and state go, and the response lets go of
  * the socket. The request, the response and the framework's objects around them are then
- * garbage unless the app holds them: ~6 KiB of memory per stream on Express, ~4 on Fastify
- * (docs/benchmark.md). The stream owns the socket from then on: it must listen for its
- * close and errors itself, end it, and let the app's shutdown destroy it (`server.close()`
- * no longer knows it). Whatever the client sends afterwards is no request Node will parse
- * (a request pipelined behind an event stream could never be answered anyway).
+ * garbage unless the app holds them (docs/benchmark.md: most of what a stream cost).
+ *
+ * `owner` hears the socket close from then on. The socket is read, so that a hang-up or a
+ * reset is seen at once; what the client sends after its request is no request Node will
+ * parse (one pipelined behind an event stream could never be answered anyway): it is
+ * dropped, and past `MAX_DROPPED_BYTES` so is the connection. `server.timeout`,
+ * `server.close()` and `closeAllConnections()` still apply to it.
  *
  * Returns `false`, and changes nothing, unless the socket is exactly as Node's server left
- * it for `req`: its parser is on `req` (nothing was pipelined behind it), every listener
- * Node installs is found, and nothing of the app's listens to `req` or `res`.
+ * it for `req`: the request has been read whole, the parser is on it (nothing pipelined
+ * behind it was parsed), every listener Node installs is found, and nothing of the app's
+ * listens to `req` or `res`.
  */
-export function releaseHttp(req: IncomingMessage, res: ServerResponse, socket: Socket): boolean {
+export function releaseHttp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  socket: Socket,
+  owner: ReleasedSocketOwner,
+): boolean {
   const free = nodeFreeParser();
   const parser = (socket as any).parser;
+  const server: Server | undefined = (socket as any).server;
   if (
     !free ||
     !parser ||
+    !server ||
+    typeof server.closeAllConnections !== 'function' ||
+    !req.complete ||
     parser.incoming !== req ||
     (socket as any)._httpMessage !== res ||
     typeof (res as any).detachSocket !== 'function' ||
@@ -124,7 +204,13 @@ export function releaseHttp(req: IncomingMessage, res: ServerResponse, socket: S
   for (const method of OWN_METHODS)
     if (Object.prototype.hasOwnProperty.call(socket, method))
       (socket as any)[method] = Socket.prototype[method];
-  // server.timeout's idle timer had Node's listener: an event stream has its keepalives.
-  if ((socket as any).timeout) socket.setTimeout(0);
+  releasedSocketsOf(server).add(socket);
+  (socket as any)[OWNER] = owner;
+  socket.on('close', onReleasedClose);
+  socket.on('error', onReleasedError);
+  socket.on('end', onReleasedEnd);
+  socket.on('timeout', onReleasedTimeout);
+  socket.on('data', onReleasedData);
+  socket.resume();
   return true;
 }

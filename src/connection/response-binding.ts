@@ -10,12 +10,10 @@ export interface ResponseOwner {
 
 /**
  * The stream a response belongs to, beside it rather than on it (a property added to
- * Express's response copies its hidden class, which is its own), and the stream a
- * released socket belongs to and the streams queued on a socket: listeners are shared
- * functions, not closures per stream.
+ * Express's response copies its hidden class, which is its own), and the streams queued
+ * on a socket: listeners are shared functions, not closures per stream.
  */
 const owners = new WeakMap<ServerResponse, ResponseOwner>();
-const OWNER = Symbol('nestjs-sse-hub:owner');
 const QUEUED = Symbol('nestjs-sse-hub:queued');
 
 function onResponseClose(this: ServerResponse): void {
@@ -26,22 +24,6 @@ function onResponseClose(this: ServerResponse): void {
 function onResponseError(this: ServerResponse): void {
   // A write racing a reset socket reports here; unhandled, it would crash the process.
   owners.get(this)?.end('error');
-}
-
-/** A released socket (see `releaseHttp`): what the client sends after its request is read and dropped. */
-function onReleasedData(): void {}
-
-function onReleasedEnd(this: Socket): void {
-  // The client hung up its side: as Node's server does (no half-open HTTP), the stream ends.
-  this.destroy();
-}
-
-function onReleasedClose(this: Socket): void {
-  (this as any)[OWNER].end('client-disconnected');
-}
-
-function onReleasedError(): void {
-  // A reset or a failed write: 'close' follows, and ends the stream.
 }
 
 function onQueuedSocketClose(this: Socket): void {
@@ -67,19 +49,6 @@ export function bindResponse(owner: ResponseOwner, req: IncomingMessage, res: Se
     socket.once('close', onQueuedSocketClose);
   }
   queued.add(owner);
-}
-
-/**
- * Ends `owner` when a socket taken out of Node's HTTP server (`releaseHttp`) closes, and
- * keeps reading it, so that a client's hang-up or reset is seen at once.
- */
-export function bindSocket(owner: ResponseOwner, socket: Socket): void {
-  (socket as any)[OWNER] = owner;
-  socket.on('close', onReleasedClose);
-  socket.on('error', onReleasedError);
-  socket.on('end', onReleasedEnd);
-  socket.on('data', onReleasedData);
-  socket.resume();
 }
 
 /** Forgets `owner` on its request's socket, which may outlive it (keep-alive). */

@@ -1,6 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type SseKeepRequest } from './kept-request';
-import { type LingeringSockets } from './lingering-sockets';
 import { type SsePendingBudget } from './pending-budget';
 import { type SlowConsumerPolicy } from './slow-consumer-policy.type';
 import { type StreamTally } from './stream-tally';
@@ -11,8 +10,6 @@ export interface SseClientInit<TRequest = unknown> {
   request: TRequest;
   /** What `request` keeps once the stream has started (default `DEFAULT_KEEP_REQUEST`). */
   keepRequest?: SseKeepRequest;
-  /** Where an ended stream's socket that still has bytes to send waits for the app's shutdown. */
-  lingering?: LingeringSockets;
   /** Node's request: Express's own, or Fastify's `request.raw`. */
   req: IncomingMessage;
   /** Node's response: Express's own, or Fastify's `reply.raw`. */

@@ -7,10 +7,9 @@ import { type Flushable, joinBatch, scheduleFlush } from './flush-scheduler';
 import { type KeepAliveStream, KeepAliveTicker } from './keep-alive';
 import { type BudgetedStream, type SsePendingBudget } from './pending-budget';
 import { openResponse, type SseSink } from './open-response';
-import { type LingeringSockets } from './lingering-sockets';
 import { releaseHttp } from './release-http';
 import { keptRequest, type SseKeepRequest } from './kept-request';
-import { bindResponse, bindSocket, type ResponseOwner, unbindResponse } from './response-binding';
+import { bindResponse, type ResponseOwner, unbindResponse } from './response-binding';
 import { type SseChannelListener, type SseChannelMember } from './sse-channel-listener.interface';
 import { type SseClientInit } from './sse-client-init.interface';
 import { type SseCloseReason } from './sse-close-reason.type';
@@ -54,8 +53,6 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
   request: unknown;
   /** What the request becomes once the stream has started; let go then. */
   private keepRequest: SseKeepRequest | undefined;
-  /** Where a released socket that ends with bytes still to send waits for the app's shutdown. */
-  private readonly lingering: LingeringSockets | undefined;
   /**
    * Where events are written once the stream has started: on HTTP/1.1 the socket itself,
    * since a close-delimited body is the socket's bytes as they are (see `open`); the
@@ -102,7 +99,6 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     this.res = init.res;
     this.request = init.request;
     this.keepRequest = init.keepRequest;
-    this.lingering = init.lingering;
     this.sink = init.res;
     if (init.keepAlive !== false && init.keepAlive > 0)
       this.keepAlive = KeepAliveTicker.every(init.keepAlive);
@@ -324,7 +320,7 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
           reason === 'shutdown' && this.shutdownRetry !== undefined
             ? encodeRetry(this.shutdownRetry)
             : undefined;
-        if (!this.res) this.endSocket(this.sink as Socket, last, reason);
+        if (!this.res) this.endSocket(this.sink as Socket, last);
         else if (this.isStarted && !this.res.writableEnded) this.res.end(last);
       }
     } catch (error) {
@@ -412,27 +408,22 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
    */
   private release(): void {
     const socket = this.sink;
-    if (!(socket instanceof Socket) || socket.destroyed || !releaseHttp(this.req!, this.res!, socket)) return;
-    bindSocket(this, socket);
+    if (!(socket instanceof Socket) || !releaseHttp(this.req!, this.res!, socket, this)) return;
     this.req = undefined;
     this.res = undefined;
   }
 
   /**
    * Ends a released socket: the event stream's body ends with its connection, which is
-   * destroyed once it has sent everything. At shutdown a reader that has not taken it all
-   * waits for nobody; otherwise it is owed the rest, until the app shuts down.
+   * destroyed once it has sent everything (as Node does for a response that closes its
+   * connection). A reader that does not take the rest is dropped by the server's
+   * `close()` (`releaseHttp`) or its `timeout`, as Node would drop it.
    */
-  private endSocket(socket: Socket, last: string | undefined, reason: SseCloseReason): void {
+  private endSocket(socket: Socket, last: string | undefined): void {
     if (socket.destroyed) return;
     if (last === undefined) socket.end();
     else socket.end(last);
-    if (socket.writableLength === 0) socket.once('finish', destroySocket);
-    else if (reason === 'shutdown') socket.destroy();
-    else {
-      socket.once('finish', destroySocket);
-      this.lingering?.add(socket);
-    }
+    socket.once('finish', destroySocket);
   }
 
   /** Opens the stream, or ends it (`error`) if its response cannot take the headers any more. */

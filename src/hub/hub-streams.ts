@@ -1,6 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
-  LingeringSockets,
   type SseChannelListener,
   type SseClient,
   SsePendingBudget,
@@ -57,8 +56,6 @@ function presenceSet(entry: HubEntry, left: string[]): SsePresenceChange {
 export class HubStreams implements SseChannelListener {
   readonly logger = new ThrottledLogger('SseHub');
   readonly registry = new ClientRegistry();
-  /** Sockets of ended streams still sending to slow readers, destroyed at shutdown. */
-  readonly lingering = new LingeringSockets();
   readonly transport: SseTransport;
   /** Presence for the application: the transport's store, or this instance's registry. */
   readonly presenceStore: SsePresenceStore;
@@ -105,8 +102,6 @@ export class HubStreams implements SseChannelListener {
   async shutDown(): Promise<void> {
     this.shuttingDown = true;
     for (const entry of Array.from(this.registry.all())) entry.stream.end('shutdown');
-    // Ended streams' sockets that a slow reader still holds: Node's server.close() no longer knows them.
-    this.lingering.destroyAll();
     // Its goodbye (presence) goes out on the transport's connection, before that closes.
     await this.presenceStore.stop?.();
     await this.transport.close?.();

@@ -128,7 +128,6 @@ export class SseInterceptor implements NestInterceptor {
         pendingBudget: this.pendingBudget,
         reportError: this.reportError,
         tally: this.streams.tallyOf(path),
-        lingering: this.streams.lingering,
       });
       client.onClose(release);
       setClientOf(request, response, client);

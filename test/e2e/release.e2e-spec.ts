@@ -157,6 +157,41 @@ describe.each(serverKinds())(
         expect(t.hub.count()).toBe(1);
         drop(socket);
       });
+
+      it('a client that keeps sending after its request is cut off, rather than read for nothing', async () => {
+        const socket = await t.connect();
+        socket.write(rawRequest('GET', '/rel/events'));
+        const head = await readResponseHead(socket);
+        const text = await readUntil(socket, (read) => read.includes('event: hello'), head.rest);
+        const id = /data: (.+)\n/.exec(text)![1];
+        const closed = new Promise((resolve) => socket.once('close', resolve));
+        // Past what a few pipelined requests take, in pieces, as a flood would come.
+        for (let i = 0; i < 40 && !socket.destroyed; i++) socket.write('x'.repeat(4096));
+        await closed;
+        await eventually(() => closes.some(([closed]) => closed === id), 'the stream ended');
+        expect(closes.find(([closed]) => closed === id)![1]).toBe('client-disconnected');
+      });
+
+      it("the server's closeAllConnections() and server.timeout reach released streams as they reach Node's own", async () => {
+        const { id } = await open('/rel/events');
+        t.server.closeAllConnections();
+        await eventually(
+          () => closes.some(([closed]) => closed === id),
+          'closeAllConnections ended the stream',
+        );
+        // server.timeout applies to connections made after it is set, as Node applies it.
+        t.server.timeout = 1000;
+        try {
+          const idle = await open('/rel/events');
+          // No keepalive on this route: the socket idles, and Node's timeout drops it.
+          await eventually(
+            () => closes.some(([closed]) => closed === idle.id),
+            'server.timeout ended the idle stream',
+          );
+        } finally {
+          t.server.timeout = 0;
+        }
+      });
     }
   },
 );
