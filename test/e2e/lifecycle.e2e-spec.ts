@@ -3,7 +3,7 @@ import { drop } from './support/raw-http';
 import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { SseClient, type SseCloseReason, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
-import { openSseStream } from 'nestjs-sse-hub/testing';
+import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { startApp, type TestApp } from './support/start-app';
 
 const STREAMS = 1000;
@@ -58,6 +58,24 @@ async function openMany(url: string, count: number): Promise<Socket[]> {
         }),
     ),
   );
+}
+
+/**
+ * A client that stopped reading a stream of /life/stuck, with more than a MiB queued for it
+ * in the server (past the socket buffers, a few MB on loopback). Never a slow consumer
+ * there: the bytes stay queued.
+ */
+async function stuckReader(t: TestApp): Promise<{ stuck: SseTestStream; client: SseClient }> {
+  const hub = t.app.get(SseHub);
+  const stuck = await openSseStream(t.url, '/life/stuck', { timeout: 20_000 });
+  await stuck.nextEvent();
+  stuck.pause();
+  const client = hub.clients().find((c) => c.request.url === '/life/stuck')!;
+  for (let n = 0; client.pendingBytes < 1024 * 1024; n++) {
+    await hub.broadcast({ n, padding: 'z'.repeat(60_000) });
+    if (n % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { stuck, client };
 }
 
 function timers(): number {
@@ -120,17 +138,7 @@ describe('lifecycle: nothing left behind', () => {
   it('app.close() does not wait for a client that stopped reading', async () => {
     t = await startApp({ controllers: [LifeController] });
     t.app.getHttpServer().keepAliveTimeout = 60_000;
-    const hub = t.app.get(SseHub);
-    // Never a slow consumer here: the stuck client keeps unread bytes queued in the server.
-    const stuck = await openSseStream(t.url, '/life/stuck', { timeout: 20_000 });
-    await stuck.nextEvent();
-    stuck.pause();
-    const client = hub.clients().find((c) => c.request.url === '/life/stuck')!;
-    // Past the socket buffers (a few MB on loopback), bytes pile up in the server.
-    for (let n = 0; client.pendingBytes < 1024 * 1024; n++) {
-      await hub.broadcast({ n, padding: 'z'.repeat(60_000) });
-      if (n % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
+    const { stuck } = await stuckReader(t);
     const started = performance.now();
     await t.app.close();
     const took = performance.now() - started;
@@ -143,14 +151,7 @@ describe('lifecycle: nothing left behind', () => {
   it('app.close() does not wait for a client that stopped reading a stream the server had already ended', async () => {
     t = await startApp({ controllers: [LifeController] });
     const hub = t.app.get(SseHub);
-    const stuck = await openSseStream(t.url, '/life/stuck', { timeout: 20_000 });
-    await stuck.nextEvent();
-    stuck.pause();
-    const client = hub.clients().find((c) => c.request.url === '/life/stuck')!;
-    for (let n = 0; client.pendingBytes < 1024 * 1024; n++) {
-      await hub.broadcast({ n, padding: 'z'.repeat(60_000) });
-      if (n % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
+    const { stuck, client } = await stuckReader(t);
     // Ended with more than a MiB still to send: its connection stays open for the reader.
     client.close();
     expect(hub.count()).toBe(0);
