@@ -1,10 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import {
-  type SseChannelListener,
-  type SseClient,
-  SsePendingBudget,
-  type StreamTally,
-} from '../connection';
+import { type SseChannelListener, type SseClient, SsePendingBudget, type StreamTally } from '../connection';
 import { streamOf } from '../connection/internal';
 import { encodeResync } from '../wire';
 import { broadcastMessage } from './broadcast-message';
