@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 
 /**
@@ -72,8 +73,8 @@ let freeParser: FreeParser | null | undefined;
 function nodeFreeParser(): FreeParser | null {
   if (freeParser === undefined) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const common = require('node:_http_common') as { freeParser?: FreeParser };
+      // A require of its own: this module is also compiled as an ES module (NestJS 12).
+      const common = createRequire(`${process.cwd()}/`)('node:_http_common') as { freeParser?: FreeParser };
       freeParser = typeof common.freeParser === 'function' ? common.freeParser : null;
     } catch {
       freeParser = null;
