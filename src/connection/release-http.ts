@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
+import { type ResponseOwner } from './response-binding';
 
 /**
  * Node's listeners on a server connection's socket, by event and name: each is bound to
@@ -49,11 +50,18 @@ function onlyKnownListeners(emitter: object, known: ReadonlySet<string>): boolea
   const events: Record<string, Listener | Listener[] | undefined> | undefined = (emitter as any)._events;
   for (const event in events) {
     const listeners = events[event];
-    if (!listeners) continue;
-    for (const listener of typeof listeners === 'function' ? [listeners] : listeners)
-      if (!known.has(((listener as any).listener ?? listener).name)) return false;
+    if (typeof listeners === 'function') {
+      if (!isKnown(listeners, known)) return false;
+    } else if (listeners) {
+      for (const listener of listeners) if (!isKnown(listener, known)) return false;
+    }
   }
   return true;
+}
+
+/** A `once()` listener is a wrapper holding the listener itself. */
+function isKnown(listener: Listener, known: ReadonlySet<string>): boolean {
+  return known.has(((listener as any).listener ?? listener).name);
 }
 
 /** `socket`'s listener of `event` named `name`, read without copying the listener list. */
@@ -81,11 +89,6 @@ function nodeFreeParser(): FreeParser | null {
     }
   }
   return freeParser;
-}
-
-/** What owns a released socket: told when it closes. */
-export interface ReleasedSocketOwner {
-  end(reason: 'client-disconnected'): void;
 }
 
 const OWNER = Symbol('nestjs-sse-hub:released-owner');
@@ -173,7 +176,7 @@ export function releaseHttp(
   req: IncomingMessage,
   res: ServerResponse,
   socket: Socket,
-  owner: ReleasedSocketOwner,
+  owner: ResponseOwner,
 ): boolean {
   const free = nodeFreeParser();
   const parser = (socket as any).parser;
@@ -192,14 +195,10 @@ export function releaseHttp(
     !onlyKnownListeners(res, KNOWN_RESPONSE_LISTENERS)
   )
     return false;
-  for (let i = 0; i < REQUIRED_LISTENERS; i++) {
-    const [event, name] = NODE_LISTENERS[i];
-    if (!findListener(socket, event, name)) return false;
-  }
-  for (const [event, name] of NODE_LISTENERS) {
-    const listener = findListener(socket, event, name);
-    if (listener) socket.removeListener(event, listener);
-  }
+  // Found once (a bound function's name is built anew each time it is read), removed only if all are there.
+  const found = NODE_LISTENERS.map(([event, name]) => findListener(socket, event, name));
+  if (found.some((listener, i) => i < REQUIRED_LISTENERS && !listener)) return false;
+  found.forEach((listener, i) => listener && socket.removeListener(NODE_LISTENERS[i][0], listener));
   free(parser, req, socket);
   (res as any).detachSocket(socket);
   for (const method of OWN_METHODS)
