@@ -38,6 +38,7 @@ export type { SseBroadcastOptions } from './hub/sse-broadcast-options.interface'
 export type { SseEventMap, SseEventOf } from './hub/sse-event-map.type';
 export type { SseHubStats, SseRejectReason, SseRouteStats } from './hub/sse-hub-stats.interface';
 export type { SsePresence, SsePresenceEntry } from './hub/sse-presence.interface';
+export type { SseRunState, SseRunStatus } from './hub/sse-run-status.interface';
 export { SsePresenceInfoError } from './hub/sse-presence-info.error';
 export type { SseMeterProvider, SseMetricsOptions } from './hub/sse-metrics-options.interface';
 export type { SseTransport } from './hub/sse-transport.interface';
@@ -45,6 +46,8 @@ export type { SseTransport } from './hub/sse-transport.interface';
 export type { SseBroadcastMessage, SseHubMessage } from './hub/sse-hub-message.interface';
 export type { SseHistoryResult } from './hub/sse-replay.type';
 export type { SsePresenceStore } from './hub/sse-presence-store.interface';
+export type { SseRunLimits, SseRunPage, SseRunRecord, SseRunStore } from './hub/sse-run-store.interface';
+export { InMemoryRunStore } from './hub/in-memory.run-store';
 export type { SsePresenceChange } from './hub/sse-presence.interface';
 export type { SseTransportState } from './hub/sse-transport-state.interface';
 export { SseTransportUnavailableError } from './hub/sse-transport-unavailable.error';

@@ -366,6 +366,7 @@ export class HubStreams implements SseChannelListener {
         for (const channel of channels) this.announceOf(id, info, event, channel);
       return;
     }
+    if (message.type === 'run') return;
     if (message.type === 'resync') {
       // What was missed is unknown, and so is who it was for: everyone is told (the transport logged why).
       for (const entry of this.registry.all()) entry.stream.resync();

@@ -1,4 +1,5 @@
 import { type SsePresenceEntry } from './sse-presence.interface';
+import { type SseRunState } from './sse-run-status.interface';
 
 /**
  * A broadcast, as a hub publishes it, as the transport delivers it back with its id, and
@@ -64,6 +65,25 @@ export type SseHubMessage =
       clientId: string;
       /** The channels it leaves. */
       channels: string[];
+    }
+  /**
+   * A resumable run's progress, from the instance that produces it (or ends it) to every
+   * hub: its new events, kept in the run store too, and its end. A hub whose clients read
+   * the run delivers them, or reads the store for what it missed.
+   */
+  | {
+      /** Events of a run, or its end. */
+      type: 'run';
+      /** The run's key. */
+      key: string;
+      /** Which run of the key (`SseRunRecord.run`). */
+      run: string;
+      /** The number of `events[0]` (of the next event, when there are none). */
+      from: number;
+      /** Encoded events (`text/event-stream` without their `id:` line), oldest first. */
+      events: string[];
+      /** Set when the run ended, after these events. */
+      end?: Exclude<SseRunState, 'running'>;
     }
   /**
    * From a transport to its own hub only: this instance may have missed messages (its

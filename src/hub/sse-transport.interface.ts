@@ -1,6 +1,7 @@
 import { type SseBroadcastMessage, type SseHubMessage } from './sse-hub-message.interface';
 import { type SsePresenceStore } from './sse-presence-store.interface';
 import { type SseHistoryResult } from './sse-replay.type';
+import { type SseRunStore } from './sse-run-store.interface';
 import { type SseTransportState } from './sse-transport-state.interface';
 
 /**
@@ -37,6 +38,11 @@ export interface SseTransport {
    * (Redis, PostgreSQL); without one, `SseHub.presence()` lists this instance's streams.
    */
   readonly presenceStore?: SsePresenceStore;
+  /**
+   * Where the application's resumable runs are kept, if the transport's server keeps them
+   * (Redis, PostgreSQL); without one, the hub keeps runs in this process (one instance).
+   */
+  readonly runStore?: SseRunStore;
   /**
    * Whether messages get through right now (for metrics, `stats()` and health checks);
    * a transport without it is always up (the in-process one).
