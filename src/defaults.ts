@@ -43,3 +43,12 @@ export function defaultMaxTotalPendingBytes(): number {
   const memory = Math.min(totalmem(), cgroup);
   return Math.floor(Math.min(memory / 4, getHeapStatistics().heap_size_limit / 2));
 }
+
+/** How long a finished resumable run stays readable, in ms. */
+export const DEFAULT_RUN_TTL = 10 * 60_000;
+/** The most events a resumable run keeps (tokens are small: a long answer fits). */
+export const DEFAULT_RUN_MAX_EVENTS = 10_000;
+/** The most bytes of events a resumable run keeps. */
+export const DEFAULT_RUN_MAX_BYTES = 1024 * 1024;
+/** The longest a resumable run may produce, in ms. */
+export const DEFAULT_RUN_MAX_DURATION = 60 * 60_000;

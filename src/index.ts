@@ -12,6 +12,8 @@
 export { SseModule } from './nest/sse.module';
 export { SseRoute } from './nest/sse-route.decorator';
 export { ConnectedClient } from './nest/connected-client.decorator';
+export { SseRunSignal } from './nest/sse-run-signal.decorator';
+export type { SseResumableOptions } from './nest/sse-resumable-options.interface';
 export type { SseGateway } from './nest/sse-gateway.interface';
 export type { SseModuleOptions } from './nest/sse-module-options.interface';
 export type { SseChannels, SseRouteOptions } from './nest/sse-route-options.interface';
@@ -39,6 +41,7 @@ export type { SseEventMap, SseEventOf } from './hub/sse-event-map.type';
 export type { SseHubStats, SseRejectReason, SseRouteStats } from './hub/sse-hub-stats.interface';
 export type { SsePresence, SsePresenceEntry } from './hub/sse-presence.interface';
 export type { SseRunState, SseRunStatus } from './hub/sse-run-status.interface';
+export { SseRunKeyError } from './hub/sse-run-key.error';
 export { SsePresenceInfoError } from './hub/sse-presence-info.error';
 export type { SseMeterProvider, SseMetricsOptions } from './hub/sse-metrics-options.interface';
 export type { SseTransport } from './hub/sse-transport.interface';

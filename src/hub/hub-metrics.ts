@@ -42,6 +42,8 @@ export class HubMetrics implements StreamTallyObserver {
   };
   readonly replays = { complete: 0, gap: 0 };
   broadcasts = 0;
+  /** Runs this instance produces now, and those it produced that ended, by status. */
+  readonly runs = { active: 0, finished: { completed: 0, failed: 0, aborted: 0 } };
   private readonly tallies = new Map<string, StreamTally>();
   private readonly attributes = new Map<StreamTally, Attributes>();
   private instruments: OtelInstruments | undefined;
@@ -125,6 +127,18 @@ export class HubMetrics implements StreamTallyObserver {
     if (status === 'none') return;
     this.replays[status]++;
     this.instruments?.replayed(status);
+  }
+
+  runStarted(): void {
+    this.runs.active++;
+    this.instruments?.activeRuns.add(1);
+  }
+
+  runEnded(status: 'completed' | 'failed' | 'aborted'): void {
+    this.runs.active--;
+    this.runs.finished[status]++;
+    this.instruments?.activeRuns.add(-1);
+    this.instruments?.finishedRuns.add(1, { 'sse.run.status': status });
   }
 
   /** A hub message published at `publishedAt` (ms since the epoch, on any instance) was just written here. */

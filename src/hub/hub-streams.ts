@@ -11,6 +11,8 @@ import { HubMetrics } from './hub-metrics';
 import { InMemoryPresenceStore } from './in-memory.presence-store';
 import { InMemoryTransport } from './in-memory.transport';
 import { isThenable } from './is-thenable';
+import { HubRuns } from './hub-runs';
+import { InMemoryRunStore } from './in-memory.run-store';
 import { ReplayGate } from './replay-gate';
 import { SerialDelivery } from './serial-delivery';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
@@ -72,6 +74,8 @@ export class HubStreams implements SseChannelListener {
     ),
   );
   private readonly replays = new ReplayGate();
+  /** The resumable runs this instance produces and its clients read. */
+  readonly runs: HubRuns;
   private shuttingDown = false;
 
   constructor(
@@ -83,6 +87,12 @@ export class HubStreams implements SseChannelListener {
     this.recordsPresence = this.transport.presenceStore !== undefined;
     this.presenceStore = this.transport.presenceStore ?? new InMemoryPresenceStore(this.registry);
     this.maxEventBytes = options.maxEventBytes ?? Infinity;
+    this.runs = new HubRuns(
+      this.transport.runStore ?? new InMemoryRunStore(),
+      (message) => this.transport.publish(message),
+      this.logger,
+      this.metrics,
+    );
   }
 
   /** At start-up: metrics (once the app's OpenTelemetry SDK is registered), then the transport's messages. */
@@ -97,6 +107,8 @@ export class HubStreams implements SseChannelListener {
   async shutDown(): Promise<void> {
     this.shuttingDown = true;
     for (const entry of Array.from(this.registry.all())) entry.stream.end('shutdown');
+    // This instance's runs end as failed, told on the transport before it closes.
+    await this.runs.shutDown();
     // Its goodbye (presence) goes out on the transport's connection, before that closes.
     await this.presenceStore.stop?.();
     await this.transport.close?.();
@@ -366,7 +378,7 @@ export class HubStreams implements SseChannelListener {
         for (const channel of channels) this.announceOf(id, info, event, channel);
       return;
     }
-    if (message.type === 'run') return;
+    if (message.type === 'run') return this.runs.notice(message);
     if (message.type === 'resync') {
       // What was missed is unknown, and so is who it was for: everyone is told (the transport logged why).
       for (const entry of this.registry.all()) entry.stream.resync();

@@ -12,6 +12,7 @@ export * from './sse-presence-store.interface';
 export * from './sse-run-status.interface';
 export * from './sse-run-store.interface';
 export * from './in-memory.run-store';
+export * from './sse-run-key.error';
 export * from './sse-presence-info.error';
 export * from './sse-message-handler.type';
 export * from './sse-replay.type';

@@ -40,6 +40,8 @@ export class OtelInstruments {
   readonly broadcasts: Counter;
   readonly replays: Counter;
   readonly deliveryLag: Histogram;
+  readonly activeRuns: UpDownCounter;
+  readonly finishedRuns: Counter;
   private readonly sent: ObservableCounter[];
   private readonly transportUp: ObservableGauge;
   private readonly observeSent: BatchObservableCallback;
@@ -90,6 +92,14 @@ export class OtelInstruments {
       description: 'From the publish of a hub message, on any instance, to its write on this one.',
       unit: 's',
       advice: { explicitBucketBoundaries: LAG_BUCKETS },
+    });
+    this.activeRuns = meter.createUpDownCounter('sse.runs.active', {
+      description: 'Resumable runs this instance produces now.',
+      unit: '{run}',
+    });
+    this.finishedRuns = meter.createCounter('sse.runs.finished', {
+      description: 'Resumable runs this instance produced that ended, by status.',
+      unit: '{run}',
     });
     this.transportUp = meter.createObservableGauge('sse.transport.up', {
       description: '1 while the hub transport carries messages, else 0.',

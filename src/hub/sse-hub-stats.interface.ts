@@ -67,6 +67,17 @@ export interface SseHubStats {
     /** Missed events that were gone, so got a `resync`. */
     gap: number;
   };
+  /** Resumable runs: those this instance produces, and its clients that read runs. */
+  runs: {
+    /** Runs this instance produces now. */
+    active: number;
+    /** Runs this instance produced that ended, by status. */
+    finished: { completed: number; failed: number; aborted: number };
+    /** Streams of this instance that read a run (on any instance). */
+    readers: number;
+    /** The runs this instance produces now, oldest first: key, events so far, start (ms since the epoch), readers here. */
+    running: Array<{ key: string; events: number; startedAt: number; readers: number }>;
+  };
   /** The transport's name and state. */
   transport: SseTransportState & {
     /** The transport's class name (`RedisStreamsTransport`). */

@@ -14,6 +14,7 @@ import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { type SseEventMap, type SseEventOf } from './sse-event-map.type';
 import { type SseHubStats } from './sse-hub-stats.interface';
 import { type SsePresence } from './sse-presence.interface';
+import { type SseRunStatus } from './sse-run-status.interface';
 
 /**
  * The registry of this instance's open streams, by id and by channel, and the way to
@@ -84,6 +85,21 @@ export class SseHub<TEvents extends SseEventMap = any>
     await this.streams.transport.publish({ type: 'close', clientId });
   }
 
+  /**
+   * Aborts the resumable run of `key`, wherever it is produced: its handler's
+   * `@SseRunSignal()` aborts and its source is stopped, its readers' streams end, and it
+   * reads as `aborted` for its `ttl`. `true` if it was running; `false` if it had ended,
+   * or there is none.
+   */
+  async abortRun(key: string): Promise<boolean> {
+    return this.streams.runs.abort(key);
+  }
+
+  /** How the resumable run of `key` stands, on any instance: `undefined` when there is none (or it is gone after its `ttl`). */
+  async runStatus(key: string): Promise<SseRunStatus | undefined> {
+    return this.streams.runs.status(key);
+  }
+
   /** How many streams are open on this instance, in all or in one channel. */
   count(channel?: string): number {
     return this.streams.registry.count(channel);
@@ -135,6 +151,12 @@ export class SseHub<TEvents extends SseEventMap = any>
       rejected: { ...metrics.rejected },
       broadcasts: metrics.broadcasts,
       replays: { ...metrics.replays },
+      runs: {
+        active: metrics.runs.active,
+        finished: { ...metrics.runs.finished },
+        readers: this.streams.runs.readerCount,
+        running: this.streams.runs.running(),
+      },
       transport: { name: transport.constructor.name, ...this.streams.transportState() },
     };
   }

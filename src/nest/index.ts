@@ -1,4 +1,6 @@
 export * from './connected-client.decorator';
+export * from './sse-run-signal.decorator';
+export * from './sse-resumable-options.interface';
 export * from './dashboard';
 export * from './sse-connection-limiter';
 export * from './sse-gateway.interface';

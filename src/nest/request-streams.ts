@@ -31,3 +31,25 @@ export function takeHandlerCall(response: object): SseHandlerCall | undefined {
   calls.delete(response);
   return call;
 }
+
+/** The run signal of a resumable route's request, for `@SseRunSignal()`. */
+const runSignals = new WeakMap<object, AbortSignal>();
+/** Responses whose handler must not run: the request reads a run another request produces. */
+const readersOnly = new WeakSet<object>();
+
+export function setRunSignalOf(request: object, signal: AbortSignal): void {
+  runSignals.set(request, signal);
+}
+
+export function runSignalOf(request: object | undefined): AbortSignal | undefined {
+  return request ? runSignals.get(request) : undefined;
+}
+
+/** The handler of this response's route is not called: its request joins a run. */
+export function skipHandlerOf(response: object): void {
+  readersOnly.add(response);
+}
+
+export function skipsHandler(response: object): boolean {
+  return readersOnly.has(response);
+}

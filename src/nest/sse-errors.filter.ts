@@ -2,6 +2,7 @@ import { type ArgumentsHost, BadRequestException, Catch } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { SseChannelNameError } from '../connection';
 import { SseTransportUnavailableError } from '../hub';
+import { SseRunKeyError } from '../hub/sse-run-key.error';
 
 /**
  * Answers what a route lets escape from the hub as HTTP would, rather than 500, and
@@ -9,10 +10,13 @@ import { SseTransportUnavailableError } from '../hub';
  * likely) is 400; the transport being away is Nest's 503 plus `Retry-After`. Registered
  * by `SseModule`; a filter of the app's on the controller or method still comes first.
  */
-@Catch(SseTransportUnavailableError, SseChannelNameError)
+@Catch(SseTransportUnavailableError, SseChannelNameError, SseRunKeyError)
 export class SseErrorsFilter extends BaseExceptionFilter {
-  override catch(error: SseTransportUnavailableError | SseChannelNameError, host: ArgumentsHost): void {
-    if (error instanceof SseChannelNameError)
+  override catch(
+    error: SseTransportUnavailableError | SseChannelNameError | SseRunKeyError,
+    host: ArgumentsHost,
+  ): void {
+    if (error instanceof SseChannelNameError || error instanceof SseRunKeyError)
       return super.catch(new BadRequestException(error.message, { cause: error }), host);
     if (host.getType() === 'http') {
       const adapter = this.httpAdapterHost?.httpAdapter;

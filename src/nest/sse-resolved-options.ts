@@ -4,12 +4,18 @@ import {
   DEFAULT_KEEP_ALIVE,
   DEFAULT_MAX_PENDING_BYTES,
   DEFAULT_RESYNC_EVENT,
+  DEFAULT_RUN_MAX_BYTES,
+  DEFAULT_RUN_MAX_DURATION,
+  DEFAULT_RUN_MAX_EVENTS,
+  DEFAULT_RUN_TTL,
   DEFAULT_SLOW_CONSUMER,
 } from '../defaults';
+import { type RunRoute } from '../hub/hub-runs';
 import { type StreamRoute } from '../hub/attached-stream.interface';
 import { type SseModuleOptions } from './sse-module-options.interface';
 import { type SseRouteOptions } from './sse-route-options.interface';
 import { type SseConnectionsPer } from './sse-stream-options.interface';
+import { toErrorEvent } from './to-error-event';
 import { validateStreamOptions } from './validate-options';
 
 /**
@@ -58,11 +64,15 @@ export interface SseResolvedRoute {
   };
   /** What the hub needs of it. */
   readonly stream: StreamRoute;
+  /** A resumable route's key and how its runs run. */
+  readonly resumable: { readonly key: (request: unknown) => unknown; readonly run: RunRoute } | undefined;
 }
 
 export function resolveRoute(module: SseModuleOptions, route: SseRouteOptions): SseResolvedRoute {
   const replay = route.replay ?? module.replay;
   const resyncEvent = route.resyncEvent ?? module.resyncEvent ?? DEFAULT_RESYNC_EVENT;
+  const maxEventBytes = route.maxEventBytes ?? module.maxEventBytes;
+  const resumable = route.resumable;
   return {
     strictAccept: route.strictAccept === true,
     maxConnectionsPer: route.maxConnectionsPer ?? module.maxConnectionsPer,
@@ -73,7 +83,7 @@ export function resolveRoute(module: SseModuleOptions, route: SseRouteOptions): 
       retry: route.retry ?? module.retry,
       maxPendingBytes: route.maxPendingBytes ?? module.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
       slowConsumer: route.slowConsumer ?? module.slowConsumer ?? DEFAULT_SLOW_CONSUMER,
-      maxEventBytes: route.maxEventBytes ?? module.maxEventBytes,
+      maxEventBytes,
       resyncEvent,
       keepRequest: route.keepRequest ?? module.keepRequest,
     },
@@ -81,8 +91,21 @@ export function resolveRoute(module: SseModuleOptions, route: SseRouteOptions): 
       channels: route.channels,
       presence: route.presence,
       presenceEvents: route.presenceEvents === true,
-      replayLimit: replay === false ? false : (replay?.limit ?? Infinity),
+      // A resumable route's Last-Event-ID names an event of its run, not a broadcast.
+      replayLimit: replay === false || resumable ? false : (replay?.limit ?? Infinity),
       resyncEvent,
+    },
+    resumable: resumable && {
+      key: resumable.key,
+      run: {
+        create: resumable.create !== false,
+        ttl: resumable.ttl ?? DEFAULT_RUN_TTL,
+        maxEvents: resumable.maxEvents ?? DEFAULT_RUN_MAX_EVENTS,
+        maxBytes: resumable.maxBytes ?? DEFAULT_RUN_MAX_BYTES,
+        maxDuration: resumable.maxDuration ?? DEFAULT_RUN_MAX_DURATION,
+        maxEventBytes: maxEventBytes ?? Infinity,
+        errorEvent: toErrorEvent,
+      },
     },
   };
 }

@@ -1,5 +1,6 @@
 import { type RequestMethod } from '@nestjs/common';
 import { type SseClient } from '../connection';
+import { type SseResumableOptions } from './sse-resumable-options.interface';
 import { type SseStreamOptions } from './sse-stream-options.interface';
 
 /**
@@ -42,4 +43,11 @@ export interface SseRouteOptions<TRequest = any> extends SseStreamOptions {
    * `{ channel, id, info }` (`info` from `presence`), on every instance. Off by default.
    */
   presenceEvents?: boolean;
+  /**
+   * Makes the route a resumable run (see `SseResumableOptions`): the handler (given
+   * `@SseRunSignal()`) produces the run of the request's key once, and every request for
+   * that key, on any instance, reads it, resuming after its `Last-Event-ID`. A resumable
+   * route joins no channels: its event ids are the run's.
+   */
+  resumable?: SseResumableOptions<TRequest>;
 }

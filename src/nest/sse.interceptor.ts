@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import Negotiator from 'negotiator';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { concat, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
+import { concat, isObservable, lastValueFrom, Observable, Subscriber, Subscription } from 'rxjs';
 import {
   isQueuedBehindStream,
   readLastEventId,
@@ -20,12 +20,14 @@ import {
 } from '../connection';
 import { streamOf } from '../connection/internal';
 import { DEFAULT_SHUTDOWN_RETRY } from '../defaults';
+import { type RunEntrance } from '../hub/hub-runs';
 import { HubStreams } from '../hub/hub-streams';
+import { type RunProducer } from '../hub/run-producer';
 import { isThenable } from '../hub/is-thenable';
 import { ThrottledLogger } from '../hub/throttled-logger';
 import { encodeEvent, toSseEvent } from '../wire';
 import { SSE_ROUTE_OPTIONS } from './constants';
-import { setClientOf, takeHandlerCall } from './request-streams';
+import { setClientOf, setRunSignalOf, skipHandlerOf, takeHandlerCall } from './request-streams';
 import { rawHttp } from './raw-http';
 import { routeOf } from './route-of';
 import { SseConnectionLimiter, SseLimitException } from './sse-connection-limiter';
@@ -35,7 +37,7 @@ import { type SseHandlerCall } from './sse-handler-call.interface';
 import { type SseModuleOptions } from './sse-module-options.interface';
 import { resolveRoute, SSE_RESOLVED_OPTIONS, type SseResolvedRoute } from './sse-resolved-options';
 import { toErrorEvent } from './to-error-event';
-import { isStream, toObservable } from './to-observable';
+import { isAsyncIterable, isStream, toObservable } from './to-observable';
 
 /**
  * Runs the stream of an `@SseRoute()`: it opens once guards, pipes, the handler, the
@@ -155,20 +157,27 @@ export class SseInterceptor implements NestInterceptor {
     // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
     const stream = this.streams.attach(client, route.stream, label);
     if (!stream) return this.handOver(nest);
+    let run: RunEntrance | undefined;
     let call: SseHandlerCall;
     try {
+      if (route.resumable) {
+        run = await this.enterRun(client, response, route.resumable);
+        if (run.kind === 'none') return this.answerNoContent(client, response, nest);
+      }
       const emitted = await lastValueFrom(next.handle(), { defaultValue: undefined });
       // No call recorded: an inner interceptor answered without running the handler.
       call = takeHandlerCall(response) ?? { gateway: {}, result: emitted };
     } catch (error) {
       // Pipes refused or the handler threw: Nest answers, and no hook has run yet.
+      if (run) await this.streams.runs.release(run);
       streamOf(client).end('error');
       return nest.error(error);
     }
     const gateway = call.gateway as SseGateway;
     try {
+      if (run?.kind === 'read' && run.producer) this.produce(run.producer, call.result);
       const opened = await stream.open({
-        result: call.result,
+        result: run?.kind === 'read' ? this.streams.runs.follow(client, run) : call.result,
         onMessage: gateway.onMessage && ((message, to) => gateway.onMessage!(message, to)),
         onJoin: gateway.onJoin && (() => gateway.onJoin!(client)),
         onClose:
@@ -189,6 +198,59 @@ export class SseInterceptor implements NestInterceptor {
     } catch (error) {
       this.fail(client, error, nest);
     }
+  }
+
+  /**
+   * Where the request stands with its key's run: it starts it (the handler runs, given the
+   * run's signal), joins it (the handler does not run), or finds nothing to read.
+   */
+  private async enterRun(
+    client: SseClient,
+    response: object,
+    resumable: NonNullable<SseResolvedRoute['resumable']>,
+  ): Promise<RunEntrance> {
+    const key = await resumable.key(client.request);
+    const run = await this.streams.runs.enter(key, resumable.run, client.lastEventId);
+    if (run.kind === 'read') {
+      if (run.producer) setRunSignalOf(client.request as object, run.producer.controller.signal);
+      else {
+        setRunSignalOf(client.request as object, NEVER_ABORTED);
+        skipHandlerOf(response);
+      }
+    }
+    return run;
+  }
+
+  /**
+   * The handler's values are the run's, whatever becomes of this request: an async
+   * iterable is driven here, so that stopping the run returns it at once rather than at
+   * its next value.
+   */
+  private produce(producer: RunProducer, result: unknown): void {
+    if (isThenable(result)) {
+      result.then(
+        (value) => this.produce(producer, value),
+        (error: unknown) => producer.fail(error),
+      );
+      return;
+    }
+    if (isAsyncIterable(result) && !isObservable(result)) return void drive(producer, result);
+    const subscription = toObservable(result).subscribe({
+      next: (value) => producer.next(value),
+      error: (error: unknown) => void producer.fail(error),
+      complete: () => void producer.complete(),
+    });
+    producer.onStop(unsubscriber(subscription));
+  }
+
+  /** Nothing to read (no run, or the client has all of one that ended): 204, which EventSource does not retry. */
+  private answerNoContent(client: SseClient, response: any, nest: Subscriber<undefined>): void {
+    // Ended before it started, without its 200: the limiter's slot is freed, nothing is written.
+    streamOf(client).end('error');
+    const { res, headers } = rawHttp(client.request, response);
+    res.writeHead(204, headers);
+    res.end();
+    this.handOver(nest);
   }
 
   /** The headers of the stream, and the end: what a GET would get, without the body. */
@@ -302,6 +364,30 @@ function acceptsEventStream(req: IncomingMessage): boolean {
 interface NestPipeline {
   nest: Subscriber<undefined> | undefined;
 }
+
+/** An async iterable's values into the run, stopped with it: `return()` is called when the run ends first. */
+async function drive(producer: RunProducer, iterable: AsyncIterable<unknown>): Promise<void> {
+  let iterator: AsyncIterator<unknown>;
+  try {
+    iterator = iterable[Symbol.asyncIterator]();
+  } catch (error) {
+    return void producer.fail(error);
+  }
+  producer.onStop(() => void Promise.resolve(iterator.return?.()).catch(() => undefined));
+  try {
+    while (producer.running) {
+      const { value, done } = await iterator.next();
+      if (done || !producer.running) break;
+      producer.next(value);
+    }
+    if (producer.running) await producer.complete();
+  } catch (error) {
+    await producer.fail(error);
+  }
+}
+
+/** The signal handed to a handler that does not run (its request joins a run): never aborted. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /** Made outside the closures of `stream()`, which V8 would otherwise keep alive with it. */
 function unsubscriber(subscription: Subscription): () => void {

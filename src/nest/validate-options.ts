@@ -24,7 +24,10 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
     presenceEvents,
     metrics,
     keepRequest,
+    resumable,
+    channels,
   } = options;
+  if (resumable !== undefined) validateResumable(resumable, channels, where);
   if (
     keepRequest !== undefined &&
     keepRequest !== 'all' &&
@@ -134,6 +137,29 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
   if (presenceEvents !== undefined && typeof presenceEvents !== 'boolean') {
     throw new TypeError(
       `${where}: presenceEvents must be true or false, got ${JSON.stringify(presenceEvents)}.`,
+    );
+  }
+}
+
+function validateResumable(resumable: SseRouteOptions['resumable'], channels: unknown, where: string): void {
+  if (typeof resumable !== 'object' || resumable === null || typeof resumable.key !== 'function') {
+    throw new TypeError(
+      `${where}: resumable must be { key: (request) => string, create?, ttl?, maxEvents?, maxBytes?, maxDuration? }.`,
+    );
+  }
+  if (resumable.create !== undefined && typeof resumable.create !== 'boolean')
+    throw new TypeError(
+      `${where}: resumable.create must be true or false, got ${JSON.stringify(resumable.create)}.`,
+    );
+  for (const name of ['ttl', 'maxEvents', 'maxBytes', 'maxDuration'] as const) {
+    const value = resumable[name];
+    if (value !== undefined && !(isCount(value) && value > 0))
+      throw new TypeError(`${where}: resumable.${name} must be a positive integer, got ${String(value)}.`);
+  }
+  if (channels !== undefined) {
+    throw new TypeError(
+      `${where}: a resumable route joins no channels (its event ids are the run's, and a broadcast's would break resuming): ` +
+        'leave channels out, and send to its readers through the run.',
     );
   }
 }

@@ -1,6 +1,6 @@
 import { Res } from '@nestjs/common';
 import { PARAMTYPES_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { clientOf, recordHandlerCall } from './request-streams';
+import { clientOf, recordHandlerCall, skipsHandler } from './request-streams';
 import { type SseHandlerCall } from './sse-handler-call.interface';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -37,7 +37,9 @@ export function wrapSseHandler(
   const wrapped = function (this: object, ...args: unknown[]): unknown {
     const response = args[responseIndex] as object | undefined;
     if (!clientOf(response)) return handler.apply(this, args);
-    const call: SseHandlerCall = { gateway: this, result: handler.apply(this, args.slice(0, responseIndex)) };
+    // A request that joins a resumable run reads it: the handler that produces it ran once, elsewhere.
+    const result = skipsHandler(response!) ? undefined : handler.apply(this, args.slice(0, responseIndex));
+    const call: SseHandlerCall = { gateway: this, result };
     recordHandlerCall(response!, call);
     return undefined;
   };
