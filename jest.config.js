@@ -78,6 +78,7 @@ const PLATFORM = [
   'pipeline',
   'release',
   'routes',
+  'runs',
 ];
 const NEST = ['gateway', 'health', 'module'];
 // HTTP/2 is Fastify's (Express has none): both Fastify rows.
