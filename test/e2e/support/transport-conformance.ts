@@ -12,6 +12,7 @@ import {
   type SseTransport,
 } from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse-hub/testing';
+import { describeRunConformance } from './run-conformance';
 import { startApp, type TestApp } from './start-app';
 
 /**
@@ -109,6 +110,7 @@ interface Joined {
  * happens when connections are killed, the server restarts, or an instance starts late.
  */
 export function describeTransportConformance(name: string, harness: TransportHarness): void {
+  describeRunConformance(name, harness);
   const isUnavailable =
     harness.unavailable ??
     ((error: unknown) => (error as Error | undefined)?.name === 'SseTransportUnavailableError');
