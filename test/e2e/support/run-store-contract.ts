@@ -234,6 +234,35 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
           events: ['a', 'b'],
         });
       });
+
+      it('trims by count and bytes at once when one append brings more than maxEvents', async () => {
+        const store = await claimed('k', 'r1', { maxEvents: 3, maxBytes: 8 });
+        await store.append('k', 'r1', 1, ['aaaa', 'bbbb']);
+        // The newest 3 are 9 bytes: the oldest of them goes too.
+        await store.append('k', 'r1', 3, ['c', 'dddd', 'eeee', 'ffff', 'g']);
+        expect(await store.read('k', 0, 10)).toEqual({
+          record: record('r1', 'running', 6, 7),
+          from: 6,
+          events: ['ffff', 'g'],
+        });
+      });
+
+      it('adds thousands of events in one append, a retry overlapping them, and trims the oldest', async () => {
+        const store = await claimed('k', 'r1', { maxEvents: 2500 });
+        const events = Array.from({ length: 3000 }, (_, i) => `data: ${i + 1}\n\n`);
+        expect(await store.append('k', 'r1', 1, events.slice(0, 1200))).toBe(true);
+        expect(await store.append('k', 'r1', 1001, events.slice(1000))).toBe(true);
+        expect(await store.read('k', 0, 5000)).toEqual({
+          record: record('r1', 'running', 501, 3000),
+          from: 501,
+          events: events.slice(500),
+        });
+        expect(await store.read('k', 2000, 2)).toEqual({
+          record: record('r1', 'running', 501, 3000),
+          from: 2001,
+          events: events.slice(2000, 2002),
+        });
+      });
     });
 
     describe('read', () => {
@@ -372,6 +401,9 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
           const store = await make();
           for (const key of ['renewed', 'appended', 'other'])
             expect((await store.claim(key, `r-${key}`, { ...LIMITS, ttl: 300 })).created).toBe(true);
+          // Many runs in one renew call too, as an instance renews all of its own.
+          const many = Array.from({ length: 300 }, (_, i) => ({ key: `many:${i}`, run: `r-many-${i}` }));
+          await Promise.all(many.map(({ key, run }) => store.claim(key, run, { ...LIMITS, ttl: 300 })));
           let n = 0;
           const end = Date.now() + 2 * lease;
           while (Date.now() < end) {
@@ -379,12 +411,14 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
               { key: 'renewed', run: 'r-renewed' },
               { key: 'other', run: 'not-this-run' },
               { key: 'none', run: 'r-none' },
+              ...many,
             ]);
             expect(await store.append('appended', 'r-appended', ++n, [String(n)])).toBe(true);
             await sleep(lease / 3);
           }
           expect((await store.get('renewed'))?.status).toBe('running');
           expect((await store.get('appended'))?.status).toBe('running');
+          for (const { key } of [many[0], many[299]]) expect((await store.get(key))?.status).toBe('running');
           await until(
             'the run not renewed reads as failed',
             async () => (await store.get('other'))?.status !== 'running',
