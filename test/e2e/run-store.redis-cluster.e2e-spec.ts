@@ -18,7 +18,7 @@ if (!CAN_RUN) {
   );
 }
 
-const LEASE_MS = 600;
+const LEASE_MS = 1000;
 
 let cluster: RedisCluster | undefined;
 const made = new Map<SseRunStore, { transport: RedisStreamsTransport; client: RedisClusterClient }>();
