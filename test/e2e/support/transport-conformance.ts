@@ -110,7 +110,6 @@ interface Joined {
  * happens when connections are killed, the server restarts, or an instance starts late.
  */
 export function describeTransportConformance(name: string, harness: TransportHarness): void {
-  describeRunConformance(name, harness);
   const isUnavailable =
     harness.unavailable ??
     ((error: unknown) => (error as Error | undefined)?.name === 'SseTransportUnavailableError');
@@ -124,6 +123,8 @@ export function describeTransportConformance(name: string, harness: TransportHar
 
     beforeAll(async () => harness.beforeAll?.(), 120_000);
     afterAll(async () => harness.afterAll?.(), 60_000);
+    // Resumable runs, on the same server.
+    describeRunConformance(harness);
     afterEach(async () => {
       for (const stream of streams.splice(0)) stream.close();
       for (const app of apps.splice(0)) await app.app.close();
