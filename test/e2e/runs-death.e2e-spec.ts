@@ -102,7 +102,7 @@ const LEASE = 1000;
       expect(joined.at(-1)!.event).toBe('error');
     }, 30_000);
 
-    it('a dead instance's run reads as failed within its lease (and a poll)', async () => {
+    it("a dead instance's run reads as failed within its lease", async () => {
       const stream = `runs-${randomUUID().slice(0, 8)}`;
       const child = await spawnInstance({
         REDIS_URL: redis.url,
@@ -119,12 +119,12 @@ const LEASE = 1000;
       await starter.take(2);
       child.child.kill('SIGKILL');
       await once(child.child, 'exit');
-      const took = await within(
+      // Its lease (1 s) from the last renewal, with room for a loaded machine: within() fails past it.
+      await within(
         LEASE * 5,
         'the run reads as failed',
         async () => (await hub.runStatus('run:2'))?.status === 'failed',
       );
-      expect(took).toBeLessThanOrEqual(LEASE * 5);
     }, 30_000);
   },
 );
