@@ -5,6 +5,7 @@ import {
   type SseHistoryResult,
   type SseHubMessage,
   type SsePresenceStore,
+  type SseRunStore,
   type SseTransport,
   type SseTransportState,
 } from '../hub';
@@ -20,9 +21,11 @@ import {
 import { type PostgresQueryable } from './postgres-queryable.interface';
 import { type PostgresTransportOptions } from './postgres-transport-options.interface';
 import { PostgresPresence } from './postgres-presence';
+import { PostgresRunStore } from './postgres-runs';
 import { connectionOf, serverOf } from './postgres-connection';
 import { readHistory } from './postgres-history';
 import { PostgresReader } from './postgres-reader';
+import { createRunSchemaStatements } from './postgres-run-schema';
 import { createSchemaStatements, schemaReadyQuery } from './postgres-schema';
 import { checkName, PostgresTable, type PublishStatus } from './postgres-table';
 import { SseIdempotencyKeyBusyError } from './sse-idempotency-key-busy.error';
@@ -59,13 +62,16 @@ export const PUBLISHER_NAME = 'nestjs-sse-hub:publisher';
  *
  * PostgreSQL being down never stops the app: it starts, serves its clients, and
  * reconnects; meanwhile `publish` rejects with `SseTransportUnavailableError`. Presence
- * is kept in PostgreSQL too, in two tables beside the messages (`presenceStore`).
+ * is kept in PostgreSQL too, in two tables beside the messages (`presenceStore`), and so
+ * are resumable runs, in two more (`runStore`), a run's lease being `presenceTtl`.
  *
  * @publicApi
  */
 export class PostgresTransport implements SseTransport {
   /** The streams of every instance, kept in PostgreSQL beside the messages. */
   readonly presenceStore: SsePresenceStore;
+  /** The resumable runs of every instance, kept in PostgreSQL beside the messages. */
+  readonly runStore: SseRunStore;
   private readonly logger = new ThrottledLogger(PostgresTransport.name);
   private readonly table: PostgresTable;
   private readonly pool: Pool;
@@ -130,12 +136,12 @@ export class PostgresTransport implements SseTransport {
       this.maxLen,
     );
     const ttl = positiveInteger(NAME, 'presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL);
-    this.presenceStore = new PostgresPresence(
-      this.table,
-      async (text, values) => (await this.create(), this.query(text, values)),
-      ttl,
-      this.logger,
+    const query = async <Row extends object>(text: string, values?: unknown[]) => (
+      await this.create(),
+      this.query<Row>(text, values)
     );
+    this.presenceStore = new PostgresPresence(this.table, query, ttl, this.logger);
+    this.runStore = new PostgresRunStore(this.table.runTable, query, ttl);
   }
 
   /** Resolves once this instance listens and reads: what is published from then on reaches its clients. */
@@ -267,12 +273,16 @@ export class PostgresTransport implements SseTransport {
     );
   }
 
-  /** Creates the table, its sequence, indexes and trigger if they are missing: once, before the first use. */
+  /** Creates the tables, the sequence, indexes, functions and trigger if they are missing: once, before the first use. */
   private create(client?: Client): Promise<void> {
     this.created ??= (async () => {
       const run = (text: string) => (client ? client.query(text) : this.query(text));
-      const { rows } = (await run(schemaReadyQuery(this.table))) as QueryResult<{ ready: boolean }>;
+      type Ready = { ready: boolean; runs_ready: boolean };
+      const { rows } = (await run(schemaReadyQuery(this.table))) as QueryResult<Ready>;
       if (!rows[0]?.ready) await run(createSchemaStatements(this.table));
+      // An install of an earlier version: the run tables alone, touching nothing the app's transactions lock.
+      else if (!rows[0].runs_ready)
+        await run(createRunSchemaStatements(this.table.runTable, this.table.lockKey));
     })().catch((error: unknown) => {
       // Not remembered: the next use tries again (PostgreSQL was away, or a privilege was granted since).
       this.created = undefined;
