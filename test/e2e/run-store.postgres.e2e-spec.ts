@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { Pool, type PoolClient } from 'pg';
+import { type SseRunStore } from 'nestjs-sse-hub';
+import { PostgresTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/postgres';
+import { findPostgres, PostgresServer } from './support/postgres-server';
+import { describeRunStoreContract } from './support/run-store-contract';
+
+// The PostgreSQL run store (PostgresTransport's runStore) through the contract every run
+// store passes, on a throwaway cluster, a table per test and a short lease; then what is
+// PostgreSQL's own: a restart keeps a running run, a server away is
+// SseTransportUnavailableError, and the app's open transaction never holds a run up.
+
+const binDir = findPostgres();
+const CAN_RUN = binDir !== undefined;
+if (!CAN_RUN) {
+  if (process.env.CI)
+    throw new Error(
+      'PostgreSQL is missing and CI needs it: run `npm test` as root so test/support/ensure-tools.sh can install it.',
+    );
+  console.warn(
+    '\n⚠ PostgreSQL is not installed: the PostgreSQL run store tests are skipped (npm test installs it).\n',
+  );
+}
+
+const LEASE_MS = 400;
+const LIMITS = { ttl: 60_000, maxEvents: 1000, maxBytes: 1_000_000 };
+
+let pg: PostgresServer | undefined;
+const transports = new Map<SseRunStore, PostgresTransport>();
+let table = '';
+
+function transportOn(name: string, options: { presenceTtl?: number; pool?: Pool } = {}): PostgresTransport {
+  return new PostgresTransport({
+    ...(options.pool ? { pool: options.pool } : { connectionString: pg!.url }),
+    table: name,
+    presenceTtl: options.presenceTtl ?? LEASE_MS,
+  });
+}
+
+function storeOn(name: string): SseRunStore {
+  const transport = transportOn(name);
+  transports.set(transport.runStore, transport);
+  return transport.runStore;
+}
+
+describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
+  available: CAN_RUN,
+  beforeAll: async () => {
+    pg = await PostgresServer.start(binDir);
+  },
+  // The cluster stays for the tests below; they stop it.
+  make: () => storeOn((table = `sse_runs_${randomUUID().slice(0, 8)}`)),
+  makeSecond: () => storeOn(table),
+  leaseMs: LEASE_MS,
+  close: async (store) => {
+    await transports.get(store)?.close();
+    transports.delete(store);
+  },
+});
+
+(CAN_RUN ? describe : describe.skip)('PostgreSQL run store', () => {
+  const open: PostgresTransport[] = [];
+  const pools: Pool[] = [];
+  const make = (
+    options: { presenceTtl?: number; pool?: Pool } = {},
+    name = `sse_runs_${randomUUID().slice(0, 8)}`,
+  ) => {
+    const transport = transportOn(name, options);
+    open.push(transport);
+    return transport;
+  };
+
+  beforeAll(async () => {
+    pg ??= await PostgresServer.start(binDir);
+  }, 120_000);
+  afterEach(async () => {
+    for (const transport of open.splice(0)) await transport.close();
+    for (const pool of pools.splice(0)) await pool.end();
+  });
+  afterAll(async () => pg?.stop(), 60_000);
+
+  it('keeps a running run across a restart of PostgreSQL; while it is away, SseTransportUnavailableError', async () => {
+    // A lease longer than the restart: the run's instance is alive all along.
+    const store = make({ presenceTtl: 60_000 }).runStore;
+    expect((await store.claim('k', 'r1', LIMITS)).created).toBe(true);
+    expect(await store.append('k', 'r1', 1, ['a', 'b'])).toBe(true);
+    await pg!.pause();
+    await expect(store.get('k')).rejects.toBeInstanceOf(SseTransportUnavailableError);
+    await expect(store.append('k', 'r1', 3, ['c'])).rejects.toBeInstanceOf(SseTransportUnavailableError);
+    await pg!.restart();
+    // The pool's connections died with the server: the first use may still find one that did.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        expect(await store.get('k')).toEqual({ run: 'r1', status: 'running', first: 1, last: 2 });
+        break;
+      } catch (error) {
+        if (!(error instanceof SseTransportUnavailableError) || Date.now() > deadline) throw error;
+      }
+    }
+    // The producer's retry goes on where it was.
+    expect(await store.append('k', 'r1', 3, ['c'])).toBe(true);
+    expect(await store.read('k', 0, 10)).toEqual({
+      record: { run: 'r1', status: 'running', first: 1, last: 3 },
+      from: 1,
+      events: ['a', 'b', 'c'],
+    });
+    expect(await store.claim('k', 'r2', LIMITS)).toEqual({
+      created: false,
+      record: { run: 'r1', status: 'running', first: 1, last: 3 },
+    });
+  }, 60_000);
+
+  /** The app's transaction on its own client: its own table locked, a publishIn holding its key. */
+  async function appTransaction(pool: Pool, transport: PostgresTransport): Promise<PoolClient> {
+    const tx = await pool.connect();
+    await tx.query('CREATE TABLE IF NOT EXISTS orders (id int PRIMARY KEY)');
+    await tx.query('BEGIN');
+    await tx.query('INSERT INTO orders VALUES (1) ON CONFLICT DO NOTHING');
+    await tx.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+    await transport.publishIn(tx, { order: 1 }, { idempotencyKey: `order-${randomUUID()}` });
+    return tx;
+  }
+
+  /** Every run operation, while the app's transaction is open. */
+  async function everyOperation(store: SseRunStore): Promise<void> {
+    expect((await store.claim('k', 'r1', LIMITS)).created).toBe(true);
+    expect(await store.append('k', 'r1', 1, ['a'])).toBe(true);
+    await store.renew([{ key: 'k', run: 'r1' }]);
+    expect((await store.read('k', 0, 10))?.events).toEqual(['a']);
+    expect(await store.finish('k', 'r1', 'completed')).toEqual({
+      run: 'r1',
+      status: 'completed',
+      first: 1,
+      last: 1,
+    });
+    expect((await store.claim('k2', 'r2', LIMITS)).created).toBe(true);
+    await store.release('k2', 'r2');
+    expect(await store.get('k2')).toBeUndefined();
+  }
+
+  it("never waits on the app's open transaction, on the app's own pool", async () => {
+    // The app's pool, two connections: one in the app's transaction, the other for the runs.
+    const pool = new Pool({ connectionString: pg!.url, max: 2 });
+    pools.push(pool);
+    const transport = make({ pool });
+    const tx = await appTransaction(pool, transport);
+    try {
+      await everyOperation(transport.runStore);
+    } finally {
+      await tx.query('COMMIT');
+      tx.release();
+    }
+  });
+
+  it("creates the run tables of an install of an earlier version without waiting on the app's open transaction", async () => {
+    const name = `sse_runs_${randomUUID().slice(0, 8)}`;
+    const earlier = make({}, name);
+    // Its first use creates every table.
+    await earlier.runStore.get('k');
+    // What an earlier version made: no run tables.
+    await pg!.query(
+      `DROP TABLE "${name}_runs", "${name}_run_events"; ` +
+        `DROP FUNCTION "${name}_run_claim", "${name}_run_append"`,
+    );
+    const pool = new Pool({ connectionString: pg!.url, max: 2 });
+    pools.push(pool);
+    const tx = await appTransaction(pool, earlier);
+    try {
+      await everyOperation(make({}, name).runStore);
+    } finally {
+      await tx.query('COMMIT');
+      tx.release();
+    }
+  });
+});
