@@ -105,6 +105,7 @@ export function createRunSchemaStatements(r: PostgresRunTable, lockKey: string):
       DECLARE
         key_id bytea := ${keyId('run_key')};
         kept record;
+        old record;
         first_kept bigint;
         last_kept bigint;
         kept_bytes bigint;
@@ -137,20 +138,23 @@ export function createRunSchemaStatements(r: PostgresRunTable, lockKey: string):
         -- The oldest go while there are too many, or too many bytes; the newest always stays.
         IF last_kept - first_kept + 1 > kept.max_events THEN
           cut := last_kept - kept.max_events + 1;
-          WITH gone AS (DELETE FROM ${r.events} AS e WHERE e.id = key_id AND e.seq < cut RETURNING e.size)
+          WITH gone AS (
+            DELETE FROM ${r.events} AS e WHERE e.id = key_id AND e.seq >= first_kept AND e.seq < cut RETURNING e.size)
           SELECT coalesce(sum(gone.size), 0) INTO dropped FROM gone;
           first_kept := cut;
           kept_bytes := kept_bytes - dropped;
         END IF;
         IF kept_bytes > kept.max_bytes AND first_kept < last_kept THEN
-          -- The first event after which what is left fits, summed from the oldest (only as far as needed).
-          SELECT w.seq + 1 INTO cut FROM (
-            SELECT e.seq, sum(e.size) OVER (ORDER BY e.seq) AS upto FROM ${r.events} AS e
-            WHERE e.id = key_id AND e.seq < last_kept ORDER BY e.seq) AS w
-          WHERE kept_bytes - w.upto <= kept.max_bytes ORDER BY w.seq LIMIT 1;
-          cut := coalesce(cut, last_kept);
-          WITH gone AS (DELETE FROM ${r.events} AS e WHERE e.id = key_id AND e.seq < cut RETURNING e.size)
-          SELECT coalesce(sum(gone.size), 0) INTO dropped FROM gone;
+          -- From the oldest, in the key's order, only as far as needed: the events that stay are not read.
+          cut := first_kept;
+          dropped := 0;
+          FOR old IN SELECT e.seq, e.size FROM ${r.events} AS e
+              WHERE e.id = key_id AND e.seq >= first_kept AND e.seq < last_kept ORDER BY e.seq LOOP
+            EXIT WHEN kept_bytes - dropped <= kept.max_bytes;
+            dropped := dropped + old.size;
+            cut := old.seq + 1;
+          END LOOP;
+          DELETE FROM ${r.events} AS e WHERE e.id = key_id AND e.seq >= first_kept AND e.seq < cut;
           first_kept := cut;
           kept_bytes := kept_bytes - dropped;
         END IF;

@@ -61,6 +61,14 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
 (CAN_RUN ? describe : describe.skip)('PostgreSQL run store', () => {
   const open: PostgresTransport[] = [];
   const pools: Pool[] = [];
+  /** The app's pool, two connections: one for the app's transaction, the other for the runs. */
+  const appPool = () => {
+    const pool = new Pool({ connectionString: pg!.url, max: 2 });
+    // As an app's: a connection that the server's shutdown ends is no crash.
+    pool.on('error', () => undefined);
+    pools.push(pool);
+    return pool;
+  };
   const make = (
     options: { presenceTtl?: number; pool?: Pool } = {},
     name = `sse_runs_${randomUUID().slice(0, 8)}`,
@@ -140,9 +148,7 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
   }
 
   it("never waits on the app's open transaction, on the app's own pool", async () => {
-    // The app's pool, two connections: one in the app's transaction, the other for the runs.
-    const pool = new Pool({ connectionString: pg!.url, max: 2 });
-    pools.push(pool);
+    const pool = appPool();
     const transport = make({ pool });
     const tx = await appTransaction(pool, transport);
     try {
@@ -163,8 +169,7 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
       `DROP TABLE "${name}_runs", "${name}_run_events"; ` +
         `DROP FUNCTION "${name}_run_claim", "${name}_run_append"`,
     );
-    const pool = new Pool({ connectionString: pg!.url, max: 2 });
-    pools.push(pool);
+    const pool = appPool();
     const tx = await appTransaction(pool, earlier);
     try {
       await everyOperation(make({}, name).runStore);
