@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type PoolClient } from 'pg';
 import { type SseRunStore } from 'nestjs-sse-hub';
 import { PostgresTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/postgres';
@@ -22,7 +23,11 @@ if (!CAN_RUN) {
   );
 }
 
-const LEASE_MS = 400;
+// Short, for the contract's lease tests; yet not so short that a loaded machine lets it run
+// out between a renew and the next.
+const LEASE_MS = 1000;
+/** The lease of the stores of every other test, which never renew: one that does not run out. */
+const LONG_LEASE_MS = 60_000;
 const LIMITS = { ttl: 60_000, maxEvents: 1000, maxBytes: 1_000_000 };
 
 let pg: PostgresServer | undefined;
@@ -33,12 +38,15 @@ function transportOn(name: string, options: { presenceTtl?: number; pool?: Pool 
   return new PostgresTransport({
     ...(options.pool ? { pool: options.pool } : { connectionString: pg!.url }),
     table: name,
-    presenceTtl: options.presenceTtl ?? LEASE_MS,
+    presenceTtl: options.presenceTtl ?? LONG_LEASE_MS,
   });
 }
 
 function storeOn(name: string): SseRunStore {
-  const transport = transportOn(name);
+  // Only the contract's lease tests get the short lease: its other tests claim runs and
+  // finish them without a renew, which on a loaded machine can take longer than it.
+  const leaseTest = / lease /.test(expect.getState().currentTestName ?? '');
+  const transport = transportOn(name, { presenceTtl: leaseTest ? LEASE_MS : LONG_LEASE_MS });
   transports.set(transport.runStore, transport);
   return transport.runStore;
 }
@@ -69,10 +77,7 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
     pools.push(pool);
     return pool;
   };
-  const make = (
-    options: { presenceTtl?: number; pool?: Pool } = {},
-    name = `sse_runs_${randomUUID().slice(0, 8)}`,
-  ) => {
+  const make = (options: { pool?: Pool } = {}, name = `sse_runs_${randomUUID().slice(0, 8)}`) => {
     const transport = transportOn(name, options);
     open.push(transport);
     return transport;
@@ -89,7 +94,7 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
 
   it('keeps a running run across a restart of PostgreSQL; while it is away, SseTransportUnavailableError', async () => {
     // A lease longer than the restart: the run's instance is alive all along.
-    const store = make({ presenceTtl: 60_000 }).runStore;
+    const store = make().runStore;
     expect((await store.claim('k', 'r1', LIMITS)).created).toBe(true);
     expect(await store.append('k', 'r1', 1, ['a', 'b'])).toBe(true);
     await pg!.pause();
@@ -118,6 +123,67 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
       record: { run: 'r1', status: 'running', first: 1, last: 3 },
     });
   }, 60_000);
+
+  it('deletes gone runs and their events in the claims that create, ten at most each', async () => {
+    const name = `sse_runs_${randomUUID().slice(0, 8)}`;
+    const store = make({}, name).runStore;
+    const count = async () =>
+      (
+        await pg!.query<{ runs: string; events: string }>(
+          `SELECT (SELECT count(*) FROM "${name}_runs") AS runs, (SELECT count(*) FROM "${name}_run_events") AS events`,
+        )
+      )[0];
+    // Every claim first: a claim that creates would sweep those finished before it.
+    const done = Array.from({ length: 12 }, (_, i) => `done:${i}`);
+    for (const key of [...done, 'kept']) {
+      await store.claim(key, 'r', { ...LIMITS, ttl: key === 'kept' ? LIMITS.ttl : 1 });
+      await store.append(key, 'r', 1, key === 'kept' ? ['a'] : ['a', 'b']);
+    }
+    for (const key of done) await store.finish(key, 'r', 'completed');
+    // Gone (their ttl is 1 ms), but still there until a claim creates.
+    while ((await store.get('done:11')) !== undefined) await sleep(5);
+    expect(await count()).toEqual({ runs: '13', events: '25' });
+    await store.claim('new:1', 'r', LIMITS);
+    expect(await count()).toEqual({ runs: '4', events: '5' });
+    // Joining a run sweeps nothing; the next run created sweeps the rest.
+    expect((await store.claim('kept', 'r2', LIMITS)).created).toBe(false);
+    expect(await count()).toEqual({ runs: '4', events: '5' });
+    await store.claim('new:2', 'r', LIMITS);
+    expect(await count()).toEqual({ runs: '3', events: '1' });
+    expect((await store.read('kept', 0, 10))?.events).toEqual(['a']);
+  });
+
+  it('creates one new run, without the old events, when two instances claim a gone key at once', async () => {
+    const name = `sse_runs_${randomUUID().slice(0, 8)}`;
+    const [a, b] = [make({}, name).runStore, make({}, name).runStore];
+    const keys = Array.from({ length: 10 }, (_, i) => `again:${i}`);
+    for (const key of keys) {
+      await a.claim(key, 'old', { ...LIMITS, ttl: 1 });
+      await a.append(key, 'old', 1, ['old event']);
+      await a.finish(key, 'old', 'completed');
+    }
+    const claims = await Promise.all(
+      keys.map((key) => Promise.all([a.claim(key, 'a', LIMITS), b.claim(key, 'b', LIMITS)])),
+    );
+    for (const [i, [fromA, fromB]] of claims.entries()) {
+      expect([fromA.created, fromB.created].filter(Boolean)).toHaveLength(1);
+      expect(fromB.record).toEqual(fromA.record);
+      expect(await b.read(keys[i], 0, 10)).toEqual({ record: fromA.record, from: 1, events: [] });
+    }
+  });
+
+  it('refuses bad values with a TypeError, before PostgreSQL', async () => {
+    const store = make().runStore;
+    await expect(store.claim('a\0b', 'r', LIMITS)).rejects.toThrow(/key must be a string without NUL/);
+    await expect(store.claim('k', 'r', { ...LIMITS, maxEvents: 0 })).rejects.toThrow(TypeError);
+    await expect(store.append('k', 'r', 0, ['a'])).rejects.toThrow(/from must be an integer of at least 1/);
+    await expect(store.append('k', 'r', 1, [1 as never])).rejects.toThrow(
+      /events must be an array of strings/,
+    );
+    await expect(store.read('k', -1, 10)).rejects.toThrow(TypeError);
+    await expect(store.finish('k', 'r', 'running' as never)).rejects.toThrow(/status must be/);
+    await expect(store.renew([{ key: 'k', run: 7 as never }])).rejects.toThrow(TypeError);
+  });
 
   /** The app's transaction on its own client: its own table locked, a publishIn holding its key. */
   async function appTransaction(pool: Pool, transport: PostgresTransport): Promise<PoolClient> {
