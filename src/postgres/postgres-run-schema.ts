@@ -40,7 +40,7 @@ export function createRunSchemaStatements(r: PostgresRunTable, lockKey: string):
         expires_at timestamptz NOT NULL
       );
       CREATE INDEX IF NOT EXISTS ${id(`${r.table}_runs_expires_at`)} ON ${r.runs} (expires_at);
-      -- An event that holds NUL, which text cannot, is kept as a JSON string (escaped).
+      -- An event that text cannot keep as it is (NUL, a lone surrogate) is kept as a JSON string (escaped).
       CREATE TABLE IF NOT EXISTS ${r.events} (
         id bytea NOT NULL,
         seq bigint NOT NULL,

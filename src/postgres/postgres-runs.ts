@@ -10,6 +10,8 @@ import { type PostgresRunTable, type RunPageRow, type RunRow } from './postgres-
 /** Runs one statement on the transport's pool (its errors as the transport gives them). */
 type Run = <Row extends object>(text: string, values?: unknown[]) => Promise<{ rows: Row[] }>;
 
+/** NUL, or a UTF-16 surrogate without its pair. */
+const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'aborted']);
 
 /**
@@ -67,8 +69,9 @@ export class PostgresRunStore implements SseRunStore {
     const sizes: number[] = [];
     const escapes: boolean[] = [];
     for (const event of events) {
-      // PostgreSQL's text cannot hold NUL: such an event is kept as a JSON string, and read back exactly.
-      const escaped = event.includes('\0');
+      // Text cannot hold NUL, and a lone surrogate would come back as U+FFFD: such an event
+      // is kept as a JSON string (which escapes both), and read back exactly.
+      const escaped = UNSTORABLE.test(event);
       bodies.push(escaped ? JSON.stringify(event) : event);
       sizes.push(Buffer.byteLength(event));
       escapes.push(escaped);

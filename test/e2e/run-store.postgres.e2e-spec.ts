@@ -172,6 +172,30 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
     }
   });
 
+  it('keeps exactly the events that text cannot hold as they are (NUL, lone surrogates)', async () => {
+    const store = make().runStore;
+    const events = [
+      'data: a\0b\n\n',
+      'data: \ud800 \udfff x\udc00\ud83d\n\n',
+      '\0',
+      'data: "\\0"\n\n',
+      'data: 😀\n\n',
+    ];
+    await store.claim('k', 'r', LIMITS);
+    expect(await store.append('k', 'r', 1, events)).toBe(true);
+    expect((await store.read('k', 0, 10))?.events).toEqual(events);
+    // Their bytes are counted as sent (UTF-8: 1 + 3 + 3), not as kept (escaped, 10 and 8).
+    await store.claim('small', 'r', { ...LIMITS, maxBytes: 7 });
+    await store.append('small', 'r', 1, ['x', 'a\0b', '\ud800']);
+    expect((await store.get('small'))?.first).toBe(1);
+    await store.append('small', 'r', 4, ['y']);
+    expect(await store.read('small', 0, 10)).toEqual({
+      record: { run: 'r', status: 'running', first: 2, last: 4 },
+      from: 2,
+      events: ['a\0b', '\ud800', 'y'],
+    });
+  });
+
   it('refuses bad values with a TypeError, before PostgreSQL', async () => {
     const store = make().runStore;
     await expect(store.claim('a\0b', 'r', LIMITS)).rejects.toThrow(/key must be a string without NUL/);
