@@ -103,13 +103,19 @@ export class PostgresRunTable {
     );
   }
 
-  /** Renews for `$3` ms the lease of the runs `$2` of keys `$1` (two arrays) still running as that run. */
+  /**
+   * Renews for `$3` ms the lease of the runs `$2` of keys `$1` (two arrays) still running
+   * as that run. Their rows are locked in one order first, so that two renewals of
+   * overlapping runs wait on each other rather than deadlock.
+   */
   renewStatement(): string {
+    const live = "r.status = 'running' AND r.lease_until > now()";
     return (
+      `WITH due AS (SELECT r.id FROM ${this.runs} AS r JOIN unnest($1::text[], $2::text[]) AS u(key, run) ` +
+      `ON r.id = ${keyId('u.key')} AND r.run = u.run WHERE ${live} ORDER BY r.id FOR UPDATE OF r) ` +
       `UPDATE ${this.runs} AS r SET lease_until = now() + $3::bigint * interval '1 millisecond', ` +
       "expires_at = now() + ($3::bigint + r.ttl_ms) * interval '1 millisecond' " +
-      'FROM unnest($1::text[], $2::text[]) AS u(key, run) ' +
-      `WHERE r.id = ${keyId('u.key')} AND r.run = u.run AND r.status = 'running' AND r.lease_until > now()`
+      `FROM due WHERE r.id = due.id AND ${live}`
     );
   }
 

@@ -12,6 +12,8 @@ type Run = <Row extends object>(text: string, values?: unknown[]) => Promise<{ r
 
 /** NUL, or a UTF-16 surrogate without its pair. */
 const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** The longest ttl kept (a thousand years): `Infinity` and beyond become it, a time PostgreSQL can add. */
+const MAX_TTL_MS = 1000 * 365 * 24 * 3_600_000;
 const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'aborted']);
 
 /**
@@ -39,15 +41,12 @@ export class PostgresRunStore implements SseRunStore {
     checkText('claim', 'key', key);
     checkText('claim', 'run', run);
     const { ttl, maxEvents, maxBytes } = limits ?? ({} as Partial<SseRunLimits>);
-    checkCount('claim', 'limits.ttl', ttl, 0);
-    checkCount('claim', 'limits.maxEvents', maxEvents, 1);
-    checkCount('claim', 'limits.maxBytes', maxBytes, 1);
     const { rows } = await this.run<RunRow & { created: boolean }>(this.table.claimStatement(), [
       key,
       run,
-      ttl,
-      maxEvents,
-      maxBytes,
+      limit('limits.ttl', ttl, 0, MAX_TTL_MS),
+      limit('limits.maxEvents', maxEvents, 1, Number.MAX_SAFE_INTEGER),
+      limit('limits.maxBytes', maxBytes, 1, Number.MAX_SAFE_INTEGER),
       this.lease,
     ]);
     return { created: rows[0].created, record: recordOf(rows[0]) };
@@ -152,6 +151,13 @@ function checkText(method: string, what: string, value: unknown): string {
       }.`,
     );
   return value;
+}
+
+/** A bound of `claim`: an integer of at least `least`, or `Infinity` (no bound), up to `most`. */
+function limit(what: string, value: unknown, least: number, most: number): number {
+  if (value === Infinity) return most;
+  checkCount('claim', what, value, least);
+  return Math.min(value as number, most);
 }
 
 function checkCount(method: string, what: string, value: unknown, least: number): void {

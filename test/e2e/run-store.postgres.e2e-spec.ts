@@ -196,7 +196,7 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
     });
   });
 
-  it('refuses bad values with a TypeError, before PostgreSQL', async () => {
+  it('refuses bad values with a TypeError, before PostgreSQL, and takes Infinity as no bound', async () => {
     const store = make().runStore;
     await expect(store.claim('a\0b', 'r', LIMITS)).rejects.toThrow(/key must be a string without NUL/);
     await expect(store.claim('k', 'r', { ...LIMITS, maxEvents: 0 })).rejects.toThrow(TypeError);
@@ -207,6 +207,16 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
     await expect(store.read('k', -1, 10)).rejects.toThrow(TypeError);
     await expect(store.finish('k', 'r', 'running' as never)).rejects.toThrow(/status must be/);
     await expect(store.renew([{ key: 'k', run: 7 as never }])).rejects.toThrow(TypeError);
+    // Infinity is no bound.
+    const unbounded = { ttl: Infinity, maxEvents: Infinity, maxBytes: Infinity };
+    expect((await store.claim('k', 'r', unbounded)).created).toBe(true);
+    expect(await store.append('k', 'r', 1, ['a'.repeat(100_000), 'b'])).toBe(true);
+    expect(await store.finish('k', 'r', 'completed')).toEqual({
+      run: 'r',
+      status: 'completed',
+      first: 1,
+      last: 2,
+    });
   });
 
   /** The app's transaction on its own client: its own table locked, a publishIn holding its key. */
