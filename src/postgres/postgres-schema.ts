@@ -1,4 +1,4 @@
-import { escapeIdentifier as id, escapeLiteral as literal } from 'pg';
+import { type Client, escapeIdentifier as id, escapeLiteral as literal, type QueryResult } from 'pg';
 import { dollarQuoted } from './postgres-dollar-quoted';
 import { createRunSchemaStatements, runSchemaReady } from './postgres-run-schema';
 import { type PostgresTable } from './postgres-table';
@@ -133,4 +133,60 @@ export function createSchemaStatements(t: PostgresTable): string {
       END
       `)};
       ${createRunSchemaStatements(t.runTable, t.lockKey)}`;
+}
+
+/**
+ * Creates what the transport needs in PostgreSQL if it is missing, once, before the first
+ * use: everything where nothing is there, the run tables alone on an install of an
+ * earlier version. Not remembered when it fails: the next use tries again (PostgreSQL was
+ * away, or a privilege was granted since).
+ */
+export class PostgresSchema {
+  private created: Promise<void> | undefined;
+  private runsCreated: Promise<void> | undefined;
+  /** Whether the run tables of this version are there (once `created` resolved). */
+  private runsReady = false;
+
+  constructor(
+    private readonly table: PostgresTable,
+    private readonly query: (text: string) => Promise<QueryResult>,
+  ) {}
+
+  /** The tables, the sequence, indexes, functions and trigger (on `client`, the listener's, when given). */
+  create(client?: Client): Promise<void> {
+    this.created ??= (async () => {
+      const run = (text: string) => (client ? client.query(text) : this.query(text));
+      const { rows } = (await run(schemaReadyQuery(this.table))) as QueryResult<{
+        ready: boolean;
+        runs_ready: boolean;
+      }>;
+      if (!rows[0]?.ready) await run(createSchemaStatements(this.table));
+      this.runsReady = !rows[0]?.ready || rows[0].runs_ready;
+    })().catch((error: unknown) => {
+      this.created = undefined;
+      throw error;
+    });
+    return this.created;
+  }
+
+  /**
+   * What runs need: the rest, then, on an install of an earlier version, the run tables
+   * (which touch nothing an app's transaction locks). Apart, so that broadcasts go on
+   * where the app may not create them: then run operations get PostgreSQL's refusal.
+   */
+  createRuns(): Promise<void> {
+    this.runsCreated ??= (async () => {
+      await this.create();
+      if (this.runsReady) return;
+      // Asked again: after a refusal, someone allowed to may have created them since.
+      const { rows } = await this.query(`SELECT ${runSchemaReady(this.table.runTable)} AS ready`);
+      if (!rows[0]?.ready)
+        await this.query(createRunSchemaStatements(this.table.runTable, this.table.lockKey));
+      this.runsReady = true;
+    })().catch((error: unknown) => {
+      this.runsCreated = undefined;
+      throw error;
+    });
+    return this.runsCreated;
+  }
 }

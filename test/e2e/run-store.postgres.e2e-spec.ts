@@ -70,8 +70,8 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
   const open: PostgresTransport[] = [];
   const pools: Pool[] = [];
   /** The app's pool, two connections: one for the app's transaction, the other for the runs. */
-  const appPool = () => {
-    const pool = new Pool({ connectionString: pg!.url, max: 2 });
+  const appPool = (url = pg!.url) => {
+    const pool = new Pool({ connectionString: url, max: 2 });
     // As an app's: a connection that the server's shutdown ends is no crash.
     pool.on('error', () => undefined);
     pools.push(pool);
@@ -217,6 +217,42 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
       first: 1,
       last: 2,
     });
+  });
+
+  it('goes on publishing where the app may not create the run tables; runs get the refusal until they are there', async () => {
+    const schema = `earlier_${randomUUID().slice(0, 8)}`;
+    const role = `app_${randomUUID().slice(0, 8)}`;
+    const on = (url: string) => {
+      const transport = new PostgresTransport({
+        connectionString: url,
+        schema,
+        table: 'hub',
+        presenceTtl: 60_000,
+      });
+      open.push(transport);
+      return transport;
+    };
+    const grant =
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"; ` +
+      `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "${schema}" TO "${role}"`;
+    // An install of an earlier version, made by its owner; the app's role may use it, not change it.
+    await on(pg!.url).runStore.get('k');
+    await pg!.query(
+      `DROP TABLE "${schema}".hub_runs, "${schema}".hub_run_events; ` +
+        `DROP FUNCTION "${schema}".hub_run_claim, "${schema}".hub_run_append; ` +
+        `CREATE ROLE "${role}" LOGIN; GRANT USAGE ON SCHEMA "${schema}" TO "${role}"; ${grant}`,
+    );
+    const appUrl = pg!.url.replace('//postgres@', `//${role}@`);
+    const app = on(appUrl);
+    const rolePool = appPool(appUrl);
+    await app.publishIn(rolePool, { order: 1 });
+    await expect(app.runStore.claim('k', 'r', LIMITS)).rejects.toThrow(/permission denied/);
+    expect(await pg!.query(`SELECT count(*)::int AS n FROM "${schema}".hub`)).toEqual([{ n: 1 }]);
+    // Its owner's next instance creates them.
+    await on(pg!.url).runStore.get('k');
+    await pg!.query(grant);
+    expect((await app.runStore.claim('k', 'r', LIMITS)).created).toBe(true);
+    expect(await app.runStore.append('k', 'r', 1, ['a'])).toBe(true);
   });
 
   /** The app's transaction on its own client: its own table locked, a publishIn holding its key. */
