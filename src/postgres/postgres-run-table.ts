@@ -54,7 +54,7 @@ export class PostgresRunTable {
     return literal(`${this.appendFunction}(text,text,bigint,text[],bigint[],boolean[],bigint)`);
   }
 
-  /** `$1` claims key `$1` as run `$2` with ttl, maxEvents, maxBytes `$3`..`$5` and a lease of `$6` ms (a `RunRow` and `created`). */
+  /** Claims key `$1` as run `$2` with ttl, maxEvents, maxBytes `$3`..`$5` and a lease of `$6` ms (a `RunRow` and `created`). */
   claimStatement(): string {
     return (
       'SELECT created, run_id AS run, run_status AS status, first_event::text AS first, last_event::text AS last ' +
