@@ -54,7 +54,10 @@ export class PostgresRunTable {
     return literal(`${this.appendFunction}(text,text,bigint,text[],bigint[],boolean[],bigint)`);
   }
 
-  /** Claims key `$1` as run `$2` with ttl, maxEvents, maxBytes `$3`..`$5` and a lease of `$6` ms (a `RunRow` and `created`). */
+  /**
+   * Claims key `$1` as run `$2` with ttl, maxEvents, maxBytes `$3`..`$5` and a lease of
+   * `$6` ms: a `RunRow` and `created`.
+   */
   claimStatement(): string {
     return (
       'SELECT created, run_id AS run, run_status AS status, first_event::text AS first, last_event::text AS last ' +
@@ -62,7 +65,10 @@ export class PostgresRunTable {
     );
   }
 
-  /** Appends events `$4` (UTF-8 sizes `$5`, JSON-escaped `$6`) from `$3` to key `$1`'s run `$2`, with a lease of `$7` ms. */
+  /**
+   * Appends events `$4` (their UTF-8 sizes `$5`, whether JSON-escaped `$6`) from `$3` to
+   * key `$1`'s run `$2`, with a lease of `$7` ms: `appended`.
+   */
   appendStatement(): string {
     return (
       `SELECT ${this.appendFunction}($1::text, $2::text, $3::bigint, $4::text[], $5::bigint[], $6::boolean[], ` +

@@ -219,7 +219,7 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
     });
   });
 
-  it('goes on publishing where the app may not create the run tables; runs get the refusal until they are there', async () => {
+  it('goes on publishing where the app may not create the run tables; runs get the refusal till they are', async () => {
     const schema = `earlier_${randomUUID().slice(0, 8)}`;
     const role = `app_${randomUUID().slice(0, 8)}`;
     const on = (url: string) => {
@@ -295,7 +295,7 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
     }
   });
 
-  it("creates the run tables of an install of an earlier version without waiting on the app's open transaction", async () => {
+  it("creates the run tables of an earlier install without waiting on the app's open transaction", async () => {
     const name = `sse_runs_${randomUUID().slice(0, 8)}`;
     const earlier = make({}, name);
     // Its first use creates every table.
