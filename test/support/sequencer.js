@@ -31,6 +31,7 @@ const ESTIMATE = {
   'redis.e2e-spec.ts': 13,
   'transport-conformance.redis.e2e-spec.ts': 13,
   'postgres-defects.e2e-spec.ts': 11,
+  'run-store.postgres.e2e-spec.ts': 11,
   'hub-model.e2e-spec.ts': 9,
 };
 
