@@ -6,11 +6,15 @@ import { startApp, type TestApp } from './support/start-app';
 // a POST that starts the answer, a reload that resumes it, a stop from another tab.
 const WORDS = 'You asked: tea. Here is a long answer, word by word.'.split(' ');
 
-const ask = (t: TestApp, user: string | undefined, id: string, headers: Record<string, string> = {}) =>
+// The guide's model says the prompt back, a word every 100 ms: this one keeps a run going
+// for as long as a test needs it.
+const LONG_PROMPT = Array.from({ length: 1000 }, () => 'tea').join(' ');
+
+const ask = (t: TestApp, user: string | undefined, id: string, prompt = 'tea') =>
   openSseStream(t.url, `/chat/${id}/answer`, {
     method: 'POST',
-    body: { prompt: 'tea' },
-    headers: { ...(user && { 'x-user': user }), ...headers },
+    body: { prompt },
+    headers: { ...(user && { 'x-user': user }) },
   });
 
 const resume = (t: TestApp, user: string | undefined, id: string, headers: Record<string, string> = {}) =>
@@ -64,18 +68,19 @@ describe("the guide's resumable answer (docs/runs.md)", () => {
   });
 
   it("another user gets their own key (204), never ann's answer; no user, the guard refuses", async () => {
-    const first = await ask(t, 'ann', '2');
+    const first = await ask(t, 'ann', '2', LONG_PROMPT);
     await first.nextEvent();
     const bob = await resume(t, 'bob', '2');
     expect(bob.status).toBe(204);
     expect((await call(t, 'bob', 'GET', '/chat/2/status')).status).toBe(404);
     expect((await resume(t, undefined, '2')).status).toBe(403);
     expect((await ask(t, undefined, '2')).status).toBe(403);
-    await rest(first);
+    expect(await (await call(t, 'ann', 'POST', '/chat/2/stop')).json()).toEqual({ stopped: true });
+    await first.closed();
   });
 
   it('a stop from another tab aborts the run: every reader ends, the status is aborted', async () => {
-    const first = await ask(t, 'ann', '3');
+    const first = await ask(t, 'ann', '3', LONG_PROMPT);
     await first.nextEvent();
     const tab = await resume(t, 'ann', '3');
     await tab.nextEvent();

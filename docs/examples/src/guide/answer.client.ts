@@ -10,8 +10,8 @@ export interface AnswerView {
   clear(): void;
 }
 
-/** Starts the answer (or joins it) and reads the POST's stream; resumes if the connection breaks. */
-export async function ask(id: string, prompt: string, view: AnswerView): Promise<void> {
+/** Starts the answer (or joins it) and reads the POST's stream, then makes sure it got all of it. */
+export async function ask(id: string, prompt: string, view: AnswerView): Promise<EventSource> {
   const response = await fetch(`/chat/${id}/answer`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -40,9 +40,11 @@ export async function ask(id: string, prompt: string, view: AnswerView): Promise
       }
     }
   } catch {
-    // The network went, the run did not: go on after the last event this page got.
-    resume(id, view, lastEventId);
+    // The network went, the run did not.
   }
+  // The stream ended: with the run, or only with its connection (a network change, the
+  // instance shutting down). Resuming after the last event tells: 204 at the end of the run.
+  return resume(id, view, lastEventId);
 }
 
 /** Follows the answer from its start, or after `lastEventId`, until it ends. */
