@@ -11,6 +11,7 @@
 // The module, the route and its lifecycle.
 export { SseModule } from './nest/sse.module';
 export { SseRoute } from './nest/sse-route.decorator';
+export type { SseRouteDecorator, SseRouteResult, SseRouteValues } from './nest/sse-route.decorator';
 export { ConnectedClient } from './nest/connected-client.decorator';
 export { SseRunSignal } from './nest/sse-run-signal.decorator';
 export type { SseResumableOptions } from './nest/sse-resumable-options.interface';

@@ -49,6 +49,8 @@ const SHUTDOWN_WAIT_MS = 3000;
 export class HubRuns {
   private readonly producers = new Map<string, RunProducer>();
   private readonly readers = new Map<string, Set<RunReader>>();
+  /** The clients that read a run: a resync of the transport is not theirs to hear (the store has their events). */
+  private readonly readingClients = new WeakSet<SseClient>();
   private renewTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
 
@@ -138,10 +140,21 @@ export class HubRuns {
       let set = this.readers.get(entrance.key);
       if (!set) this.readers.set(entrance.key, (set = new Set()));
       set.add(reader);
+      this.readingClients.add(client);
       this.watchQuietRuns();
       reader.start();
       return () => reader.stop();
     });
+  }
+
+  /** Whether `client` reads a run. */
+  reads(client: SseClient): boolean {
+    return this.readingClients.has(client);
+  }
+
+  /** This instance may have missed notices (its transport's reader fell behind, or its server restarted): every reader reads the store. */
+  catchUp(): void {
+    for (const set of this.readers.values()) for (const reader of set) reader.read();
   }
 
   /** A reader ended. */

@@ -118,12 +118,15 @@ export class RunProducer {
    */
   fail(error: unknown, abortReason?: unknown): Promise<void> {
     if (!this.running) return this.appending ?? Promise.resolve();
-    this.host.logger.error(
-      `run-failed:${(error as Error)?.message ?? String(error)}`,
-      `The resumable run ${this.key} failed; its readers get an error event and their streams end: ` +
-        `${(error as Error)?.message ?? String(error)}`,
-      (error as Error)?.stack,
-    );
+    const reason = (error as Error)?.message ?? String(error);
+    // The handler's failure is the app's bug; a stop by the library (maxDuration, shutdown) is not.
+    if (abortReason === undefined)
+      this.host.logger.error(
+        `run-failed:${reason}`,
+        `The resumable run ${this.key} failed; its readers get an error event and their streams end: ${reason}`,
+        (error as Error)?.stack,
+      );
+    else this.host.logger.warn(`run-stopped:${reason}`, `${reason} Its readers get an error event.`);
     const event = toSseEvent(this.limits.errorEvent(error));
     if (event) this.push(encodeEvent({ ...event, id: undefined }));
     return this.end('failed', abortReason);

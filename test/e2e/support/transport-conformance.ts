@@ -12,6 +12,7 @@ import {
   type SseTransport,
 } from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse-hub/testing';
+import { describeRunConformance } from './run-conformance';
 import { startApp, type TestApp } from './start-app';
 
 /**
@@ -122,6 +123,8 @@ export function describeTransportConformance(name: string, harness: TransportHar
 
     beforeAll(async () => harness.beforeAll?.(), 120_000);
     afterAll(async () => harness.afterAll?.(), 60_000);
+    // Resumable runs, on the same server.
+    describeRunConformance(harness);
     afterEach(async () => {
       for (const stream of streams.splice(0)) stream.close();
       for (const app of apps.splice(0)) await app.app.close();
