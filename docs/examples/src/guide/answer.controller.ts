@@ -29,6 +29,11 @@ export class SignedInGuard implements CanActivate {
   }
 }
 
+/** The events of an answer: what the route yields is checked against them. */
+export interface AnswerEvents {
+  token: { text: string };
+}
+
 // A key is not a secret: the guard decides who gets in, and the key, built from the
 // signed-in user, makes sure that what they read is their own answer.
 const answerKey = (req: SignedInRequest) => `answer:${req.user.id}:${req.params.id}`;
@@ -40,7 +45,7 @@ export class AnswerController {
 
   // POST /chat/42/answer {"prompt":"…"}: starts the answer, or joins it if it runs or ran
   // (then the handler is not called again: the model is paid for once).
-  @SseRoute(':id/answer', { method: RequestMethod.POST, resumable: { key: answerKey } })
+  @SseRoute<AnswerEvents>(':id/answer', { method: RequestMethod.POST, resumable: { key: answerKey } })
   answer(@Body('prompt') prompt: string, @SseRunSignal() signal: AbortSignal) {
     return tokens(prompt, signal);
   }
@@ -70,6 +75,6 @@ export class AnswerController {
 async function* tokens(prompt: string, signal: AbortSignal) {
   for (const word of `You asked: ${prompt}. Here is a long answer, word by word.`.split(' ')) {
     await sleep(100, undefined, { signal });
-    yield { event: 'token', data: { text: `${word} ` } };
+    yield { event: 'token' as const, data: { text: `${word} ` } };
   }
 }
