@@ -96,14 +96,17 @@ export class HubRuns {
     if (!record) return { kind: 'none' };
     const named = lastEventId === undefined ? undefined : parseRunEventId(lastEventId);
     const known = named !== undefined && named.run === record.run && named.seq <= record.last;
-    // It has had everything of a run that ended: EventSource stops on a 204.
-    if (known && record.status !== 'running' && named.seq === record.last) return { kind: 'none' };
+    const after = known ? named.seq : 0;
+    const unknownId = lastEventId !== undefined && !known;
+    // Nothing left of a run that ended (the client has its last event, or it had none): a
+    // 204, on which EventSource stops, rather than an empty stream it would retry forever.
+    if (record.status !== 'running' && !unknownId && after >= record.last) return { kind: 'none' };
     return {
       kind: 'read',
       key: checked,
       run: record.run,
-      after: known ? named.seq : 0,
-      unknownId: lastEventId !== undefined && !known,
+      after,
+      unknownId,
       producer,
     };
   }

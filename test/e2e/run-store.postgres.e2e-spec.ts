@@ -42,11 +42,9 @@ function transportOn(name: string, options: { presenceTtl?: number; pool?: Pool 
   });
 }
 
-function storeOn(name: string): SseRunStore {
-  // Only the contract's lease tests get the short lease: its other tests claim runs and
-  // finish them without a renew, which on a loaded machine can take longer than it.
-  const leaseTest = / lease /.test(expect.getState().currentTestName ?? '');
-  const transport = transportOn(name, { presenceTtl: leaseTest ? LEASE_MS : LONG_LEASE_MS });
+function storeOn(name: string, { lease }: { lease: boolean }): SseRunStore {
+  // Only the contract's lease tests get the short lease (see RunStoreHarness.make).
+  const transport = transportOn(name, { presenceTtl: lease ? LEASE_MS : LONG_LEASE_MS });
   transports.set(transport.runStore, transport);
   return transport.runStore;
 }
@@ -57,8 +55,8 @@ describeRunStoreContract('PostgresTransport.runStore on a real PostgreSQL', {
     pg = await PostgresServer.start(binDir);
   },
   // The cluster stays for the tests below; they stop it.
-  make: () => storeOn((table = `sse_runs_${randomUUID().slice(0, 8)}`)),
-  makeSecond: () => storeOn(table),
+  make: (options) => storeOn((table = `sse_runs_${randomUUID().slice(0, 8)}`), options),
+  makeSecond: (options) => storeOn(table, options),
   leaseMs: LEASE_MS,
   close: async (store) => {
     await transports.get(store)?.close();
