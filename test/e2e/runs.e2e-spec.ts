@@ -321,6 +321,19 @@ describe('resumable runs (in process)', () => {
     await again.closed();
   });
 
+  it('a run that ended without an event answers 204 to a reader without an id (EventSource would retry an empty stream)', async () => {
+    current.id = '14';
+    const first = await post(t, '/runs/ann/14', 'ann');
+    await until(() => feeds.has('14'), 'the run started');
+    expect(await hub.abortRun('answer:ann:14')).toBe(true);
+    await first.closed();
+    const none = await openSseStream(t.url, '/runs/ann/14', { headers: { 'x-user': 'ann' } });
+    expect(none.status).toBe(204);
+    const joined = await post(t, '/runs/ann/14', 'ann');
+    expect(joined.status).toBe(204);
+    expect(calls.get('14')).toBe(1);
+  });
+
   it('a key no transport can store is a 400 before the stream starts', async () => {
     const bad = await openSseStream(t.url, `/runs/bad/key/1?key=${encodeURIComponent('a\0b')}`, {
       method: 'POST',
