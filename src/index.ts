@@ -50,7 +50,13 @@ export type { SseTransport } from './hub/sse-transport.interface';
 export type { SseBroadcastMessage, SseHubMessage } from './hub/sse-hub-message.interface';
 export type { SseHistoryResult } from './hub/sse-replay.type';
 export type { SsePresenceStore } from './hub/sse-presence-store.interface';
-export type { SseRunLimits, SseRunPage, SseRunRecord, SseRunStore } from './hub/sse-run-store.interface';
+export type {
+  SseRunClaim,
+  SseRunLimits,
+  SseRunPage,
+  SseRunRecord,
+  SseRunStore,
+} from './hub/sse-run-store.interface';
 export { InMemoryRunStore } from './hub/in-memory.run-store';
 export type { SsePresenceChange } from './hub/sse-presence.interface';
 export type { SseTransportState } from './hub/sse-transport-state.interface';

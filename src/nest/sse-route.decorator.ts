@@ -67,6 +67,7 @@ export type SseRouteValues<TValue> =
  * The decorator `@SseRoute()` gives: a method decorator that checks what the method
  * returns against the route's event map (anything, without one).
  *
+ * @typeParam TMethod - the decorated method, whose result must be an `SseRouteResult`.
  * @publicApi
  */
 export type SseRouteDecorator<TEvents extends SseEventMap = any> = <
