@@ -27,7 +27,8 @@ export interface RedisStreamsTransportOptions {
   /**
    * How long, in ms, an instance that stopped without a goodbye (killed, cut off from
    * Redis) stays in `SseHub.presence()`: each instance says it is alive every third of
-   * it (default 15,000).
+   * it (default 15,000). It is also the lease of a resumable run: a run whose instance
+   * stopped renewing it for this long ends as `failed`.
    */
   presenceTtl?: number;
 }

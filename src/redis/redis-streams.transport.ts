@@ -3,6 +3,7 @@ import {
   type SseHistoryResult,
   type SseHubMessage,
   type SsePresenceStore,
+  type SseRunStore,
   type SseTransport,
   type SseTransportState,
 } from '../hub';
@@ -18,6 +19,7 @@ import {
 import { isUnavailable, publisherFor, RedisConnection } from './redis-connection';
 import { readHistory } from './redis-history';
 import { RedisPresence } from './redis-presence';
+import { RedisRunStore } from './redis-runs';
 import { type RedisStreamsTransportOptions } from './redis-streams-transport-options.interface';
 import { checkStreamName, keyBeside } from './keys';
 import {
@@ -59,13 +61,16 @@ export const READER_NAME = 'nestjs-sse-hub:reader';
  * The reader keeps its cursor across reconnects, so a dropped connection loses nothing.
  * Redis being down never stops the app: it starts, serves its clients, and reconnects;
  * meanwhile `publish` rejects with `SseTransportUnavailableError` (nothing is sent).
- * Presence is kept in Redis too, beside the stream (`presenceStore`).
+ * Presence and resumable runs are kept in Redis too, beside the stream (`presenceStore`,
+ * `runStore`).
  *
  * @publicApi
  */
 export class RedisStreamsTransport implements SseTransport {
   /** The streams of every instance, kept in Redis beside the stream. */
   readonly presenceStore: SsePresenceStore;
+  /** The resumable runs of every instance, kept in Redis beside the stream; their lease is `presenceTtl`. */
+  readonly runStore: SseRunStore;
   private readonly logger = new ThrottledLogger(RedisStreamsTransport.name);
   private readonly key: string;
   private readonly maxLen: number;
@@ -112,6 +117,8 @@ export class RedisStreamsTransport implements SseTransport {
     this.watch(this.client, 'publisher');
     const ttl = positiveInteger(NAME, 'presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL);
     this.presenceStore = new RedisPresence(this.client, this.key, ttl, this.logger, this.links);
+    // A dead instance's runs fail within the time its streams leave presence.
+    this.runStore = new RedisRunStore(this.client, this.key, ttl, this.links);
   }
 
   /** Resolves once this instance reads the stream: what is published from then on reaches its clients. */
