@@ -188,8 +188,9 @@ async function pass(scenario, route, redis, failures, tag) {
 function check(got, tag, failures) {
   const complete = got.failureCount === 0 && got.delivered === got.expected;
   if (!complete) {
+    const tokens = `${got.delivered} of ${got.expected} tokens delivered`;
     failures.push(
-      `${tag}: ${got.failureCount} of ${got.readers} readers failed, ${got.delivered} of ${got.expected} tokens delivered; ${got.failures.join('; ')}`,
+      `${tag}: ${got.failureCount} of ${got.readers} readers failed, ${tokens}; ${got.failures.join('; ')}`,
     );
   }
 }
@@ -208,6 +209,36 @@ function hasRedis() {
   }
 }
 
+/** A pass's tokens/s, latency and CPU, in a line. */
+function describeSpeed(got, redis) {
+  const ms = (value) => `${fmt(value, 1)} ms`;
+  const per1000 = (cpuMs) => ms((cpuMs / got.delivered) * 1000);
+  return [
+    `${fmt(got.tokensPerSec)} tokens/s in ${fmt(got.spanMs / 1000, 1)} s;`,
+    `latency p50 ${ms(got.latencyMs?.p50)}, p99 ${ms(got.latencyMs?.p99)}`,
+    `(p99 by reader: ${ms(got.firstReaderLatencyMs?.p99)}, ${ms(got.secondReaderLatencyMs?.p99)};`,
+    `request → head p99 ${ms(got.openMs[0]?.p99)}, ${ms(got.openMs[1]?.p99)});`,
+    `CPU per 1,000 tokens: servers ${per1000(got.serverCpuMs)}, readers ${per1000(got.cpuMs)}`,
+    ...(redis ? [`, Redis ${per1000(got.redisCpuMs)}`] : []),
+    `; ${got.delivered}/${got.expected} tokens, ${got.failureCount} readers failed`,
+  ]
+    .join(' ')
+    .replace(/ ([,;])/g, '$1');
+}
+
+/** A pass's memory per run, in a line. */
+function describeMemory(m, redis) {
+  const of = (key, at) => `${kib(perRun(m, key, at))} KiB`;
+  return [
+    `${m.mid.activeRuns} runs active at the midway sample; per run:`,
+    `RSS ${of('rss', 'mid')}, heap used ${of('heapUsed', 'mid')} running;`,
+    `RSS ${of('rss', 'after')}, heap used ${of('heapUsed', 'after')} after`,
+    ...(redis ? [`; Redis ${of('redisUsed', 'mid')} / ${of('redisUsed', 'after')}`] : []),
+  ]
+    .join(' ')
+    .replace(/ ;/g, ';');
+}
+
 async function runScenario(name, failures) {
   const scenario = SCENARIOS[name];
   const redis = scenario.redis ? await startRedis() : undefined;
@@ -218,13 +249,8 @@ async function runScenario(name, failures) {
         const tag = `[${name} ${round + 1}/${config.rounds}] ${route.padEnd(5)}`;
         const got = await pass(scenario, route, redis, failures, tag);
         rounds[route].push(got);
-        const m = got.memory;
-        log(
-          `${tag} ${fmt(got.tokensPerSec)} tokens/s in ${fmt(got.spanMs / 1000, 1)} s; latency p50 ${fmt(got.latencyMs?.p50, 1)} ms, p99 ${fmt(got.latencyMs?.p99, 1)} ms (readers: first ${fmt(got.firstReaderLatencyMs?.p99, 1)}, second ${fmt(got.secondReaderLatencyMs?.p99, 1)}; request → head p99 ${fmt(got.openMs[0]?.p99, 1)} / ${fmt(got.openMs[1]?.p99, 1)}); CPU per 1,000 tokens: servers ${fmt((got.serverCpuMs / got.delivered) * 1000, 1)} ms, readers ${fmt((got.cpuMs / got.delivered) * 1000, 1)} ms${redis ? `, Redis ${fmt((got.redisCpuMs / got.delivered) * 1000, 1)} ms` : ''}; ${got.delivered}/${got.expected} tokens, ${got.failureCount} readers failed`,
-        );
-        log(
-          `${tag} ${m.mid.activeRuns} runs active at the midway sample; per run: RSS ${kib(perRun(m, 'rss', 'mid'))} KiB, heap used ${kib(perRun(m, 'heapUsed', 'mid'))} KiB running; RSS ${kib(perRun(m, 'rss', 'after'))} KiB, heap used ${kib(perRun(m, 'heapUsed', 'after'))} KiB after${redis ? `; Redis ${kib(perRun(m, 'redisUsed', 'mid'))} / ${kib(perRun(m, 'redisUsed', 'after'))} KiB` : ''}`,
-        );
+        log(`${tag} ${describeSpeed(got, redis)}`);
+        log(`${tag} ${describeMemory(got.memory, redis)}`);
       }
     }
   } finally {
@@ -265,15 +291,26 @@ function summarize(scenario) {
   return { routes, addedP50Ms: added('p50'), addedP99Ms: added('p99') };
 }
 
+const COLUMNS = [
+  'scenario',
+  'route',
+  'tokens/s delivered',
+  'took (s)',
+  'latency p50 / p99 (ms)',
+  'p99 1st / 2nd reader (ms)',
+  'added vs plain p50 / p99 (ms)',
+  'CPU per 1,000 tokens: servers / readers / Redis (ms)',
+  'per run running: RSS / heap used (KiB)',
+  'per run after: RSS / heap used (KiB)',
+  'Redis per run: running / after (KiB)',
+];
+
 function table(results) {
   const offered = (2 * config.runs * 1000) / config.delayMs;
-  const lines = [
-    '| scenario | route | tokens/s delivered | took (s) | latency p50 / p99 (ms) | p99 1st / 2nd reader (ms) | added vs plain p50 / p99 (ms) | CPU per 1,000 tokens: servers / readers / Redis (ms) | per run running: RSS / heap used (KiB) | per run after: RSS / heap used (KiB) | Redis per run: running / after (KiB) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
+  const lines = [`| ${COLUMNS.join(' | ')} |`, `| --- | --- |${' ---: |'.repeat(COLUMNS.length - 2)}`];
   for (const scenario of results.scenarios) {
     if (scenario.skipped) {
-      lines.push(`| ${scenario.label} | skipped: ${scenario.skipped} |${' |'.repeat(9)}`);
+      lines.push(`| ${scenario.label} | skipped: ${scenario.skipped} |${' |'.repeat(COLUMNS.length - 2)}`);
       continue;
     }
     for (const route of ROUTES) {
@@ -288,7 +325,9 @@ function table(results) {
         `${fmt(r.p50Ms, 1)} / ${fmt(r.p99Ms, 1)}`,
         `${fmt(r.firstReaderP99Ms, 1)} / ${fmt(r.secondReaderP99Ms, 1)}`,
         route === 'runs' ? `${fmt(addedP50Ms, 1)} / ${fmt(addedP99Ms, 1)}` : '',
-        `${fmt(r.serverCpuMsPer1000, 1)} / ${fmt(r.readersCpuMsPer1000, 1)}${scenario.redis ? ` / ${fmt(r.redisCpuMsPer1000, 1)}` : ''}`,
+        [r.serverCpuMsPer1000, r.readersCpuMsPer1000, ...(scenario.redis ? [r.redisCpuMsPer1000] : [])]
+          .map((ms) => fmt(ms, 1))
+          .join(' / '),
         `${kib(m.rssRunning)} / ${kib(m.heapUsedRunning)}`,
         `${kib(m.rssAfter)} / ${kib(m.heapUsedAfter)}`,
         scenario.redis ? `${kib(m.redisRunning)} / ${kib(m.redisAfter)}` : '',
@@ -307,11 +346,28 @@ function write(results) {
   const md = [
     '# Resumable runs',
     '',
-    `\`npm run bench:runs\`: ${fmt(config.runs)} runs at once of ${fmt(config.tokens)} tokens, one every ${config.delayMs} ms, 2 readers each (the POST that starts the run, a GET that joins it), against a plain route producing the same tokens for each of as many readers. Offered: ${fmt(offered)} tokens/s to all readers, a run's own pace ${fmt((config.tokens * config.delayMs) / 1000, 1)} s. Medians of ${config.rounds} round(s), each a pass of each route on fresh servers. ${m.cpus} CPUs (${m.model}), Node ${m.node}, ${m.platform}, ${m.date}; wall time ${fmt(results.wallSeconds, 1)} s. Library at ${results.library}.`,
+    [
+      `\`npm run bench:runs\`: ${fmt(config.runs)} runs at once of ${fmt(config.tokens)} tokens,`,
+      `one every ${config.delayMs} ms, 2 readers each (the POST that starts the run, a GET that joins it),`,
+      'against a plain route producing the same tokens for each of as many readers.',
+      `Offered: ${fmt(offered)} tokens/s to all readers, a run's own pace`,
+      `${fmt((config.tokens * config.delayMs) / 1000, 1)} s.`,
+      `Medians of ${config.rounds} round(s), each a pass of each route on fresh servers.`,
+      `${m.cpus} CPUs (${m.model}), Node ${m.node}, ${m.platform}, ${m.date};`,
+      `load average (1 min) ${fmt(m.loadAverage.start, 1)} at the start, ${fmt(m.loadAverage.end, 1)} at the end;`,
+      `wall time ${fmt(results.wallSeconds, 1)} s. Library at ${results.library}.`,
+    ].join(' '),
     '',
     ...lines,
     '',
-    'Latency: receive − produce per token (a token produced before the response head of its reader arrived counts from the head), p50 / p99 of every token of a pass; the 1st reader is the POST (plain: the GET on A), the 2nd the joining GET (on B across instances); "added" is resumable − plain in the same round. Memory: RSS and heap used of the server process(es) after a full GC, minus the same after the warm-up, ÷ runs; running: when half of all tokens were delivered; after: once every run ended (a plain "run" is its two streams). Redis: its used_memory, the same way.',
+    [
+      'Latency: receive − produce per token (a token produced before the response head of its reader',
+      'arrived counts from the head), p50 / p99 of every token of a pass; the 1st reader is the POST',
+      '(plain: the GET on A), the 2nd the joining GET (on B across instances); "added" is resumable − plain',
+      'in the same round. Memory: RSS and heap used of the server process(es) after a full GC, minus the',
+      'same after the warm-up, ÷ runs; running: when half of all tokens were delivered; after: once every',
+      'run ended (a plain "run" is its two streams). Redis: its used_memory, the same way.',
+    ].join(' '),
     ...(results.failures.length > 0
       ? ['', `**${results.failures.length} check(s) failed:**`, '', ...results.failures.map((f) => `- ${f}`)]
       : []),
@@ -343,6 +399,8 @@ function gitDescription() {
 
 async function main() {
   const started = now();
+  // Other work on the machine weighs on every figure: said beside them.
+  const loadAtStart = os.loadavg()[0];
   for (const name of config.scenarios)
     if (!SCENARIOS[name]) throw new Error(`BENCH_RUNS_SCENARIOS: unknown scenario "${name}" (one, two)`);
   const failures = [];
@@ -373,6 +431,7 @@ async function main() {
       platform: `${os.platform()} ${os.release()}`,
       totalMemory: os.totalmem(),
       date: new Date().toISOString(),
+      loadAverage: { start: loadAtStart, end: os.loadavg()[0] },
     },
     library: gitDescription(),
     wallSeconds: (now() - started) / 1000,

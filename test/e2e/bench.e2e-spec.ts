@@ -194,7 +194,7 @@ describe('resumable-runs benchmark (5 runs of 20 tokens, in process)', () => {
     rmSync(resultsDir, { recursive: true, force: true });
   });
 
-  it('delivers every token of every run to both readers, measures both routes and writes runs.json and runs.md', async () => {
+  it('delivers every token to both readers of each run, measures both routes, writes runs.*', async () => {
     if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
       throw new Error(
         'dist/index.js is missing: the benchmark runs the built library. Run `npm run build` first.',
