@@ -32,7 +32,8 @@
 //
 // Medians of the rounds. Env: BENCH_RUNS, BENCH_RUN_TOKENS, BENCH_RUN_DELAY_MS,
 // BENCH_RUNS_ROUNDS, BENCH_RUNS_WARM (200), BENCH_RUNS_SCENARIOS, BENCH_RESULTS_DIR (where
-// runs.json and runs.md go, default bench/results).
+// runs.json and runs.md go, default bench/results), BENCH_SERVER_EXEC_ARGV (extra node flags
+// for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -60,6 +61,8 @@ const SCENARIOS = {
 };
 const ROUTES = ['plain', 'runs'];
 const SERVER = path.join(__dirname, 'servers', 'runs.js');
+// As in bench/run.js, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const EXTRA_ARGV = (process.env.BENCH_SERVER_EXEC_ARGV || '').split(' ').filter(Boolean);
 
 const log = (line) => process.stdout.write(`${line}\n`);
 const fmt = (n, digits = 0) =>
@@ -78,7 +81,7 @@ async function startServers(scenario, redis) {
     : process.env;
   const names = scenario.instances === 1 ? ['a'] : ['a', 'b'];
   const servers = names.map((name) =>
-    spawn(SERVER, { execArgv: ['--expose-gc'], env, name: `runs ${name}` }),
+    spawn(SERVER, { execArgv: ['--expose-gc', ...EXTRA_ARGV], env, name: `runs ${name}` }),
   );
   const stop = () => Promise.all(servers.map((server) => server.stop()));
   try {
