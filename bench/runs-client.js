@@ -191,7 +191,7 @@ async function open({ route, a, b, ids, tokens, delay, held }) {
         if (route === 'plain') {
           await Promise.all([
             openReader(a, 'GET', `/plain/${id}${query}`, `GET plain ${id} on ${a}`, false),
-            openReader(b, 'GET', `/plain/${id}${query}`, `GET plain ${id} on ${b}`, true),
+            openReader(b, 'GET', `/plain/${id}${query}`, `GET plain ${id} on ${b} (2nd)`, true),
           ]);
         } else if (await openReader(a, 'POST', `/runs/${id}${query}`, `POST ${id} on ${a}`, false)) {
           await openReader(b, 'GET', `/runs/${id}`, `GET ${id} on ${b}`, true);
@@ -232,14 +232,17 @@ const commands = {
     await open(args);
     return { opened: pass.readers.size };
   },
+  /** Once half of the tokens arrived; or every reader ended short of it (failed: `finish` says how). */
   async half({ timeoutMs = 60_000 }) {
     const current = pass;
     if (current.delivered * 2 < current.expected) {
       const limit = timeout(timeoutMs);
-      await Promise.race([new Promise((resolve) => current.halfWaiters.push(resolve)), limit.promise]);
+      const halfway = new Promise((resolve) => current.halfWaiters.push(resolve));
+      await Promise.race([halfway, current.done, limit.promise]);
       limit.clear();
     }
-    if (current.delivered * 2 < current.expected)
+    const ended = current.ended === current.total;
+    if (current.delivered * 2 < current.expected && !ended)
       throw new Error(
         `only ${current.delivered} of ${current.expected} tokens arrived within ${timeoutMs} ms`,
       );
