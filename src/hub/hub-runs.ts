@@ -59,6 +59,8 @@ export class HubRuns {
     private readonly publishMessage: (message: SseHubMessage) => Promise<void>,
     readonly logger: ThrottledLogger,
     private readonly metrics: HubMetrics,
+    /** Whether the transport hands a published message to this hub before `publish` returns (the in-process one). */
+    private readonly deliversAtOnce = false,
   ) {}
 
   /** Runs this instance produces now, oldest first (for `stats()` and the dashboard). */
@@ -220,7 +222,11 @@ export class HubRuns {
   }
 
   publish(notice: Omit<RunNotice, 'type'>): Promise<void> {
-    return this.publishMessage({ type: 'run', ...notice });
+    const message: RunNotice = { type: 'run', ...notice };
+    // This instance's readers need not wait for the notice to come back from the transport's
+    // server: they have it now, and skip it when it comes back (they go by event numbers).
+    if (!this.deliversAtOnce) this.notice(message);
+    return this.publishMessage(message);
   }
 
   /** A producer stopped. */

@@ -92,6 +92,7 @@ export class HubStreams implements SseChannelListener {
       (message) => this.transport.publish(message),
       this.logger,
       this.metrics,
+      this.transport instanceof InMemoryTransport,
     );
   }
 

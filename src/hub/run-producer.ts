@@ -210,8 +210,9 @@ export class RunProducer {
       );
       if (this.aborted) return;
       if (!stored) return this.abort('failed', new Error(`The run ${this.key} ended elsewhere.`));
-      // Not fatal: readers that miss it read the store.
-      await this.host.publish({ key: this.key, run: this.run, from, events }).catch((error: unknown) => {
+      // Not awaited: the next append need not wait for it (notices go out in the order they
+      // are published). Not fatal either: readers that miss it read the store.
+      void this.host.publish({ key: this.key, run: this.run, from, events }).catch((error: unknown) => {
         this.host.logger.warn(
           `run-notice:${(error as Error)?.message}`,
           `A notice of the run ${this.key} could not be published; its readers read the store instead: ` +
