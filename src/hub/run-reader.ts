@@ -88,7 +88,11 @@ export class RunReader {
         // The store's server is away: the stream stays open and reads again once it is back.
         () => void setTimeout(() => this.read(), Math.min(2000, 50 * 2 ** this.failures++)).unref(),
       )
-      .finally(() => (this.reading = undefined));
+      .finally(() => {
+        this.reading = undefined;
+        // A notice came after the catch-up last looked (it was ending): it would be lost, the run's end with it.
+        if (this.again && this.failures === 0) this.read();
+      });
   }
 
   private async catchUp(): Promise<void> {
