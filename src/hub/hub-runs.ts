@@ -118,6 +118,10 @@ export class HubRuns {
           `The run ${entrance.key} could not be let go (${(error as Error)?.message}); it fails when its lease runs out.`,
         ),
       );
+    // Requests that joined it meanwhile wait for its notices: this is the last (in process, nothing else would end them).
+    await this.publish({ key: entrance.key, run: entrance.run, from: 1, events: [], end: 'failed' }).catch(
+      () => undefined,
+    );
   }
 
   /**
