@@ -141,7 +141,8 @@ export class RunProducer {
     this.aborted = true;
     this.buffer = [];
     this.bufferBytes = 0;
-    this.status ??= status;
+    // How it ended elsewhere is how it ended, even if it was about to end otherwise here.
+    this.status = status;
     this.halt(reason);
     this.tell(status);
   }
@@ -209,7 +210,8 @@ export class RunProducer {
         this.host.store.append(this.key, this.run, from, events),
       );
       if (this.aborted) return;
-      if (!stored) return this.abort('failed', new Error(`The run ${this.key} ended elsewhere.`));
+      if (!stored)
+        return this.abort(await this.endedAs('failed'), new Error(`The run ${this.key} ended elsewhere.`));
       // Not fatal: readers that miss it read the store.
       await this.host.publish({ key: this.key, run: this.run, from, events }).catch((error: unknown) => {
         this.host.logger.warn(
@@ -223,11 +225,18 @@ export class RunProducer {
     const status = this.status;
     this.finishing = true;
     const ended = await this.retry('end', () => this.host.store.finish(this.key, this.run, status));
-    this.tell(status);
+    // Ended elsewhere first (abortRun racing the end): it ended as the store says.
+    this.tell(ended ? status : await this.endedAs(status));
     if (!ended) return;
     await this.host
       .publish({ key: this.key, run: this.run, from: this.seq + 1, events: [], end: status })
       .catch(() => undefined);
+  }
+
+  /** How the store says the run ended (`fallback` if it cannot say). */
+  private async endedAs(fallback: Finished): Promise<Finished> {
+    const record = await this.host.store.get(this.key).catch(() => undefined);
+    return record?.run === this.run && record.status !== 'running' ? record.status : fallback;
   }
 
   /**
