@@ -94,13 +94,14 @@ export class HubRuns {
     if (!record) return { kind: 'none' };
     const named = lastEventId === undefined ? undefined : parseRunEventId(lastEventId);
     const known = named !== undefined && named.run === record.run && named.seq <= record.last;
-    // It has had everything of a run that ended: EventSource stops on a 204.
-    if (known && record.status !== 'running' && named.seq === record.last) return { kind: 'none' };
+    const after = known ? named.seq : 0;
+    // Nothing left of a run that ended (the client had its last event, or it had none): EventSource stops on a 204.
+    if (record.status !== 'running' && after >= record.last) return { kind: 'none' };
     return {
       kind: 'read',
       key: checked,
       run: record.run,
-      after: known ? named.seq : 0,
+      after,
       unknownId: lastEventId !== undefined && !known,
       producer,
     };
