@@ -11,9 +11,16 @@ import { connect } from 'node:net';
 import { EventSource } from 'eventsource';
 import { defer, Observable, of, Subject, throwError } from 'rxjs';
 import { type SseClient, type SseGateway, SseHub, SseRoute, SseRunSignal } from 'nestjs-sse-hub';
-import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse-hub/testing';
+import {
+  openSseStream,
+  type OpenSseStreamOptions,
+  type SseTestEvent,
+  type SseTestStream,
+} from 'nestjs-sse-hub/testing';
 import { drop, rawRequest, readResponseHead, readUntil } from './support/raw-http';
+import { findRedisServer, RedisServer } from './support/redis-server';
 import { startApp, type TestApp } from './support/start-app';
+import { RedisStreamsTransport } from 'nestjs-sse-hub/redis';
 
 /**
  * Resumable runs attacked from outside, as a hostile client and a careless app would:
@@ -131,6 +138,131 @@ function fed(id: string): Subject<unknown> {
   return feed;
 }
 
+/**
+ * Checks what one reader got of a run of `total` events `e1..eN`: after `after` (0: from
+ * the start), each once, in order, with the run's ids, preceded by a resync when
+ * `resync`, and nothing after the last.
+ */
+function expectRun(events: SseTestEvent[], run: string, total: number, after: number, resync: boolean) {
+  const body = resync ? events.slice(1) : events;
+  if (resync) expect(events[0]?.event).toBe('resync');
+  expect(body.filter((event) => event.event === 'resync')).toEqual([]);
+  const expected = Array.from({ length: total - after }, (_, i) => after + i + 1);
+  expect(body.map((event) => event.id)).toEqual(expected.map((n) => `${run}-${n}`));
+  expect(dataOf(body)).toEqual(expected.map((n) => `e${n}`));
+}
+
+/** Opens a stream on the app (or, across instances, on the one `reader` picks). */
+type Opener = (path: string, options: OpenSseStreamOptions, reader: number) => Promise<SseTestStream>;
+
+/**
+ * A fast run (`e1..e3000`, in bursts of up to 200 in one turn and single events a turn
+ * each) joined at every round by a reader with another kind of Last-Event-ID, half of
+ * them POSTs, and two more once it ended: each must get exactly its part, then the end.
+ */
+async function attackOrdering(open: Opener, id: string): Promise<void> {
+  // Another run's id, for a reader that brings one.
+  const otherFeed = fed(`${id}-other`);
+  const other = await open(`/x/${id}-other`, { method: 'POST' }, 0);
+  otherFeed.next('o');
+  const otherId = (await other.nextEvent()).id!;
+  otherFeed.complete();
+  await other.closed();
+
+  const total = 3000;
+  const feed = fed(id);
+  const starter = await open(`/x/${id}`, { method: 'POST' }, 0);
+  feed.next('e1');
+  const first = await starter.nextEvent();
+  const run = first.id!.split('-')[0];
+  type Reader = { stream: Promise<SseTestStream>; after: number; resync: boolean; label: string };
+  const readers: Reader[] = [];
+  const join = (label: string, after: number, resync: boolean, lastEventId?: string, query?: string) =>
+    readers.push({
+      label,
+      after,
+      resync,
+      stream: open(
+        `/x/${id}${query ?? ''}`,
+        {
+          method: readers.length % 2 ? 'POST' : 'GET',
+          headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
+        },
+        readers.length,
+      ),
+    });
+  let n = 1;
+  let round = 0;
+  while (n < total) {
+    // A burst of events in one turn, then a few one turn each.
+    const burst = Math.min(total - n, 1 + ((round * 37) % 200));
+    for (let i = 0; i < burst; i++) feed.next(`e${++n}`);
+    for (let i = 0; i < 3 && n < total; i++) {
+      await turn();
+      feed.next(`e${++n}`);
+    }
+    // The last id its starter has got: one a client can have (what it has not got may not be stored yet).
+    const last = starter.received.filter((message) => message.type === 'event').at(-1) as SseTestEvent;
+    const seen = Number(last.id!.split('-')[1]);
+    switch (round++ % 12) {
+      case 0:
+        join('no id', 0, false);
+        break;
+      case 1:
+        join(`known ${seen}`, seen, false, `${run}-${seen}`);
+        break;
+      case 2:
+        join('another run', 0, true, otherId);
+        break;
+      case 3:
+        join('number 0', 0, true, `${run}-0`);
+        break;
+      case 4:
+        join('far ahead', 0, true, `${run}-99999999`);
+        break;
+      case 5:
+        join('garbage', 0, true, 'garbage, not an id');
+        break;
+      case 6:
+        join('very long', 0, true, `${run}-1${'0'.repeat(8000)}`);
+        break;
+      case 7:
+        join('NUL in the query', 0, true, undefined, `?lastEventId=${encodeURIComponent(`${run}-1\0`)}`);
+        break;
+      case 8:
+        join(`query ${seen}`, seen, false, undefined, `?lastEventId=${run}-${seen}`);
+        break;
+      case 9:
+        // The header wins over the query.
+        join(`header over query ${seen}`, seen, false, `${run}-${seen}`, `?lastEventId=garbage`);
+        break;
+      case 10:
+        join('unsafe number', 0, true, `${run}-99999999999999999`);
+        break;
+      case 11:
+        join(`known 1`, 1, false, first.id!);
+        break;
+    }
+  }
+  feed.complete();
+  // Readers that come once it has ended: the same, then the end; the last id has nothing left.
+  join('after the end', 0, false);
+  join(`after the end, ${total - 5}`, total - 5, false, `${run}-${total - 5}`);
+  const got = await Promise.all(
+    readers.map(async (reader) => ({ reader, events: await rest(await reader.stream) })),
+  );
+  expectRun([first, ...(await rest(starter))], run, total, 0, false);
+  for (const { reader, events } of got) {
+    try {
+      expectRun(events, run, total, reader.after, reader.resync);
+    } catch (error) {
+      throw new Error(`reader "${reader.label}": ${(error as Error).message}`);
+    }
+  }
+  expect((await open(`/x/${id}`, { headers: { 'last-event-id': `${run}-${total}` } }, 1)).status).toBe(204);
+  expect(calls.get(id)).toBe(1);
+}
+
 describe('resumable runs under attack (in process)', () => {
   let t: TestApp;
   let hub: SseHub;
@@ -158,116 +290,8 @@ describe('resumable runs under attack (in process)', () => {
   afterAll(() => t.app.close());
 
   describe('ordering and exactly-once', () => {
-    /**
-     * Checks what one reader got of a run of `total` events `e1..eN`: after `after` (0: from
-     * the start), each once, in order, with the run's ids, preceded by a resync when
-     * `resync`, and nothing after the last.
-     */
-    function expectRun(events: SseTestEvent[], run: string, total: number, after: number, resync: boolean) {
-      const body = resync ? events.slice(1) : events;
-      if (resync) expect(events[0]?.event).toBe('resync');
-      expect(body.filter((event) => event.event === 'resync')).toEqual([]);
-      const expected = Array.from({ length: total - after }, (_, i) => after + i + 1);
-      expect(body.map((event) => event.id)).toEqual(expected.map((n) => `${run}-${n}`));
-      expect(dataOf(body)).toEqual(expected.map((n) => `e${n}`));
-    }
-
-    it('readers joining a fast run at random moments, with every kind of Last-Event-ID, get each event once, in order', async () => {
-      // Another run's id, for a reader that brings one.
-      const otherFeed = fed('other');
-      const other = await post('/x/other');
-      otherFeed.next('o');
-      const otherId = (await other.nextEvent()).id!;
-      otherFeed.complete();
-      await other.closed();
-
-      const total = 3000;
-      const feed = fed('fast');
-      const starter = await post('/x/fast');
-      feed.next('e1');
-      const first = await starter.nextEvent();
-      const run = first.id!.split('-')[0];
-      type Reader = { stream: Promise<SseTestStream>; after: number; resync: boolean; label: string };
-      const readers: Reader[] = [];
-      const join = (label: string, after: number, resync: boolean, lastEventId?: string, query?: string) =>
-        readers.push({
-          label,
-          after,
-          resync,
-          stream: open(`/x/fast${query ?? ''}`, {
-            method: readers.length % 2 ? 'POST' : 'GET',
-            headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId },
-          }),
-        });
-      let n = 1;
-      let round = 0;
-      while (n < total) {
-        // A burst of events in one turn, then a few one turn each.
-        const burst = Math.min(total - n, 1 + ((round * 37) % 200));
-        for (let i = 0; i < burst; i++) feed.next(`e${++n}`);
-        for (let i = 0; i < 3 && n < total; i++) {
-          await turn();
-          feed.next(`e${++n}`);
-        }
-        const seen = n - burst;
-        switch (round++ % 12) {
-          case 0:
-            join('no id', 0, false);
-            break;
-          case 1:
-            join(`known ${seen}`, seen, false, `${run}-${seen}`);
-            break;
-          case 2:
-            join('another run', 0, true, otherId);
-            break;
-          case 3:
-            join('number 0', 0, true, `${run}-0`);
-            break;
-          case 4:
-            join('far ahead', 0, true, `${run}-99999999`);
-            break;
-          case 5:
-            join('garbage', 0, true, 'garbage, not an id');
-            break;
-          case 6:
-            join('very long', 0, true, `${run}-1${'0'.repeat(8000)}`);
-            break;
-          case 7:
-            join('NUL in the query', 0, true, undefined, `?lastEventId=${encodeURIComponent(`${run}-1\0`)}`);
-            break;
-          case 8:
-            join(`query ${seen}`, seen, false, undefined, `?lastEventId=${run}-${seen}`);
-            break;
-          case 9:
-            // The header wins over the query.
-            join(`header over query ${seen}`, seen, false, `${run}-${seen}`, `?lastEventId=garbage`);
-            break;
-          case 10:
-            join('unsafe number', 0, true, `${run}-99999999999999999`);
-            break;
-          case 11:
-            join(`known 1`, 1, false, first.id!);
-            break;
-        }
-      }
-      feed.complete();
-      // Readers that come once it has ended: the same, then the end; the last id has nothing left.
-      join('after the end', 0, false);
-      join(`after the end, ${total - 5}`, total - 5, false, `${run}-${total - 5}`);
-      const got = await Promise.all(
-        readers.map(async (reader) => ({ reader, events: await rest(await reader.stream) })),
-      );
-      expectRun([first, ...(await rest(starter))], run, total, 0, false);
-      for (const { reader, events } of got) {
-        try {
-          expectRun(events, run, total, reader.after, reader.resync);
-        } catch (error) {
-          throw new Error(`reader "${reader.label}": ${(error as Error).message}`);
-        }
-      }
-      expect((await get('/x/fast', `${run}-${total}`)).status).toBe(204);
-      expect(calls.get('fast')).toBe(1);
-    });
+    it('readers joining a fast run at random moments, with every kind of Last-Event-ID, get each event once, in order', () =>
+      attackOrdering((path, options) => open(path, options), 'fast'));
 
     it('a burst of 10,000 small events in one turn reaches a reader that reads, whole, at the default bounds', async () => {
       const total = 10_000;
@@ -602,4 +626,39 @@ describe('resumable runs under attack (in process)', () => {
       await rest(starter);
     });
   });
+});
+
+const redisServer = findRedisServer();
+if (!redisServer && process.env.CI)
+  throw new Error(
+    'redis-server is missing and CI needs it: run `npm test` as root so ensure-tools.sh installs it.',
+  );
+
+(redisServer ? describe : describe.skip)('resumable runs under attack (Redis, two instances)', () => {
+  let redis: RedisServer;
+  const apps: TestApp[] = [];
+  const streams: SseTestStream[] = [];
+  beforeAll(async () => {
+    redis = await RedisServer.start(redisServer);
+    const stream = `attacks-${process.pid}`;
+    for (let i = 0; i < 2; i++) {
+      const transport = new RedisStreamsTransport({ url: redis.url, stream });
+      apps.push(await startApp({ controllers: [AttackController] }, { transport }));
+      await transport.ready();
+    }
+  });
+  afterEach(() => {
+    for (const stream of streams.splice(0)) stream.close();
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.app.close();
+    await redis?.stop();
+  });
+
+  it('readers on either instance, joining a fast run at random moments with every kind of Last-Event-ID, get each event once, in order', () =>
+    attackOrdering(async (path, options, reader) => {
+      const stream = await openSseStream(apps[reader % 2].url, path, { timeout: 15_000, ...options });
+      streams.push(stream);
+      return stream;
+    }, 'redis-fast'));
 });
