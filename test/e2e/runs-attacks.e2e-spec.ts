@@ -35,6 +35,8 @@ type Behaviour = (signal: AbortSignal, hub: SseHub, key: string) => unknown;
 const behaviours = new Map<string, Behaviour>();
 const calls = new Map<string, number>();
 const keyOf = (req: any) => `x:${req.params.id}`;
+/** Longer than a timer of Node can wait (2^31 - 1 ms, about 24.8 days). */
+const MONTH = 31 * 24 * 3600_000;
 
 @Controller('x')
 class AttackController {
@@ -50,6 +52,15 @@ class AttackController {
 
   @SseRoute(':id', { keepAlive: false, retry: 20, resumable: { key: keyOf, create: false } })
   resume() {}
+
+  @SseRoute('long/:id', {
+    method: RequestMethod.POST,
+    keepAlive: false,
+    resumable: { key: keyOf, maxDuration: MONTH, ttl: MONTH },
+  })
+  long(@Param('id') id: string, @SseRunSignal() signal: AbortSignal) {
+    return this.start(id, signal);
+  }
 
   @SseRoute('small/:id', {
     method: RequestMethod.POST,
@@ -556,6 +567,23 @@ describe('resumable runs under attack (in process)', () => {
       expect(dataOf(await rest(late))).toEqual(['small']);
       const after = await rest(await get('/x/huge'));
       expect(after.map((event) => event.event ?? event.data)).toEqual(['resync', 'small']);
+    });
+
+    it('a maxDuration and a ttl of a month: the run neither fails at once nor is let go as it ends', async () => {
+      const feed = fed('month');
+      let signalOf: AbortSignal | undefined;
+      behaviours.set('month', (signal) => ((signalOf = signal), feed));
+      const starter = await open('/x/long/month', { method: 'POST' });
+      feed.next('a');
+      expect((await starter.nextEvent()).data).toBe('a');
+      // What must not happen has no event to await: a timer past Node's limit fires after 1 ms.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(signalOf!.aborted).toBe(false);
+      expect(await hub.runStatus('x:month')).toEqual({ status: 'running', events: 1 });
+      feed.complete();
+      await starter.closed();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await hub.runStatus('x:month')).toEqual({ status: 'completed', events: 1 });
     });
 
     it("an event past the route's maxEventBytes fails the run after what came before, never a silent hole", async () => {
