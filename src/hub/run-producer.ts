@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEvent, exceedsBytes, SseEventTooLargeError, toSseEvent } from '../wire';
+import { type LongTimeout, setLongTimeout } from './long-timeout';
 import { type SseRunState } from './sse-run-status.interface';
 import { type SseRunStore } from './sse-run-store.interface';
 import { type ThrottledLogger } from './throttled-logger';
@@ -55,7 +56,7 @@ export class RunProducer {
   private finishing = false;
   private told = false;
   private stop: (() => void) | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: LongTimeout;
   readonly startedAt = Date.now();
 
   constructor(
@@ -64,13 +65,12 @@ export class RunProducer {
     readonly run: string,
     private readonly limits: RunProducerLimits,
   ) {
-    this.timer = setTimeout(() => {
+    this.timer = setLongTimeout(() => {
       const overran = new Error(
         `The run ${key} overran its maxDuration of ${limits.maxDuration} ms and was stopped.`,
       );
       void this.fail(overran, overran);
     }, limits.maxDuration);
-    this.timer.unref();
   }
 
   /** How many events it has produced. */
@@ -166,7 +166,7 @@ export class RunProducer {
 
   /** Stops the handler's source; its signal aborts when the run is stopped rather than done. */
   private halt(abortReason: unknown): void {
-    clearTimeout(this.timer);
+    this.timer.clear();
     if (abortReason !== undefined && !this.controller.signal.aborted) this.controller.abort(abortReason);
     const stop = this.stop;
     this.stop = undefined;
