@@ -305,6 +305,33 @@ describe('resumable runs under attack (in process)', () => {
     it('readers joining a fast run at random moments, with every kind of Last-Event-ID, get each event once, in order', () =>
       attackOrdering((path, options) => open(path, options), 'fast'));
 
+    it('a client coming back with each id of a trimmed run that ended gets exactly the rest: a resync first for a trimmed one', async () => {
+      const feed = fed('each');
+      const starter = await open('/x/small/each', { method: 'POST' });
+      // One at a time, so that its starter gets (and has the id of) each.
+      const ids: string[] = [];
+      for (let i = 1; i <= 60; i++) {
+        feed.next(`e${i}`);
+        ids.push((await starter.nextEvent()).id!);
+      }
+      feed.complete();
+      await starter.closed();
+      const run = ids[0].split('-')[0];
+      // The run keeps its last 20 (maxEvents): 41..60.
+      for (let k = 1; k < 60; k++) {
+        const events = await rest(await get('/x/each', `${run}-${k}`));
+        const kept = Math.max(k, 40);
+        const expected = Array.from({ length: 60 - kept }, (_, i) => `e${kept + i + 1}`);
+        if (k < 40) {
+          expect([k, events[0].event, JSON.parse(events[0].data).dropped]).toEqual([k, 'resync', 40 - k]);
+          events.shift();
+        }
+        expect([k, dataOf(events)]).toEqual([k, expected]);
+        expect(events.map((event) => event.id)).toEqual(expected.map((data) => `${run}-${data.slice(1)}`));
+      }
+      expect((await get('/x/each', `${run}-60`)).status).toBe(204);
+    });
+
     it('a burst of 10,000 small events in one turn reaches a reader that reads, whole, at the default bounds', async () => {
       const total = 10_000;
       const feed = fed('burst');
