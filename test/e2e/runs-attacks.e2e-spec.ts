@@ -653,6 +653,23 @@ describe('resumable runs under attack (in process)', () => {
       expect(connections).toEqual([200, 204]);
     });
 
+    it('EventSource following a run that fails, or is aborted, stops after its end too', async () => {
+      for (const [id, end] of [
+        ['es-fail', (feed: Subject<unknown>) => feed.error(new Error('no'))],
+        ['es-abort', () => void hub.abortRun('x:es-abort')],
+      ] as const) {
+        const feed = fed(id);
+        const starter = await post(`/x/${id}`);
+        feed.next('one');
+        await starter.nextEvent();
+        const { source, data, connections } = eventSource(`/x/${id}`);
+        await until(() => data.length === 1, 'it read the first event');
+        end(feed);
+        await until(() => source.readyState === EventSource.CLOSED, `${id}: it stopped`);
+        expect([id, connections]).toEqual([id, [200, 204]]);
+      }
+    });
+
     it('EventSource on a run that ended with no event stops at once', async () => {
       behaviours.set('es-empty', () => undefined);
       await rest(await post('/x/es-empty'));
