@@ -734,4 +734,35 @@ if (!redisServer && process.env.CI)
       streams.push(stream);
       return stream;
     }, 'redis-fast'));
+
+  it('a reader on the other instance catching up on a run kept at its default maxBytes gets it whole; abortRun there ends it', async () => {
+    const feed = fed('redis-big');
+    const starter = await openSseStream(apps[0].url, '/x/redis-big', { method: 'POST', timeout: 15_000 });
+    streams.push(starter);
+    const chunk = 'b'.repeat(4090);
+    for (let i = 1; i <= 300; i++) {
+      feed.next(`${i}:${chunk}`);
+      if (i % 50 === 0) await turn();
+    }
+    const last = `300:${chunk}`;
+    // Once all are stored (its starter has the last): the run keeps 1 MiB of them.
+    await until(
+      () => starter.received.some((message) => (message as SseTestEvent).data === last),
+      'stored',
+      15_000,
+    );
+    const late = await openSseStream(apps[1].url, '/x/redis-big', { timeout: 15_000 });
+    streams.push(late);
+    for await (const event of late) if (event.data === last) break;
+    expect(await apps[1].app.get(SseHub).abortRun('x:redis-big')).toBe(true);
+    await Promise.all([starter.closed(), late.closed()]);
+    const got = late.received.filter((message) => message.type === 'event') as SseTestEvent[];
+    expect(got[0].event).toBe('resync');
+    const numbers = got.slice(1).map((event) => Number(event.data.split(':')[0]));
+    expect(numbers).toEqual(numbers.map((_, i) => numbers[0] + i));
+    expect(numbers.at(-1)).toBe(300);
+    expect((await hub(0).runStatus('x:redis-big'))?.status).toBe('aborted');
+  });
+
+  const hub = (n: number) => apps[n].app.get(SseHub);
 });
