@@ -100,9 +100,8 @@ export class HubRuns {
     const known = named !== undefined && named.run === record.run && named.seq <= record.last;
     const after = known ? named.seq : 0;
     const unknownId = lastEventId !== undefined && !known;
-    // Nothing left of a run that ended (the client has its last event, or it had none): a
-    // 204, on which EventSource stops, rather than an empty stream it would retry forever.
-    if (record.status !== 'running' && !unknownId && after >= record.last) return { kind: 'none' };
+    // Nothing left of a run that ended (the client had its last event, or it had none): EventSource stops on a 204.
+    if (record.status !== 'running' && after >= record.last) return { kind: 'none' };
     return {
       kind: 'read',
       key: checked,
@@ -125,6 +124,10 @@ export class HubRuns {
           `The run ${entrance.key} could not be let go (${(error as Error)?.message}); it fails when its lease runs out.`,
         ),
       );
+    // Requests that joined it meanwhile wait for its notices: this is the last (in process, nothing else would end them).
+    await this.publish({ key: entrance.key, run: entrance.run, from: 1, events: [], end: 'failed' }).catch(
+      () => undefined,
+    );
   }
 
   /**

@@ -1,3 +1,4 @@
+import { type LongTimeout, setLongTimeout } from './long-timeout';
 import { type SseRunState } from './sse-run-status.interface';
 import {
   type SseRunClaim,
@@ -19,7 +20,7 @@ interface KeptRun {
   bytes: number;
   readonly limits: SseRunLimits;
   /** Deletes the run once its `ttl` after the end has passed. */
-  expiry?: NodeJS.Timeout;
+  expiry?: LongTimeout;
 }
 
 /**
@@ -92,9 +93,8 @@ export class InMemoryRunStore implements SseRunStore {
     if (!kept || kept.status !== 'running' || (run !== undefined && kept.run !== run))
       return Promise.resolve(undefined);
     kept.status = status;
-    kept.expiry = setTimeout(() => this.runs.get(key) === kept && this.runs.delete(key), kept.limits.ttl);
-    // A finished run must not keep the process alive for its ttl.
-    kept.expiry.unref();
+    // Unref'd: a finished run must not keep the process alive for its ttl.
+    kept.expiry = setLongTimeout(() => this.runs.get(key) === kept && this.runs.delete(key), kept.limits.ttl);
     return Promise.resolve(recordOf(kept));
   }
 
@@ -105,7 +105,7 @@ export class InMemoryRunStore implements SseRunStore {
   release(key: string, run: string): Promise<void> {
     const kept = this.runs.get(key);
     if (kept?.run === run && kept.last === 0) {
-      clearTimeout(kept.expiry);
+      kept.expiry?.clear();
       this.runs.delete(key);
     }
     return Promise.resolve();

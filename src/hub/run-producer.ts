@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEvent, exceedsBytes, SseEventTooLargeError, toSseEvent } from '../wire';
+import { type LongTimeout, setLongTimeout } from './long-timeout';
 import { type SseRunState } from './sse-run-status.interface';
 import { type SseRunStore } from './sse-run-store.interface';
 import { type ThrottledLogger } from './throttled-logger';
@@ -55,7 +56,7 @@ export class RunProducer {
   private finishing = false;
   private told = false;
   private stop: (() => void) | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: LongTimeout;
   readonly startedAt = Date.now();
 
   constructor(
@@ -64,13 +65,12 @@ export class RunProducer {
     readonly run: string,
     private readonly limits: RunProducerLimits,
   ) {
-    this.timer = setTimeout(() => {
+    this.timer = setLongTimeout(() => {
       const overran = new Error(
         `The run ${key} overran its maxDuration of ${limits.maxDuration} ms and was stopped.`,
       );
       void this.fail(overran, overran);
     }, limits.maxDuration);
-    this.timer.unref();
   }
 
   /** How many events it has produced. */
@@ -141,7 +141,8 @@ export class RunProducer {
     this.aborted = true;
     this.buffer = [];
     this.bufferBytes = 0;
-    this.status ??= status;
+    // How it ended elsewhere is how it ended, even if it was about to end otherwise here.
+    this.status = status;
     this.halt(reason);
     this.tell(status);
   }
@@ -165,7 +166,7 @@ export class RunProducer {
 
   /** Stops the handler's source; its signal aborts when the run is stopped rather than done. */
   private halt(abortReason: unknown): void {
-    clearTimeout(this.timer);
+    this.timer.clear();
     if (abortReason !== undefined && !this.controller.signal.aborted) this.controller.abort(abortReason);
     const stop = this.stop;
     this.stop = undefined;
@@ -209,7 +210,8 @@ export class RunProducer {
         this.host.store.append(this.key, this.run, from, events),
       );
       if (this.aborted) return;
-      if (!stored) return this.abort('failed', new Error(`The run ${this.key} ended elsewhere.`));
+      if (!stored)
+        return this.abort(await this.endedAs('failed'), new Error(`The run ${this.key} ended elsewhere.`));
       // Not awaited: the next append need not wait for it (notices go out in the order they
       // are published). Not fatal either: readers that miss it read the store.
       void this.host.publish({ key: this.key, run: this.run, from, events }).catch((error: unknown) => {
@@ -224,11 +226,18 @@ export class RunProducer {
     const status = this.status;
     this.finishing = true;
     const ended = await this.retry('end', () => this.host.store.finish(this.key, this.run, status));
-    this.tell(status);
+    // Ended elsewhere first (abortRun racing the end): it ended as the store says.
+    this.tell(ended ? status : await this.endedAs(status));
     if (!ended) return;
     await this.host
       .publish({ key: this.key, run: this.run, from: this.seq + 1, events: [], end: status })
       .catch(() => undefined);
+  }
+
+  /** How the store says the run ended (`fallback` if it cannot say). */
+  private async endedAs(fallback: Finished): Promise<Finished> {
+    const record = await this.host.store.get(this.key).catch(() => undefined);
+    return record?.run === this.run && record.status !== 'running' ? record.status : fallback;
   }
 
   /**

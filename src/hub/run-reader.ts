@@ -11,6 +11,8 @@ import { type SseRunRecord, type SseRunStore } from './sse-run-store.interface';
 const PAGE = 256;
 /** How long a reader far behind waits for its client to take what it was written, between pages. */
 const PACE_MS = 20;
+/** About what an event's `id:` line adds to it (`id: <12 hex>-<number>\n`). */
+const ID_BYTES = 24;
 
 /** What a reader needs of the hub. */
 export interface RunReaderHost {
@@ -71,6 +73,8 @@ export class RunReader {
     this.heardAt = Date.now();
     // Another run of the key (ours ended and a new one began): the store says what became of ours.
     if (run !== this.run || this.reading || from > this.cursor + 1) return this.read();
+    // A burst larger than the room a client that keeps up has left: read from the store, paced.
+    if (this.overflows(events, from)) return this.read();
     this.write(from, events);
     if (end) this.finish(end);
   }
@@ -88,7 +92,11 @@ export class RunReader {
         // The store's server is away: the stream stays open and reads again once it is back.
         () => void setTimeout(() => this.read(), Math.min(2000, 50 * 2 ** this.failures++)).unref(),
       )
-      .finally(() => (this.reading = undefined));
+      .finally(() => {
+        this.reading = undefined;
+        // A notice came after the catch-up last looked (it was ending): it would be lost, the run's end with it.
+        if (this.again && this.failures === 0) this.read();
+      });
   }
 
   private async catchUp(): Promise<void> {
@@ -100,7 +108,8 @@ export class RunReader {
       // Trimmed before this client got them: said, not skipped.
       if (page.from > this.cursor + 1) streamOf(this.client).resync(page.from - this.cursor - 1);
       this.cursor = Math.max(this.cursor, page.from - 1);
-      this.write(page.from, page.events);
+      await this.writePaced(page.from, page.events);
+      if (this.done) return;
       if (page.events.length === PAGE) {
         this.again = true;
         await this.paced();
@@ -119,6 +128,37 @@ export class RunReader {
       this.lastWasError = events[i].startsWith('event: error\n');
       this.cursor = from + i;
     }
+  }
+
+  /**
+   * Writes a page of the store, each event once the client has room for it: a page (and
+   * the run's bytes) may well be more than the stream's `maxPendingBytes` at once.
+   */
+  private async writePaced(from: number, events: readonly string[]): Promise<void> {
+    const stream = streamOf(this.client);
+    for (let i = Math.max(0, this.cursor + 1 - from); i < events.length && !this.done; i++) {
+      const bytes = events[i].length + ID_BYTES;
+      while (
+        !this.done &&
+        !stream.closed &&
+        stream.pendingBytes > 0 &&
+        stream.pendingBytes + bytes > stream.maxPendingBytes
+      )
+        await sleep(PACE_MS);
+      this.write(from + i, events.slice(i, i + 1));
+    }
+  }
+
+  /** Whether a notice's events would overflow a client that has taken at least half of what it was written. */
+  private overflows(events: readonly string[], from: number): boolean {
+    const stream = streamOf(this.client);
+    if (stream.pendingBytes > stream.maxPendingBytes / 2) return false;
+    let bytes = stream.pendingBytes;
+    for (let i = Math.max(0, this.cursor + 1 - from); i < events.length; i++) {
+      bytes += events[i].length + ID_BYTES;
+      if (bytes > stream.maxPendingBytes) return true;
+    }
+    return false;
   }
 
   /** A reader far behind lets its client take what it was written before reading more. */

@@ -1,4 +1,5 @@
-import { Controller, Param } from '@nestjs/common';
+import { Controller, Param, RequestMethod } from '@nestjs/common';
+import { Subject } from 'rxjs';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import {
   type ClientHttp2Session,
@@ -19,6 +20,7 @@ import {
 import { startApp, type TestApp } from './support/start-app';
 
 // HTTP/2 is Fastify's (Express has none): this file runs in the Fastify project only.
+const runFeed = new Subject<string>();
 const closes: Array<[string, SseCloseReason]> = [];
 
 @Controller('h2')
@@ -30,6 +32,21 @@ class Http2Controller implements SseGateway {
     closes.push([client.id, reason]);
   }
 
+  @SseRoute('runs/:id', {
+    method: RequestMethod.POST,
+    keepAlive: false,
+    resumable: { key: (req) => `h2:${req.params.id}` },
+  })
+  startRun() {
+    return runFeed;
+  }
+
+  @SseRoute('runs/:id', {
+    keepAlive: false,
+    resumable: { key: (req) => `h2:${req.params.id}`, create: false },
+  })
+  resumeRun() {}
+
   @SseRoute('rooms/:room', { channels: (req) => [req.params.room], retry: 1500 })
   room(@Param('room') room: string, @ConnectedClient() client: SseClient) {
     return { event: 'welcome', data: { room, client: client.id } };
@@ -40,6 +57,7 @@ class Http2Controller implements SseGateway {
 function openStream(
   session: ClientHttp2Session,
   path: string,
+  headers: Record<string, string> = {},
 ): Promise<{
   headers: IncomingHttpHeaders;
   events: EventSourceMessage[];
@@ -47,7 +65,7 @@ function openStream(
   stream: ClientHttp2Stream;
 }> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path, accept: 'text/event-stream' });
+    const stream = session.request({ ':path': path, accept: 'text/event-stream', ...headers });
     const events: EventSourceMessage[] = [];
     let waiting: ((event: EventSourceMessage) => void) | undefined;
     const parser = createParser({
@@ -160,6 +178,40 @@ describe('HTTP/2 (Fastify, h2c on loopback)', () => {
     expect(hub.count('bounded')).toBe(1);
     expect([slowId, fastId]).toContain(closes.find(([, reason]) => reason === 'slow-consumer')![0]);
     fast.stream.close(constants.NGHTTP2_CANCEL);
+  });
+
+  it('a resumable run on one session: its starter reset, readers on the same connection get it once, then the end; 204 after', async () => {
+    const ended = (stream: ClientHttp2Stream) =>
+      new Promise<void>((resolve) => (stream.closed ? resolve() : stream.once('close', () => resolve())));
+    const starter = await openStream(session, '/h2/runs/1', { ':method': 'POST' });
+    runFeed.next('a');
+    const first = await starter.next();
+    expect(first.data).toBe('a');
+    // The client that started it goes; the run does not.
+    starter.stream.close(constants.NGHTTP2_CANCEL);
+    runFeed.next('b');
+    const readers = await Promise.all([
+      openStream(session, '/h2/runs/1'),
+      openStream(session, '/h2/runs/1', { 'last-event-id': first.id! }),
+      openStream(session, '/h2/runs/1', { ':method': 'POST' }),
+    ]);
+    runFeed.next('c');
+    runFeed.complete();
+    const got = await Promise.all(
+      readers.map(async (reader) => {
+        await ended(reader.stream);
+        return reader.events.map((event) => event.data);
+      }),
+    );
+    expect(got).toEqual([
+      ['a', 'b', 'c'],
+      ['b', 'c'],
+      ['a', 'b', 'c'],
+    ]);
+    const done = await openStream(session, '/h2/runs/1', { 'last-event-id': `${first.id!.split('-')[0]}-3` });
+    expect(done.headers[':status']).toBe(204);
+    const none = await openStream(session, '/h2/runs/nothing');
+    expect(none.headers[':status']).toBe(204);
   });
 
   it('ends every stream on shutdown with the jittered retry, over HTTP/2 too', async () => {
