@@ -86,6 +86,9 @@ export class SseInterceptor implements NestInterceptor {
           );
         }
         // HEAD asks for the headers a GET would get, and nothing else: no stream, no hub, no slot.
+        // On a resumable route a GET may get a 204: so does HEAD (the run is looked up, never started).
+        if (req.method === 'HEAD' && route.resumable)
+          return void this.answerRunHead(request, req, res, route, headers, nest);
         if (req.method === 'HEAD')
           return this.answerHead(
             req,
@@ -251,6 +254,34 @@ export class SseInterceptor implements NestInterceptor {
     res.writeHead(204, headers);
     res.end();
     this.handOver(nest);
+  }
+
+  /** HEAD on a resumable route: 204 where a GET would find nothing to read, else the stream's headers. */
+  private async answerRunHead(
+    request: unknown,
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: SseResolvedRoute,
+    headers: OutgoingHttpHeaders | undefined,
+    nest: Subscriber<undefined>,
+  ): Promise<void> {
+    const resumable = route.resumable!;
+    try {
+      const key = await resumable.key(request);
+      const run = await this.streams.runs.enter(
+        key,
+        { ...resumable.run, create: false },
+        readLastEventId(req),
+      );
+      if (run.kind === 'none') {
+        res.writeHead(204, mergeHeaders(route.moduleHeaders, headers, route.routeHeaders));
+        res.end();
+        return this.handOver(nest);
+      }
+    } catch (error) {
+      return nest.error(error);
+    }
+    this.answerHead(req, res, mergeHeaders(route.moduleHeaders, headers, route.routeHeaders), nest);
   }
 
   /** The headers of the stream, and the end: what a GET would get, without the body. */
