@@ -5,16 +5,14 @@ import {
   type SseRunState,
   type SseRunStore,
 } from '../hub';
+import { ENDED_RUN_STATES, unstorable } from '../transport-kit';
 import { type PostgresRunTable, type RunPageRow, type RunRow } from './postgres-run-table';
 
 /** Runs one statement on the transport's pool (its errors as the transport gives them). */
 type Run = <Row extends object>(text: string, values?: unknown[]) => Promise<{ rows: Row[] }>;
 
-/** NUL, or a UTF-16 surrogate without its pair. */
-const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /** The longest ttl kept (a thousand years): `Infinity` and beyond become it, a time PostgreSQL can add. */
 const MAX_TTL_MS = 1000 * 365 * 24 * 3_600_000;
-const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'aborted']);
 
 /**
  * The resumable runs of every instance, in two tables beside the messages (see
@@ -70,7 +68,7 @@ export class PostgresRunStore implements SseRunStore {
     for (const event of events) {
       // Text cannot hold NUL, and a lone surrogate would come back as U+FFFD: such an event
       // is kept as a JSON string (which escapes both), and read back exactly.
-      const escaped = UNSTORABLE.test(event);
+      const escaped = unstorable(event) !== undefined;
       bodies.push(escaped ? JSON.stringify(event) : event);
       sizes.push(Buffer.byteLength(event));
       escapes.push(escaped);
@@ -107,7 +105,7 @@ export class PostgresRunStore implements SseRunStore {
   ): Promise<SseRunRecord | undefined> {
     checkText('finish', 'key', key);
     if (run !== undefined) checkText('finish', 'run', run);
-    if (!ENDED.has(status))
+    if (!ENDED_RUN_STATES.has(status))
       throw new TypeError(
         `PostgresRunStore.finish: status must be 'completed', 'failed' or 'aborted', got ${JSON.stringify(status)}.`,
       );

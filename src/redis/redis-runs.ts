@@ -5,7 +5,7 @@ import {
   type SseRunState,
   type SseRunStore,
 } from '../hub';
-import { type ConnectionWatch } from '../transport-kit';
+import { type ConnectionWatch, ENDED_RUN_STATES } from '../transport-kit';
 import { keyBeside } from './keys';
 import { isUnavailable, type RedisConnection } from './redis-connection';
 import {
@@ -20,7 +20,6 @@ import {
 const NAME = 'RedisRunStore';
 /** Runs renewed per script: a bounded command, however many runs an instance produces. */
 const RENEW_BATCH = 256;
-const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'aborted']);
 
 /** A record as the scripts reply: run, status, first, last. */
 type RawRecord = [string, string, string | number, string | number];
@@ -101,7 +100,7 @@ export class RedisRunStore implements SseRunStore {
   ): Promise<SseRunRecord | undefined> {
     checkKey(key);
     if (run !== undefined) checkRun(run);
-    if (!ENDED.has(status))
+    if (!ENDED_RUN_STATES.has(status))
       throw new TypeError(
         `${NAME}: a run ends as completed, failed or aborted, got ${JSON.stringify(status)}.`,
       );

@@ -16,11 +16,14 @@
  * `state()`, `SseTransportUnavailableError` without a password), `ServerAddress` (where
  * the server is, and the secrets to scrub from what its driver says), `ThrottledLogger`,
  * `broadcastMessage` (a broadcast checked and encoded as `SseHub.broadcast` does it, for
- * a transport's own publishers), `Deferred`, `sleep` and `positiveInteger`.
+ * a transport's own publishers), `Deferred`, `sleep` and `positiveInteger`; for a run
+ * store (`runStore`), `ENDED_RUN_STATES` and `unstorable` (what no text column keeps as is).
  */
 export { broadcastMessage } from '../hub/broadcast-message';
 export { ThrottledLogger } from '../hub/throttled-logger';
+export { unstorable } from '../connection/sse-channel-name.error';
 export { type ConnectionRole, ConnectionWatch } from './connection-watch';
+export { ENDED_RUN_STATES } from './ended-run-states';
 export { Deferred, sleep } from './deferred';
 export { type PresenceNotify } from './presence-notify.type';
 export { positiveInteger } from './positive-integer';
