@@ -11,6 +11,8 @@ import { type SseRunRecord, type SseRunStore } from './sse-run-store.interface';
 const PAGE = 256;
 /** How long a reader far behind waits for its client to take what it was written, between pages. */
 const PACE_MS = 20;
+/** How long a reader waits for a client that takes nothing before it writes anyway (and the slow-consumer policy applies). */
+const STALL_MS = 10_000;
 /** About what an event's `id:` line adds to it (`id: <12 hex>-<number>\n`). */
 const ID_BYTES = 24;
 
@@ -138,13 +140,7 @@ export class RunReader {
     const stream = streamOf(this.client);
     for (let i = Math.max(0, this.cursor + 1 - from); i < events.length && !this.done; i++) {
       const bytes = events[i].length + ID_BYTES;
-      while (
-        !this.done &&
-        !stream.closed &&
-        stream.pendingBytes > 0 &&
-        stream.pendingBytes + bytes > stream.maxPendingBytes
-      )
-        await sleep(PACE_MS);
+      await this.roomFor((pending) => pending > 0 && pending + bytes > stream.maxPendingBytes);
       this.write(from + i, events.slice(i, i + 1));
     }
   }
@@ -164,8 +160,28 @@ export class RunReader {
   /** A reader far behind lets its client take what it was written before reading more. */
   private async paced(): Promise<void> {
     const stream = streamOf(this.client);
-    while (!this.done && !stream.closed && stream.pendingBytes > stream.maxPendingBytes / 2)
+    await this.roomFor((pending) => pending > stream.maxPendingBytes / 2);
+  }
+
+  /**
+   * Waits while `full(pendingBytes)` holds. A client that takes nothing for `STALL_MS` is
+   * written to anyway: its stream's slow-consumer policy then deals with it, as with any
+   * stream, rather than a timer polling it for as long as it stays connected.
+   */
+  private async roomFor(full: (pending: number) => boolean): Promise<void> {
+    const stream = streamOf(this.client);
+    let pending = stream.pendingBytes;
+    let stalledSince = Date.now();
+    while (
+      !this.done &&
+      !stream.closed &&
+      full(stream.pendingBytes) &&
+      Date.now() - stalledSince < STALL_MS
+    ) {
       await sleep(PACE_MS);
+      if (stream.pendingBytes < pending) stalledSince = Date.now();
+      pending = stream.pendingBytes;
+    }
   }
 
   /** The run ended: the stream ends after its last event (a run that failed without saying so says it). */
