@@ -244,10 +244,14 @@ async function runSchedule(
     };
     for (const { on, channels } of schedule.clients) await addClient(on, channels);
     const runs = new MatrixRuns(
-      drawRuns(random.fork('runs'), names, schedule.windowMs),
+      drawRuns(random.fork('runs'), names, schedule, host ? 'C' : undefined),
       instances,
       random.fork('run-readers'),
       run.note,
+      // The instance in a process of its own has the same transport as those here.
+      [...instances.values()].every(
+        (instance) => !(instance instanceof InProcessInstance) || instance.transport.runStore !== undefined,
+      ),
     );
     stopRuns = () => runs.stop();
 

@@ -1,7 +1,7 @@
 import { openSseStream, type SseTestStream } from '../../../src/testing';
 import { type MatrixInstance, within } from './fault-instances';
 import { type RunReaderTrace, type RunsTrace, type RunTrace } from './fault-run-checker';
-import { type Fault, type Random } from './fault-schedule';
+import { type Fault, type Random, type Schedule } from './fault-schedule';
 import { sleep } from './fault-workload';
 
 /**
@@ -30,19 +30,41 @@ export interface RunPlan {
   readers: Array<{ on: string; joinAt: number; resets: number[] }>;
 }
 
-/** The runs of a schedule, drawn from their own stream (`runs`), so that the schedule's draws stay as they were. */
-export function drawRuns(random: Random, instances: string[], windowMs: number): RunPlan[] {
+/**
+ * The runs of a schedule, drawn from their own stream (`runs`), so that the schedule's draws
+ * stay as they were. The first is produced across the schedule's first outage, if it has
+ * one (the instance stopped, or its transport refused or stalled): started a little before
+ * on that instance, and long enough to outlive it.
+ */
+export function drawRuns(
+  random: Random,
+  instances: string[],
+  schedule: Pick<Schedule, 'windowMs' | 'faults'>,
+  stoppable?: string,
+): RunPlan[] {
+  const outage = schedule.faults.find(
+    ({ fault }) =>
+      (fault.kind === 'sigstop' && stoppable) || fault.kind === 'refuse' || fault.kind === 'stall',
+  );
   return Array.from({ length: random.int(2, 3) }, (_, i) => {
-    const events = random.int(15, 50);
+    let events = random.int(15, 50);
     const every = random.int(40, 110);
-    const duration = events * every;
     const end = random.weighted({ complete: 5, fail: 2, abort: 3 } as const);
-    const on = random.pick(instances);
+    let on = random.pick(instances);
+    let startAt = random.int(0, Math.max(0, schedule.windowMs - 3_000));
+    if (i === 0 && outage) {
+      const { at, fault } = outage;
+      const target = fault.kind === 'sigstop' ? stoppable! : 'target' in fault ? fault.target : 'all';
+      if (target !== 'all') on = target;
+      startAt = Math.max(0, at - random.int(200, 1_000));
+      events = Math.max(events, Math.ceil((at - startAt + ('ms' in fault ? fault.ms : 0) + 1_500) / every));
+    }
+    const duration = events * every;
     const elsewhere = instances.filter((name) => name !== on);
     return {
       id: `${i}`,
       on,
-      startAt: random.int(0, Math.max(0, windowMs - 3_000)),
+      startAt,
       events,
       every,
       end,
@@ -87,6 +109,8 @@ class RunClient {
     private readonly path: string,
     starter: boolean,
     private readonly instances: Map<string, MatrixInstance>,
+    /** The instances it may resume on. */
+    private readonly where: string[],
     private readonly random: Random,
   ) {
     this.trace = { name, segments: [], events: [], done: false };
@@ -140,8 +164,7 @@ class RunClient {
       await sleep(attempt === 0 ? firstDelay : Math.min(50 * 2 ** attempt, 500));
       if (this.done || this.current !== token) return;
       try {
-        if (await this.attach(attempt === 0 && to ? to : this.random.pick([...this.instances.keys()]), token))
-          return;
+        if (await this.attach(attempt === 0 && to ? to : this.random.pick(this.where), token)) return;
       } catch (error) {
         this.lastError = (error as Error).message;
       }
@@ -225,6 +248,11 @@ export class MatrixRuns {
     private readonly instances: Map<string, MatrixInstance>,
     private readonly random: Random,
     private readonly note: (line: string) => void,
+    /**
+     * Whether the transport keeps runs where every instance reads them (a run store): if not,
+     * each instance keeps its own, and a run's readers read it on its instance only.
+     */
+    private readonly shared: boolean,
   ) {}
 
   /** Starts each run at its time (from now). */
@@ -235,7 +263,7 @@ export class MatrixRuns {
   /** A fault begins: while an instance is stopped, half of its run readers go elsewhere (with their last id). */
   onFault(fault: Fault, stopped: string | undefined): void {
     if (fault.kind !== 'sigstop' || !stopped) return;
-    const elsewhere = [...this.instances.keys()].filter((name) => name !== stopped);
+    const elsewhere = this.shared ? [...this.instances.keys()].filter((name) => name !== stopped) : [];
     for (const client of this.clients)
       if (client.on === stopped && elsewhere.length > 0 && this.random.chance(0.5))
         void client.reset(this.random.pick(elsewhere));
@@ -316,17 +344,19 @@ export class MatrixRuns {
     await sleep(plan.startAt);
     this.traces.push(trace);
     const startedAt = Date.now();
+    const where = this.shared ? [...this.instances.keys()] : [plan.on];
     const readers = plan.readers.map((reader, i) => {
       const client = new RunClient(
         `run${plan.id}.${i}`,
         `/matrix/runs/${plan.id}${query}`,
         i === 0,
         this.instances,
+        where,
         this.random.fork(`run${plan.id}.${i}`),
       );
       this.clients.push(client);
       trace.readers.push(client.trace);
-      return { client, ...reader };
+      return { client, ...reader, on: this.shared ? reader.on : plan.on };
     });
     const [starter, ...others] = readers;
     // The run exists once its starter is answered: the others join from then on.
@@ -335,7 +365,7 @@ export class MatrixRuns {
     const resets = readers.flatMap(({ client, resets }) =>
       resets.map(async (ms) => {
         await at(ms);
-        await client.reset(this.random.pick([...this.instances.keys()]));
+        await client.reset(this.random.pick(where));
       }),
     );
     const joins = others.map(async ({ client, on, joinAt }) => {
@@ -348,7 +378,7 @@ export class MatrixRuns {
 
   private async abort(plan: RunPlan, trace: RunTrace, at: (ms: number) => Promise<void>): Promise<void> {
     await at(plan.abortAt!);
-    const from = plan.abortFrom!;
+    const from = this.shared ? plan.abortFrom! : plan.on;
     trace.abort = { from, at: Date.now(), errors: [] };
     const deadline = Date.now() + 10_000;
     for (;;) {
