@@ -282,7 +282,9 @@ export class MatrixRuns {
       const deadline = Date.now() + 10_000;
       for (;;) {
         try {
-          run.status = await within(5_000, 'runStatus', from.runStatus(run.key));
+          // Runs kept in each process are read where they were produced.
+          const where = this.shared ? from : this.instances.get(run.on)!;
+          run.status = await within(5_000, 'runStatus', where.runStatus(run.key));
           run.statusError = undefined;
           break;
         } catch (error) {
