@@ -94,8 +94,8 @@ export class HubRuns {
     if (!record) return { kind: 'none' };
     const named = lastEventId === undefined ? undefined : parseRunEventId(lastEventId);
     const known = named !== undefined && named.run === record.run && named.seq <= record.last;
-    // It has had everything of a run that ended: EventSource stops on a 204.
-    if (known && record.status !== 'running' && named.seq === record.last) return { kind: 'none' };
+    // It has had everything of a run that ended (or the run ended with none): EventSource stops on a 204.
+    if (record.status !== 'running' && (known ? named.seq : 0) === record.last) return { kind: 'none' };
     return {
       kind: 'read',
       key: checked,
