@@ -363,6 +363,8 @@ export class MatrixRuns {
     const [starter, ...others] = readers;
     // The run exists once its starter is answered: the others join from then on.
     await starter.client.connect(starter.on);
+    // Its POST may have been answered elsewhere (refused where it was meant to go).
+    trace.on = starter.client.trace.segments.find((segment) => segment.status === 200)?.instance ?? trace.on;
     const at = (ms: number) => sleep(ms - (Date.now() - startedAt));
     const resets = readers.flatMap(({ client, resets }) =>
       resets.map(async (ms) => {
