@@ -118,6 +118,15 @@ describe('the fault matrix run checker', () => {
     expect(check([run({ readers: [reader([...tokens(1, 4), other])] })])).toContain('run one producer');
   });
 
+  it('takes a 204 without an id only for a run that ended with no event', () => {
+    const none = reader([], [segment({ status: 204 })]);
+    const aborted = { from: 'B', at: 0, result: true, errors: [] };
+    expect(
+      check([run({ readers: [none], abort: aborted, status: { status: 'aborted', events: 0 } })]),
+    ).toEqual([]);
+    expect(check([run({ readers: [none] })])).toContain('run reaches the end');
+  });
+
   it('when the store may have lost writes, holds readers to their order only', () => {
     const resync: ReceivedEvent = { event: 'resync', data: '{}', at: 0, segment: 0 };
     const gone = run({ readers: [reader([...tokens(1, 2), resync])], status: null });
