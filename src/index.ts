@@ -11,6 +11,7 @@
 // The module, the route and its lifecycle.
 export { SseModule } from './nest/sse.module';
 export { SseRoute } from './nest/sse-route.decorator';
+export type { SseRouteDecorator, SseRouteResult, SseRouteValues } from './nest/sse-route.decorator';
 export { ConnectedClient } from './nest/connected-client.decorator';
 export { SseRunSignal } from './nest/sse-run-signal.decorator';
 export type { SseResumableOptions } from './nest/sse-resumable-options.interface';
@@ -49,7 +50,13 @@ export type { SseTransport } from './hub/sse-transport.interface';
 export type { SseBroadcastMessage, SseHubMessage } from './hub/sse-hub-message.interface';
 export type { SseHistoryResult } from './hub/sse-replay.type';
 export type { SsePresenceStore } from './hub/sse-presence-store.interface';
-export type { SseRunLimits, SseRunPage, SseRunRecord, SseRunStore } from './hub/sse-run-store.interface';
+export type {
+  SseRunClaim,
+  SseRunLimits,
+  SseRunPage,
+  SseRunRecord,
+  SseRunStore,
+} from './hub/sse-run-store.interface';
 export { InMemoryRunStore } from './hub/in-memory.run-store';
 export type { SsePresenceChange } from './hub/sse-presence.interface';
 export type { SseTransportState } from './hub/sse-transport-state.interface';

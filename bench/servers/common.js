@@ -7,6 +7,8 @@
 //   { cmd: 'rss' }                        → { rss, heapUsed } after a full GC (forked with --expose-gc)
 //   { cmd: 'cpu' }                        → { cpuMs }        CPU time used so far (user + system)
 //   { cmd: 'metrics' }                    → { exports, values } what a server with an SDK recorded ({} without)
+//   { cmd: 'runs' }                       → { active, readers, finished } resumable runs, on a server that has them
+//   { cmd: 'go' }                         → {}               lets held producers start, on a server that holds them
 //   { cmd: 'heapOwners' }                 → { total, owners, names } a heap snapshot summed by owner (lib/heap-owners.js)
 const http = require('node:http');
 const path = require('node:path');
@@ -43,6 +45,8 @@ function runServer(start) {
       return { done: true, at: now() };
     },
     metrics: async () => (await server.metrics?.()) ?? {},
+    runs: () => server.runs?.() ?? {},
+    go: () => server.go?.() ?? {},
     cpu() {
       const { user, system } = process.cpuUsage();
       return { cpuMs: (user + system) / 1000 };
@@ -120,23 +124,29 @@ function writeToAll(open, event) {
 /**
  * A Nest app (logger off) on Express, or on Fastify with `platform: 'fastify'`, with one
  * controller at '' whose method `events` carries `decorators` (and parameter decorators
- * `params`, by position), listening on loopback. Plain JS applies decorators by hand: Reflect.decorate returns the final
- * descriptor, which must be defined back, since @SseRoute() wraps the handler.
+ * `params`, by position), listening on loopback; or, with `methods`, one method per name,
+ * each `{ handler, decorators, params }`. Plain JS applies decorators by hand: Reflect.decorate
+ * returns the final descriptor, which must be defined back, since @SseRoute() wraps the handler.
  */
-async function startNest({ events, decorators, params = [], imports = [], platform = 'express' }) {
+async function startNest({
+  events,
+  decorators,
+  params = [],
+  methods = { events: { handler: events, decorators, params } },
+  imports = [],
+  platform = 'express',
+}) {
   require('reflect-metadata');
   const { NestFactory } = require('@nestjs/core');
   const { Controller, Module } = require('@nestjs/common');
   class EventsController {}
-  EventsController.prototype.events = events;
-  params.forEach((param, index) => param(EventsController.prototype, 'events', index));
-  const descriptor = Reflect.decorate(
-    decorators,
-    EventsController.prototype,
-    'events',
-    Object.getOwnPropertyDescriptor(EventsController.prototype, 'events'),
-  );
-  Object.defineProperty(EventsController.prototype, 'events', descriptor);
+  const proto = EventsController.prototype;
+  for (const [name, { handler, decorators: own, params: ownParams = [] }] of Object.entries(methods)) {
+    proto[name] = handler;
+    ownParams.forEach((param, index) => param(proto, name, index));
+    const descriptor = Reflect.decorate(own, proto, name, Object.getOwnPropertyDescriptor(proto, name));
+    Object.defineProperty(proto, name, descriptor);
+  }
   Controller('')(EventsController);
   class AppModule {}
   Module({ imports, controllers: [EventsController] })(AppModule);

@@ -49,6 +49,8 @@ const SHUTDOWN_WAIT_MS = 3000;
 export class HubRuns {
   private readonly producers = new Map<string, RunProducer>();
   private readonly readers = new Map<string, Set<RunReader>>();
+  /** The clients that read a run: a resync of the transport is not theirs to hear (the store has their events). */
+  private readonly readingClients = new WeakSet<SseClient>();
   private renewTimer: NodeJS.Timeout | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
 
@@ -57,6 +59,8 @@ export class HubRuns {
     private readonly publishMessage: (message: SseHubMessage) => Promise<void>,
     readonly logger: ThrottledLogger,
     private readonly metrics: HubMetrics,
+    /** Whether the transport hands a published message to this hub before `publish` returns (the in-process one). */
+    private readonly deliversAtOnce = false,
   ) {}
 
   /** Runs this instance produces now, oldest first (for `stats()` and the dashboard). */
@@ -94,14 +98,17 @@ export class HubRuns {
     if (!record) return { kind: 'none' };
     const named = lastEventId === undefined ? undefined : parseRunEventId(lastEventId);
     const known = named !== undefined && named.run === record.run && named.seq <= record.last;
-    // It has had everything of a run that ended (or the run ended with none): EventSource stops on a 204.
-    if (record.status !== 'running' && (known ? named.seq : 0) === record.last) return { kind: 'none' };
+    const after = known ? named.seq : 0;
+    const unknownId = lastEventId !== undefined && !known;
+    // Nothing left of a run that ended (the client has its last event, or it had none): a
+    // 204, on which EventSource stops, rather than an empty stream it would retry forever.
+    if (record.status !== 'running' && !unknownId && after >= record.last) return { kind: 'none' };
     return {
       kind: 'read',
       key: checked,
       run: record.run,
-      after: known ? named.seq : 0,
-      unknownId: lastEventId !== undefined && !known,
+      after,
+      unknownId,
       producer,
     };
   }
@@ -138,10 +145,21 @@ export class HubRuns {
       let set = this.readers.get(entrance.key);
       if (!set) this.readers.set(entrance.key, (set = new Set()));
       set.add(reader);
+      this.readingClients.add(client);
       this.watchQuietRuns();
       reader.start();
       return () => reader.stop();
     });
+  }
+
+  /** Whether `client` reads a run. */
+  reads(client: SseClient): boolean {
+    return this.readingClients.has(client);
+  }
+
+  /** This instance may have missed notices (its transport's reader fell behind, or its server restarted): every reader reads the store. */
+  catchUp(): void {
+    for (const set of this.readers.values()) for (const reader of set) reader.read();
   }
 
   /** A reader ended. */
@@ -204,7 +222,11 @@ export class HubRuns {
   }
 
   publish(notice: Omit<RunNotice, 'type'>): Promise<void> {
-    return this.publishMessage({ type: 'run', ...notice });
+    const message: RunNotice = { type: 'run', ...notice };
+    // This instance's readers need not wait for the notice to come back from the transport's
+    // server: they have it now, and skip it when it comes back (they go by event numbers).
+    if (!this.deliversAtOnce) this.notice(message);
+    return this.publishMessage(message);
   }
 
   /** A producer stopped. */

@@ -92,6 +92,7 @@ export class HubStreams implements SseChannelListener {
       (message) => this.transport.publish(message),
       this.logger,
       this.metrics,
+      this.transport instanceof InMemoryTransport,
     );
   }
 
@@ -381,7 +382,9 @@ export class HubStreams implements SseChannelListener {
     if (message.type === 'run') return this.runs.notice(message);
     if (message.type === 'resync') {
       // What was missed is unknown, and so is who it was for: everyone is told (the transport logged why).
-      for (const entry of this.registry.all()) entry.stream.resync();
+      // Run readers missed nothing the run store does not have: they read it instead.
+      for (const entry of this.registry.all()) if (!this.runs.reads(entry.client)) entry.stream.resync();
+      this.runs.catchUp();
       return;
     }
     this.deliver(message);

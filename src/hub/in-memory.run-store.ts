@@ -1,5 +1,6 @@
 import { type SseRunState } from './sse-run-status.interface';
 import {
+  type SseRunClaim,
   type SseRunLimits,
   type SseRunPage,
   type SseRunRecord,
@@ -31,7 +32,7 @@ interface KeptRun {
 export class InMemoryRunStore implements SseRunStore {
   private readonly runs = new Map<string, KeptRun>();
 
-  claim(key: string, run: string, limits: SseRunLimits): Promise<{ created: boolean; record: SseRunRecord }> {
+  claim(key: string, run: string, limits: SseRunLimits): Promise<SseRunClaim> {
     const kept = this.runs.get(key);
     if (kept) return Promise.resolve({ created: false, record: recordOf(kept) });
     const created: KeptRun = {

@@ -118,12 +118,15 @@ export class RunProducer {
    */
   fail(error: unknown, abortReason?: unknown): Promise<void> {
     if (!this.running) return this.appending ?? Promise.resolve();
-    this.host.logger.error(
-      `run-failed:${(error as Error)?.message ?? String(error)}`,
-      `The resumable run ${this.key} failed; its readers get an error event and their streams end: ` +
-        `${(error as Error)?.message ?? String(error)}`,
-      (error as Error)?.stack,
-    );
+    const reason = (error as Error)?.message ?? String(error);
+    // The handler's failure is the app's bug; a stop by the library (maxDuration, shutdown) is not.
+    if (abortReason === undefined)
+      this.host.logger.error(
+        `run-failed:${reason}`,
+        `The resumable run ${this.key} failed; its readers get an error event and their streams end: ${reason}`,
+        (error as Error)?.stack,
+      );
+    else this.host.logger.warn(`run-stopped:${reason}`, `${reason} Its readers get an error event.`);
     const event = toSseEvent(this.limits.errorEvent(error));
     if (event) this.push(encodeEvent({ ...event, id: undefined }));
     return this.end('failed', abortReason);
@@ -207,8 +210,9 @@ export class RunProducer {
       );
       if (this.aborted) return;
       if (!stored) return this.abort('failed', new Error(`The run ${this.key} ended elsewhere.`));
-      // Not fatal: readers that miss it read the store.
-      await this.host.publish({ key: this.key, run: this.run, from, events }).catch((error: unknown) => {
+      // Not awaited: the next append need not wait for it (notices go out in the order they
+      // are published). Not fatal either: readers that miss it read the store.
+      void this.host.publish({ key: this.key, run: this.run, from, events }).catch((error: unknown) => {
         this.host.logger.warn(
           `run-notice:${(error as Error)?.message}`,
           `A notice of the run ${this.key} could not be published; its readers read the store instead: ` +

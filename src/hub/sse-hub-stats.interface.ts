@@ -72,11 +72,27 @@ export interface SseHubStats {
     /** Runs this instance produces now. */
     active: number;
     /** Runs this instance produced that ended, by status. */
-    finished: { completed: number; failed: number; aborted: number };
+    finished: {
+      /** Their producer finished. */
+      completed: number;
+      /** Their producer threw, overran maxDuration, or this instance shut down. */
+      failed: number;
+      /** Ended by `SseHub.abortRun`. */
+      aborted: number;
+    };
     /** Streams of this instance that read a run (on any instance). */
     readers: number;
-    /** The runs this instance produces now, oldest first: key, events so far, start (ms since the epoch), readers here. */
-    running: Array<{ key: string; events: number; startedAt: number; readers: number }>;
+    /** The runs this instance produces now, oldest first. */
+    running: Array<{
+      /** The run's key. */
+      key: string;
+      /** Events it has produced so far. */
+      events: number;
+      /** When it started (ms since the epoch). */
+      startedAt: number;
+      /** Streams of this instance that read it. */
+      readers: number;
+    }>;
   };
   /** The transport's name and state. */
   transport: SseTransportState & {

@@ -89,13 +89,16 @@ export class SseHub<TEvents extends SseEventMap = any>
    * Aborts the resumable run of `key`, wherever it is produced: its handler's
    * `@SseRunSignal()` aborts and its source is stopped, its readers' streams end, and it
    * reads as `aborted` for its `ttl`. `true` if it was running; `false` if it had ended,
-   * or there is none.
+   * or there is none. Rejects with `SseRunKeyError` for a key no run can have.
    */
   async abortRun(key: string): Promise<boolean> {
     return this.streams.runs.abort(key);
   }
 
-  /** How the resumable run of `key` stands, on any instance: `undefined` when there is none (or it is gone after its `ttl`). */
+  /**
+   * How the resumable run of `key` stands, on any instance: `undefined` when there is none
+   * (or it is gone after its `ttl`). Rejects with `SseRunKeyError` for a key no run can have.
+   */
   async runStatus(key: string): Promise<SseRunStatus | undefined> {
     return this.streams.runs.status(key);
   }

@@ -48,6 +48,18 @@ export interface SseRunPage {
 }
 
 /**
+ * What `SseRunStore.claim` gives.
+ *
+ * @publicApi
+ */
+export interface SseRunClaim {
+  /** Whether this call created the run (its caller produces it), rather than found one. */
+  readonly created: boolean;
+  /** The key's run, as created or found. */
+  readonly record: SseRunRecord;
+}
+
+/**
  * Keeps the resumable runs of the application beside the transport, as the presence
  * store keeps presence: whom a key's run belongs to (claimed atomically, so that one
  * instance produces it), its events for readers that resume, and its end. A transport
@@ -70,7 +82,7 @@ export interface SseRunStore {
    * one (running, or finished less than its `ttl` ago): atomically, so that of callers on
    * every instance at once, one gets `created: true`. Gives the key's run either way.
    */
-  claim(key: string, run: string, limits: SseRunLimits): Promise<{ created: boolean; record: SseRunRecord }>;
+  claim(key: string, run: string, limits: SseRunLimits): Promise<SseRunClaim>;
   /** The key's run, or `undefined` when there is none (never claimed, or gone after its `ttl`). */
   get(key: string): Promise<SseRunRecord | undefined>;
   /**

@@ -1,11 +1,14 @@
-import { escapeIdentifier as id, escapeLiteral as literal } from 'pg';
+import { type Client, escapeIdentifier as id, escapeLiteral as literal, type QueryResult } from 'pg';
+import { dollarQuoted } from './postgres-dollar-quoted';
+import { createRunSchemaStatements, runSchemaReady } from './postgres-run-schema';
 import { type PostgresTable } from './postgres-table';
 
 /**
  * Whether the tables (the presence one with its `announces` column, the watermark of
  * trimming), the index of positions, the publish function (returning a status per
- * message) and the trigger are there already (then nothing is created, and no DDL
- * privilege is needed).
+ * message) and the trigger are there already (`ready`: then nothing is created, and no
+ * DDL privilege is needed), and the run tables of this version (`runs_ready`: an install
+ * of an earlier version gets them alone, see `createRunSchemaStatements`).
  */
 export function schemaReadyQuery(t: PostgresTable): string {
   const presence =
@@ -20,13 +23,17 @@ export function schemaReadyQuery(t: PostgresTable): string {
   const trigger =
     `SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${t.regclass}) ` +
     `AND tgname = ${literal(`${t.table}_commit`)}`;
-  return `SELECT EXISTS (${presence}) AND EXISTS (${publish}) AND ${created} AND EXISTS (${trigger}) AS ready`;
+  return (
+    `SELECT EXISTS (${presence}) AND EXISTS (${publish}) AND ${created} AND EXISTS (${trigger}) AS ready, ` +
+    `${runSchemaReady(t.runTable)} AS runs_ready`
+  );
 }
 
 /**
  * Creates what is missing, in one transaction, under the lock (two instances starting at
  * once both succeed): the table, its sequence and indexes, the watermark of trimming, the
- * presence tables, the publish function and the commit trigger (see `PostgresTable`).
+ * presence tables, the publish function, the commit trigger (see `PostgresTable`) and
+ * the run tables and functions (see `createRunSchemaStatements`).
  */
 export function createSchemaStatements(t: PostgresTable): string {
   const position = literal(t.sequence);
@@ -124,16 +131,62 @@ export function createSchemaStatements(t: PostgresTable): string {
             FOR EACH ROW WHEN (NEW.position < 0) EXECUTE FUNCTION ${t.commitFunction}();
         END IF;
       END
-      `)};`;
+      `)};
+      ${createRunSchemaStatements(t.runTable, t.lockKey)}`;
 }
 
 /**
- * `body` between dollar quotes whose tag it does not hold: a name of the table may
- * (`orders$sse$v2`), and the body would end there.
+ * Creates what the transport needs in PostgreSQL if it is missing, once, before the first
+ * use: everything where nothing is there, the run tables alone on an install of an
+ * earlier version. Not remembered when it fails: the next use tries again (PostgreSQL was
+ * away, or a privilege was granted since).
  */
-function dollarQuoted(body: string): string {
-  let tag = '$sse$';
-  // The first occurrence of the tag after the opening one ends the body: it must be the closing one.
-  for (let n = 1; (body + tag).indexOf(tag) !== body.length; n++) tag = `$sse${n}$`;
-  return `${tag}${body}${tag}`;
+export class PostgresSchema {
+  private created: Promise<void> | undefined;
+  private runsCreated: Promise<void> | undefined;
+  /** Whether the run tables of this version are there (once `created` resolved). */
+  private runsReady = false;
+
+  constructor(
+    private readonly table: PostgresTable,
+    private readonly query: (text: string) => Promise<QueryResult>,
+  ) {}
+
+  /** The tables, the sequence, indexes, functions and trigger (on `client`, the listener's, when given). */
+  create(client?: Client): Promise<void> {
+    this.created ??= (async () => {
+      const run = (text: string) => (client ? client.query(text) : this.query(text));
+      const { rows } = (await run(schemaReadyQuery(this.table))) as QueryResult<{
+        ready: boolean;
+        runs_ready: boolean;
+      }>;
+      if (!rows[0]?.ready) await run(createSchemaStatements(this.table));
+      this.runsReady = !rows[0]?.ready || rows[0].runs_ready;
+    })().catch((error: unknown) => {
+      this.created = undefined;
+      throw error;
+    });
+    return this.created;
+  }
+
+  /**
+   * What runs need: the rest, then, on an install of an earlier version, the run tables
+   * (which touch nothing an app's transaction locks). Apart, so that broadcasts go on
+   * where the app may not create them: then run operations get PostgreSQL's refusal.
+   */
+  createRuns(): Promise<void> {
+    this.runsCreated ??= (async () => {
+      await this.create();
+      if (this.runsReady) return;
+      // Asked again: after a refusal, someone allowed to may have created them since.
+      const { rows } = await this.query(`SELECT ${runSchemaReady(this.table.runTable)} AS ready`);
+      if (!rows[0]?.ready)
+        await this.query(createRunSchemaStatements(this.table.runTable, this.table.lockKey));
+      this.runsReady = true;
+    })().catch((error: unknown) => {
+      this.runsCreated = undefined;
+      throw error;
+    });
+    return this.runsCreated;
+  }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { escapeIdentifier as id, escapeLiteral as literal } from 'pg';
+import { PostgresRunTable } from './postgres-run-table';
 
 /** A hub message as the table holds it. */
 export interface MessageRow {
@@ -65,6 +66,8 @@ export class PostgresTable {
   /** Every open stream of every instance, and the instances with when each is alive until (see `PostgresPresence`). */
   readonly presence: string;
   readonly instances: string;
+  /** The resumable runs, in two tables of their own beside the messages (see `PostgresRunStore`). */
+  readonly runTable: PostgresRunTable;
 
   constructor(
     readonly schema: string,
@@ -79,6 +82,7 @@ export class PostgresTable {
     this.presence = `${id(schema)}.${id(`${table}_presence`)}`;
     this.instances = `${id(schema)}.${id(`${table}_instances`)}`;
     this.trimmed = `${id(schema)}.${id(`${table}_trimmed`)}`;
+    this.runTable = new PostgresRunTable(schema, table);
     const digest = createHash('sha256').update(`${schema}.${table}`).digest();
     // A channel is an identifier (at most 63 bytes): a digest fits whatever the names are.
     this.channel = `sse_hub_${digest.subarray(0, 8).toString('hex')}`;

@@ -5,6 +5,7 @@ import {
   type SseHistoryResult,
   type SseHubMessage,
   type SsePresenceStore,
+  type SseRunStore,
   type SseTransport,
   type SseTransportState,
 } from '../hub';
@@ -20,10 +21,11 @@ import {
 import { type PostgresQueryable } from './postgres-queryable.interface';
 import { type PostgresTransportOptions } from './postgres-transport-options.interface';
 import { PostgresPresence } from './postgres-presence';
+import { PostgresRunStore } from './postgres-runs';
 import { connectionOf, serverOf } from './postgres-connection';
 import { readHistory } from './postgres-history';
 import { PostgresReader } from './postgres-reader';
-import { createSchemaStatements, schemaReadyQuery } from './postgres-schema';
+import { PostgresSchema } from './postgres-schema';
 import { checkName, PostgresTable, type PublishStatus } from './postgres-table';
 import { SseIdempotencyKeyBusyError } from './sse-idempotency-key-busy.error';
 
@@ -59,15 +61,20 @@ export const PUBLISHER_NAME = 'nestjs-sse-hub:publisher';
  *
  * PostgreSQL being down never stops the app: it starts, serves its clients, and
  * reconnects; meanwhile `publish` rejects with `SseTransportUnavailableError`. Presence
- * is kept in PostgreSQL too, in two tables beside the messages (`presenceStore`).
+ * is kept in PostgreSQL too, in two tables beside the messages (`presenceStore`), and so
+ * are resumable runs, in two more (`runStore`), a run's lease being `presenceTtl`.
  *
  * @publicApi
  */
 export class PostgresTransport implements SseTransport {
   /** The streams of every instance, kept in PostgreSQL beside the messages. */
   readonly presenceStore: SsePresenceStore;
+  /** The resumable runs of every instance, kept in PostgreSQL beside the messages. */
+  readonly runStore: SseRunStore;
   private readonly logger = new ThrottledLogger(PostgresTransport.name);
   private readonly table: PostgresTable;
+  /** Creates what is missing in PostgreSQL, once, before the first use. */
+  private readonly schema: PostgresSchema;
   private readonly pool: Pool;
   private readonly ownsPool: boolean;
   private readonly listenConfig: ClientConfig;
@@ -77,7 +84,6 @@ export class PostgresTransport implements SseTransport {
   /** The listener and the pool (with no password in what it says of them), for logs and `state()`. */
   private readonly links: ConnectionWatch<'listener' | 'pool'>;
   private deliver: ((message: SseHubMessage) => void) | undefined;
-  private created: Promise<void> | undefined;
   private listener: Client | undefined;
   private readonly reader: PostgresReader;
   private running: Promise<void> | undefined;
@@ -98,6 +104,7 @@ export class PostgresTransport implements SseTransport {
       checkName('schema', options.schema ?? 'public'),
       checkName('table', options.table ?? DEFAULT_TABLE),
     );
+    this.schema = new PostgresSchema(this.table, (text) => this.query(text));
     this.maxLen = positiveInteger(NAME, 'maxLen', options.maxLen ?? DEFAULT_MAX_LEN);
     this.maxAge = options.maxAge === undefined ? undefined : positiveInteger(NAME, 'maxAge', options.maxAge);
     this.pollMs = positiveInteger(NAME, 'pollMs', options.pollMs ?? DEFAULT_POLL_MS);
@@ -132,9 +139,14 @@ export class PostgresTransport implements SseTransport {
     const ttl = positiveInteger(NAME, 'presenceTtl', options.presenceTtl ?? DEFAULT_PRESENCE_TTL);
     this.presenceStore = new PostgresPresence(
       this.table,
-      async (text, values) => (await this.create(), this.query(text, values)),
+      async (text, values) => (await this.schema.create(), this.query(text, values)),
       ttl,
       this.logger,
+    );
+    this.runStore = new PostgresRunStore(
+      this.table.runTable,
+      async (text, values) => (await this.schema.createRuns(), this.query(text, values)),
+      ttl,
     );
   }
 
@@ -175,7 +187,7 @@ export class PostgresTransport implements SseTransport {
     // Refused here, as SseHub.broadcast refuses it, rather than found undeliverable on every instance.
     const caller = 'PostgresTransport.publishIn';
     const { idempotencyKey, ...message } = broadcastMessage(value, options, Infinity, caller);
-    await this.create();
+    await this.schema.create();
     await tx.query(this.table.publishInStatement(), [JSON.stringify(message), idempotencyKey ?? null]);
     this.scheduleTrim();
   }
@@ -218,7 +230,7 @@ export class PostgresTransport implements SseTransport {
       });
       try {
         await client.connect();
-        await this.create(client);
+        await this.schema.create(client);
         // Listening before reading: a row committed meanwhile is read now or wakes the reader.
         await client.query(this.table.listenStatement());
         client.on('notification', () => this.reader.wake());
@@ -252,7 +264,7 @@ export class PostgresTransport implements SseTransport {
    * by one, the messages whose key an open transaction holds (the others are published).
    */
   private async insert(pairs: string[]): Promise<Array<SseIdempotencyKeyBusyError | undefined>> {
-    await this.create();
+    await this.schema.create();
     const messages: string[] = [];
     const keys: Array<string | null> = [];
     for (let i = 0; i < pairs.length; i += 2) {
@@ -265,20 +277,6 @@ export class PostgresTransport implements SseTransport {
     return (rows[0]?.statuses ?? []).map((status, i) =>
       status === 'busy' ? new SseIdempotencyKeyBusyError(keys[i]!) : undefined,
     );
-  }
-
-  /** Creates the table, its sequence, indexes and trigger if they are missing: once, before the first use. */
-  private create(client?: Client): Promise<void> {
-    this.created ??= (async () => {
-      const run = (text: string) => (client ? client.query(text) : this.query(text));
-      const { rows } = (await run(schemaReadyQuery(this.table))) as QueryResult<{ ready: boolean }>;
-      if (!rows[0]?.ready) await run(createSchemaStatements(this.table));
-    })().catch((error: unknown) => {
-      // Not remembered: the next use tries again (PostgreSQL was away, or a privilege was granted since).
-      this.created = undefined;
-      throw error;
-    });
-    return this.created;
   }
 
   private scheduleTrim(): void {

@@ -42,10 +42,34 @@ interface BenchResults {
   memoryCosts: Array<{ name: string; against: string; heapUsedBytesPerStream: number | null }>;
 }
 
-/** Runs the benchmark as CI would, with its output kept for the failure message. */
-function runBench(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+interface RunsPass {
+  expected: number;
+  delivered: number;
+  failureCount: number;
+  tokensPerSec: number;
+  latencyMs: { p50: number; p99: number };
+}
+
+interface RunsResults {
+  failures: string[];
+  scenarios: Array<{
+    name: string;
+    rounds: Record<'plain' | 'runs', RunsPass[]>;
+    summary: {
+      addedP50Ms: number;
+      addedP99Ms: number;
+      routes: Record<'plain' | 'runs', { tokensPerSec: number; memoryPerRun: Record<string, number | null> }>;
+    };
+  }>;
+}
+
+/** Runs a benchmark (`script` in bench/) as CI would, with its output kept for the failure message. */
+function runBench(
+  env: NodeJS.ProcessEnv,
+  script = 'run.js',
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench', 'run.js')], {
+    const child = spawn(process.execPath, [join(ROOT, 'bench', script)], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,6 +80,11 @@ function runBench(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, output }));
   });
+}
+
+/** The environment without BENCH_* variables: one from the shell must not make CI run a full benchmark. */
+function envWithoutBench(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BENCH_')));
 }
 
 describe('fan-out benchmark (BENCH_QUICK=1)', () => {
@@ -75,11 +104,11 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
         'dist/index.js is missing: the benchmark runs the built library. Run `npm run build` first (`npm test` does).',
       );
     }
-    // Only the quick settings: a BENCH_* variable from the shell must not make CI run the full benchmark.
-    const env: NodeJS.ProcessEnv = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith('BENCH_')),
-    );
-    const { code, output } = await runBench({ ...env, BENCH_QUICK: '1', BENCH_RESULTS_DIR: resultsDir });
+    const { code, output } = await runBench({
+      ...envWithoutBench(),
+      BENCH_QUICK: '1',
+      BENCH_RESULTS_DIR: resultsDir,
+    });
     expect({ code, output: code === 0 ? 'ok' : output }).toEqual({ code: 0, output: 'ok' });
 
     const file = join(resultsDir, 'latest.json');
@@ -152,4 +181,63 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
       ['hub-fastify-metrics', 'hub-fastify', true],
     ]);
   }, 240_000); // ~80 s alone; beside another Jest worker on a loaded machine, up to twice that
+});
+
+describe('resumable-runs benchmark (5 runs of 20 tokens, in process)', () => {
+  let resultsDir: string;
+
+  beforeAll(() => {
+    resultsDir = mkdtempSync(join(tmpdir(), 'sse-bench-runs-'));
+  });
+
+  afterAll(() => {
+    rmSync(resultsDir, { recursive: true, force: true });
+  });
+
+  it('delivers every token to both readers of each run, measures both routes, writes runs.*', async () => {
+    if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
+      throw new Error(
+        'dist/index.js is missing: the benchmark runs the built library. Run `npm run build` first.',
+      );
+    }
+    const { code, output } = await runBench(
+      {
+        ...envWithoutBench(),
+        BENCH_RUNS: '5',
+        BENCH_RUN_TOKENS: '20',
+        BENCH_RUNS_WARM: '5',
+        BENCH_RUNS_SCENARIOS: 'one',
+        BENCH_RESULTS_DIR: resultsDir,
+      },
+      'runs.js',
+    );
+    expect({ code, output: code === 0 ? 'ok' : output }).toEqual({ code: 0, output: 'ok' });
+    expect(existsSync(join(resultsDir, 'runs.md'))).toBe(true);
+    const results = JSON.parse(readFileSync(join(resultsDir, 'runs.json'), 'utf8')) as RunsResults;
+    expect(results.failures).toEqual([]);
+    expect(results.scenarios.map((scenario) => scenario.name)).toEqual(['one']);
+    const [{ rounds, summary }] = results.scenarios;
+    for (const route of ['plain', 'runs'] as const) {
+      // 5 runs, 2 readers each, 20 tokens each: every one counted once, in order, by the client.
+      expect(
+        rounds[route].map(({ expected, delivered, failureCount }) => [expected, delivered, failureCount]),
+      ).toEqual([[200, 200, 0]]);
+      const [pass] = rounds[route];
+      expect({
+        route,
+        measured: [pass.tokensPerSec, pass.latencyMs.p50, pass.latencyMs.p99].every(Number.isFinite),
+      }).toEqual({
+        route,
+        measured: true,
+      });
+      const memory = summary.routes[route].memoryPerRun;
+      expect({
+        route,
+        memory: [memory.rssRunning, memory.heapUsedRunning, memory.rssAfter, memory.heapUsedAfter].every(
+          Number.isFinite,
+        ),
+      }).toEqual({ route, memory: true });
+    }
+    expect([summary.addedP50Ms, summary.addedP99Ms].every(Number.isFinite)).toBe(true);
+  }, 60_000); // ~6 s alone
 });

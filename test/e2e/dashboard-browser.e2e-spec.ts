@@ -1,9 +1,16 @@
 /// <reference lib="dom" />
-import { type CanActivate, Controller, type ExecutionContext, Injectable, Param } from '@nestjs/common';
+import {
+  type CanActivate,
+  Controller,
+  type ExecutionContext,
+  Injectable,
+  Param,
+  RequestMethod,
+} from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Page } from 'playwright-core';
-import { interval, map } from 'rxjs';
+import { interval, map, Subject } from 'rxjs';
 import { type SseClient, SseHub, SseRoute, type SseGateway } from 'nestjs-sse-hub';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { type Chromium, chromiumAvailable, launchChromium } from './support/chromium';
@@ -40,7 +47,18 @@ class AppController implements SseGateway {
 
   @SseRoute('strict', { strictAccept: true })
   strict() {}
+
+  @SseRoute('answers/:id', {
+    method: RequestMethod.POST,
+    resumable: { key: (req) => `answer:${req.params.id}` },
+  })
+  answer() {
+    return answers;
+  }
 }
+
+/** The tokens of the one resumable run the dashboard shows. */
+const answers = new Subject<string>();
 
 (chromiumAvailable() ? describe : describe.skip)('the dashboard in a real browser (Chromium)', () => {
   let t: TestApp;
@@ -180,6 +198,23 @@ class AppController implements SseGateway {
     await waitForValue(stat('streams'), 1);
     await waitForValue(routeStat(route, 'route-streams'), 0);
     expect(hub.stats().streams).toBe(1);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('lists the runs this instance produces, with their events and readers, and counts those that ended', async () => {
+    const run = await openSseStream(t.url, '/app/answers/42', { method: 'POST' });
+    answers.next('one');
+    answers.next('two');
+    await run.take(2);
+    const row = (name: string) => `[data-stat="runs"] tr[data-key="answer:42"] [data-stat="${name}"]`;
+    await waitForValue(stat('runs-active'), 1);
+    await waitForValue(row('run-events'), 2);
+    await waitForValue(row('run-readers'), 1);
+    answers.complete();
+    await run.closed();
+    await waitForValue(stat('runs-active'), 0);
+    await waitForValue(stat('runs-completed'), 1);
+    expect(await page.$(`[data-stat="runs"] tr[data-key="answer:42"]`)).toBeNull();
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

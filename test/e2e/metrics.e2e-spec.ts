@@ -1,4 +1,5 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Param, RequestMethod } from '@nestjs/common';
+import { Subject } from 'rxjs';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
@@ -46,6 +47,19 @@ class MetricsController implements SseGateway {
 
   onClose(client: SseClient, reason: SseCloseReason) {
     closes.set(client.id, reason);
+  }
+}
+
+/** Each run's tokens, by id. */
+const runFeeds = new Map<string, Subject<string>>();
+
+@Controller('metrics/runs')
+class RunsMetricsController {
+  @SseRoute(':id', { method: RequestMethod.POST, resumable: { key: (req) => `run:${req.params.id}` } })
+  run(@Param('id') id: string) {
+    const feed = new Subject<string>();
+    runFeeds.set(id, feed);
+    return feed;
   }
 }
 
@@ -261,6 +275,47 @@ describe('metrics given their own MeterProvider (SseModule.forRoot({ metrics: { 
         'sse.hub.delivery_lag': 'histogram s',
         'sse.transport.up': 'gauge 1',
       });
+    } finally {
+      await t.app.close();
+      await provider.shutdown();
+    }
+  });
+
+  it('counts resumable runs: sse.runs.active now, sse.runs.finished by status', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const t = await startApp(
+      { controllers: [RunsMetricsController] },
+      { metrics: { meterProvider: provider } },
+    );
+    const points = async (name: string) => {
+      await reader.forceFlush();
+      const metric = exporter
+        .getMetrics()
+        .at(-1)!
+        .scopeMetrics[0].metrics.find((entry) => entry.descriptor.name === name);
+      return Object.fromEntries(
+        (metric?.dataPoints ?? []).map((point) => [
+          String(point.attributes['sse.run.status'] ?? ''),
+          point.value,
+        ]),
+      );
+    };
+    try {
+      const hub = t.app.get(SseHub);
+      const streams = await Promise.all(
+        ['1', '2', '3'].map((id) => openSseStream(t.url, `/metrics/runs/${id}`, { method: 'POST' })),
+      );
+      for (const id of ['1', '2', '3']) runFeeds.get(id)!.next('token');
+      for (const stream of streams) await stream.nextEvent();
+      expect(await points('sse.runs.active')).toEqual({ '': 3 });
+      runFeeds.get('1')!.complete();
+      runFeeds.get('2')!.error(new Error('the model fell over'));
+      await hub.abortRun('run:3');
+      for (const stream of streams) await stream.closed();
+      await expect(points('sse.runs.active')).resolves.toEqual({ '': 0 });
+      expect(await points('sse.runs.finished')).toEqual({ completed: 1, failed: 1, aborted: 1 });
     } finally {
       await t.app.close();
       await provider.shutdown();

@@ -300,6 +300,8 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
       name,
       `${name}_instances`,
       `${name}_presence`,
+      `${name}_run_events`,
+      `${name}_runs`,
       `${name}_trimmed`,
     ]);
     const onC = await join(instances[2], 'x');

@@ -226,6 +226,32 @@ describe('resumable runs (in process)', () => {
     expect(done.status).toBe(204);
   });
 
+  it('a value that cannot be encoded (BigInt, a cycle) fails the run with event: error, after what came before', async () => {
+    for (const [id, bad] of [
+      ['11', { data: { id: 42n } }],
+      [
+        '12',
+        (() => {
+          const cycle: Record<string, unknown> = {};
+          cycle.self = cycle;
+          return cycle;
+        })(),
+      ],
+      ['13', { event: 'bad\nname', data: 'x' }],
+    ] as const) {
+      current.id = id;
+      const first = await post(t, `/runs/ann/${id}`, 'ann');
+      feedOf(id).next('ok');
+      feedOf(id).next(bad);
+      feedOf(id).next('never');
+      const events = await first.take(2);
+      expect(dataOf(events)[0]).toBe('ok');
+      expect(events[1].event).toBe('error');
+      await first.closed();
+      expect(await hub.runStatus(`answer:ann:${id}`)).toEqual({ status: 'failed', events: 2 });
+    }
+  });
+
   it('maxDuration: the signal aborts, readers get event: error, the run fails', async () => {
     current.id = '6';
     const first = await post(t, '/runs/slow/ann/6', 'ann');
@@ -293,6 +319,19 @@ describe('resumable runs (in process)', () => {
     expect(calls.get('9')).toBe(2);
     feedOf('9').complete();
     await again.closed();
+  });
+
+  it('a run that ended without an event answers 204 to a reader without an id (EventSource would retry an empty stream)', async () => {
+    current.id = '14';
+    const first = await post(t, '/runs/ann/14', 'ann');
+    await until(() => feeds.has('14'), 'the run started');
+    expect(await hub.abortRun('answer:ann:14')).toBe(true);
+    await first.closed();
+    const none = await openSseStream(t.url, '/runs/ann/14', { headers: { 'x-user': 'ann' } });
+    expect(none.status).toBe(204);
+    const joined = await post(t, '/runs/ann/14', 'ann');
+    expect(joined.status).toBe(204);
+    expect(calls.get('14')).toBe(1);
   });
 
   it('a key no transport can store is a 400 before the stream starts', async () => {

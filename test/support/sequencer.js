@@ -26,10 +26,12 @@ const ESTIMATE = {
   'replay-bounds.e2e-spec.ts': 22,
   'browser.e2e-spec.ts': 20,
   'run-store.redis-cluster.e2e-spec.ts': 20,
+  'runs-browser.e2e-spec.ts': 20,
   'redis-presence.e2e-spec.ts': 15,
   'redis.e2e-spec.ts': 13,
   'transport-conformance.redis.e2e-spec.ts': 13,
   'postgres-defects.e2e-spec.ts': 11,
+  'run-store.postgres.e2e-spec.ts': 11,
   'hub-model.e2e-spec.ts': 9,
 };
 

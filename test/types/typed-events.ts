@@ -3,7 +3,17 @@
  * from one event map accept what the map declares and refuse the rest. Each
  * `@ts-expect-error` fails the type check if the line below it ever compiles.
  */
-import { type SseClient, type SseEventOf, type SseGateway, type SseHub } from 'nestjs-sse-hub';
+import { RequestMethod } from '@nestjs/common';
+import { Observable, of } from 'rxjs';
+import {
+  type SseClient,
+  type SseEventOf,
+  type SseGateway,
+  type SseHub,
+  SseRoute,
+  SseRunSignal,
+  type SseRunStatus,
+} from 'nestjs-sse-hub';
 
 interface ChatMessage {
   to?: string;
@@ -58,4 +68,45 @@ export class Untyped implements SseGateway {
     void this.plain.broadcast({ anything: true });
     return message;
   }
+}
+
+/** A route typed with the map, resumable or not: what it returns or yields is checked as a broadcast is. */
+export class TypedRoutes {
+  @SseRoute<RoomEvents>('events')
+  events() {
+    return of({ event: 'presence' as const, data: { count: 1 } });
+  }
+
+  @SseRoute<RoomEvents>(':id/answer', {
+    method: RequestMethod.POST,
+    resumable: { key: (req) => `answer:${req.params.id}` },
+  })
+  async *answer(@SseRunSignal() signal: AbortSignal) {
+    if (!signal.aborted) yield { event: 'message' as const, data: { text: 'a token' } };
+  }
+
+  // @ts-expect-error a value of no event of the map
+  @SseRoute<RoomEvents>('wrong', { resumable: { key: () => 'k' } })
+  wrong(): Observable<{ event: 'mesage'; data: ChatMessage }> {
+    return of({ event: 'mesage', data: { text: 'hi' } });
+  }
+
+  // @ts-expect-error data of another event's type, yielded by a resumable route
+  @SseRoute<RoomEvents>('wrong-data', { resumable: { key: () => 'k' } })
+  async *wrongData() {
+    yield { event: 'presence' as const, data: { text: 'hi' } };
+  }
+
+  /** An untyped route returns anything, as before. */
+  @SseRoute('anything')
+  anything() {
+    return of(1, 'two', { three: 3 });
+  }
+}
+
+export async function runs(hub: SseHub<RoomEvents>): Promise<void> {
+  const aborted: boolean = await hub.abortRun('answer:1');
+  const status: SseRunStatus | undefined = await hub.runStatus('answer:1');
+  void aborted;
+  void status?.events;
 }

@@ -71,6 +71,7 @@ export function dashboardPage(base: string, query: string): string {
 <div class="grid tables">
   <section class="card"><h2>Streams by route</h2><table><thead><tr><th>route</th><th>streams</th><th>events</th><th>bytes</th><th>slow</th></tr></thead><tbody data-stat="routes"></tbody></table></section>
   <section class="card"><h2>Busiest channels (<span data-stat="channel-count">0</span>)</h2><table><thead><tr><th>channel</th><th>streams</th></tr></thead><tbody data-stat="channels"></tbody></table></section>
+  <section class="card"><h2>Running runs (<span data-stat="runs-active">0</span>; ended: <span data-stat="runs-completed">0</span> completed, <span data-stat="runs-failed">0</span> failed, <span data-stat="runs-aborted">0</span> aborted)</h2><table><thead><tr><th>key</th><th>events</th><th>readers here</th><th>for</th></tr></thead><tbody data-stat="runs"></tbody></table></section>
 </div>
 <script src="${script}"></script>
 </body>

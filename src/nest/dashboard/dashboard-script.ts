@@ -87,6 +87,13 @@ export const DASHBOARD_SCRIPT = `'use strict';
       ['route-streams', route.streams], ['route-events', route.events], ['route-bytes', route.bytes, size], ['route-slow', route.slowConsumers],
     ]);
     table('channels', stats.channels.busiest, (channel) => channel.channel, (channel) => [['channel-streams', channel.streams]]);
+    show('runs-active', stats.runs.active);
+    show('runs-completed', stats.runs.finished.completed);
+    show('runs-failed', stats.runs.finished.failed);
+    show('runs-aborted', stats.runs.finished.aborted);
+    table('runs', stats.runs.running.slice(0, 20), (run) => run.key, (run) => [
+      ['run-events', run.events], ['run-readers', run.readers], ['run-age', Math.round((stats.time - run.startedAt) / 1000), (n) => n + ' s'],
+    ]);
   }
 
   function setConnection(state) {

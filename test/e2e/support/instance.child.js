@@ -3,9 +3,9 @@
 // builds it first), decorators applied by hand. Env: REDIS_URL and STREAM, or DATABASE_URL
 // and TABLE; PRESENCE_TTL. Prints { port } as JSON once it reads.
 require('reflect-metadata');
-const { Controller, Module } = require('@nestjs/common');
+const { Controller, Module, RequestMethod } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
-const { SseModule, SseRoute } = require('../../../dist');
+const { SseModule, SseRoute, SseRunSignal } = require('../../../dist');
 
 class PresenceController {
   room() {}
@@ -30,6 +30,27 @@ decorate(
 );
 Controller('p')(PresenceController);
 
+// A resumable run that ticks every 20 ms until it is stopped: what dies with this process.
+class RunController {
+  start(signal) {
+    return (async function* () {
+      for (let n = 1; !signal.aborted; n++) {
+        yield { event: 'tick', data: String(n) };
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+  }
+}
+const keyOf = (req) => `run:${req.params.id}`;
+// Parameters first, as TypeScript applies them.
+SseRunSignal()(RunController.prototype, 'start', 0);
+decorate(
+  [SseRoute(':id', { method: RequestMethod.POST, keepAlive: false, resumable: { key: keyOf } })],
+  RunController.prototype,
+  'start',
+);
+Controller('r')(RunController);
+
 async function main() {
   const presenceTtl = Number(process.env.PRESENCE_TTL);
   const transport = process.env.DATABASE_URL
@@ -44,7 +65,9 @@ async function main() {
         presenceTtl,
       });
   class AppModule {}
-  Module({ imports: [SseModule.forRoot({ transport })], controllers: [PresenceController] })(AppModule);
+  Module({ imports: [SseModule.forRoot({ transport })], controllers: [PresenceController, RunController] })(
+    AppModule,
+  );
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
   await app.listen(0, '127.0.0.1');
   await transport.ready();

@@ -10,13 +10,18 @@ export interface RunStoreHarness {
   available?: boolean;
   beforeAll?: () => Promise<void>;
   afterAll?: () => Promise<void>;
-  /** A fresh store on a fresh namespace (a Redis stream, a PostgreSQL table) that no other test uses. */
-  make(): SseRunStore | Promise<SseRunStore>;
+  /**
+   * A fresh store on a fresh namespace (a Redis stream, a PostgreSQL table) that no other
+   * test uses. `lease`: its lease is `leaseMs` (the lease tests); otherwise one that does not
+   * run out during a test, since the other tests claim and finish runs without renewing them,
+   * which a busy machine may take longer than a short lease to do.
+   */
+  make(options: { lease: boolean }): SseRunStore | Promise<SseRunStore>;
   /**
    * Another store (another instance) on the same server and namespace as the last `make()`:
    * claims race across the two. Without it, the contract races claims on one store.
    */
-  makeSecond?(): SseRunStore | Promise<SseRunStore>;
+  makeSecond?(options: { lease: boolean }): SseRunStore | Promise<SseRunStore>;
   /** The lease of the stores made (their `lease`, in ms); absent: no lease tests. */
   leaseMs?: number;
   /** Releases a store made by `make` or `makeSecond`, after each test. */
@@ -56,8 +61,10 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
 
   (harness.available === false ? describe.skip : describe)(`run store contract: ${name}`, () => {
     const made: SseRunStore[] = [];
+    /** Set while the lease tests run: their stores get the short lease. */
+    let lease = false;
     const make = async () => {
-      const store = await harness.make();
+      const store = await harness.make({ lease });
       made.push(store);
       return store;
     };
@@ -65,7 +72,7 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
     const pair = async (): Promise<[SseRunStore, SseRunStore]> => {
       const a = await make();
       if (!harness.makeSecond) return [a, a];
-      const b = await harness.makeSecond();
+      const b = await harness.makeSecond({ lease });
       made.push(b);
       return [a, b];
     };
@@ -369,10 +376,13 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
     });
 
     describe('lease', () => {
-      const lease = harness.leaseMs ?? 0;
+      if (harness.leaseMs !== undefined) {
+        beforeEach(() => (lease = true));
+        afterEach(() => (lease = false));
+      }
 
       withLease('gives its lease', async () => {
-        expect((await make()).lease).toBe(lease);
+        expect((await make()).lease).toBe(harness.leaseMs);
       });
 
       withLease(
@@ -405,7 +415,7 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
           const many = Array.from({ length: 300 }, (_, i) => ({ key: `many:${i}`, run: `r-many-${i}` }));
           await Promise.all(many.map(({ key, run }) => store.claim(key, run, { ...LIMITS, ttl: 300 })));
           let n = 0;
-          const end = Date.now() + 2 * lease;
+          const end = Date.now() + 2 * harness.leaseMs!;
           while (Date.now() < end) {
             await store.renew([
               { key: 'renewed', run: 'r-renewed' },
@@ -414,7 +424,7 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
               ...many,
             ]);
             expect(await store.append('appended', 'r-appended', ++n, [String(n)])).toBe(true);
-            await sleep(lease / 3);
+            await sleep(harness.leaseMs! / 3);
           }
           expect((await store.get('renewed'))?.status).toBe('running');
           expect((await store.get('appended'))?.status).toBe('running');
@@ -429,9 +439,9 @@ export function describeRunStoreContract(name: string, harness: RunStoreHarness)
       );
 
       withLease('keeps a finished run for its ttl, not its lease', async () => {
-        const store = await claimed('k', 'r1', { ttl: 4 * lease });
+        const store = await claimed('k', 'r1', { ttl: 4 * harness.leaseMs! });
         await store.finish('k', 'r1', 'completed');
-        await sleep(2 * lease);
+        await sleep(2 * harness.leaseMs!);
         expect(await store.get('k')).toEqual(record('r1', 'completed', 1, 0));
       });
     });
