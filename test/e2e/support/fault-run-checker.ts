@@ -100,11 +100,11 @@ function checkRun(run: RunTrace, mayLose: boolean, add: (invariant: string, deta
     );
   if (run.statusError) return add('run status', `${what}: runStatus failed at the end: ${run.statusError}`);
   const status = run.status;
-  if (run.abort?.result === true && status && status.status !== 'aborted')
-    add('run status', `${what}: abortRun answered true, yet the run ended ${status.status}`);
   // A store that lost writes may have lost the run's end, or the run: only the readers' own order holds then.
   if (mayLose) return;
   if (!status) return add('run status', `${what}: no run at the end, and its store lost nothing`);
+  if (run.abort?.result === true && status && status.status !== 'aborted')
+    add('run status', `${what}: abortRun answered true, yet the run ended ${status.status}`);
   const ended = `it ended ${status.status} with ${status.events} events`;
   if (status.status === 'running') return add('run status', `${what}: still running at the end`);
   if (status.status === 'completed' && (run.plan.end === 'fail' || status.events !== run.plan.events))
