@@ -156,6 +156,8 @@ describeFaultMatrix(
     refusals: ['SseTransportUnavailableError'],
     // An idempotency key holds as long as its row is kept (maxLen).
     keysLiveWithHistory: true,
+    // A fast shutdown keeps what was committed: runs lose nothing.
+    losesRunWrites: [],
     inject: async (fault) => {
       switch (fault.kind) {
         case 'restart':

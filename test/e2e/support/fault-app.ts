@@ -1,5 +1,6 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Param, Query, RequestMethod } from '@nestjs/common';
 import { createCluster } from 'redis';
+import { concat, interval, map, type Observable, take, throwError } from 'rxjs';
 import { type SseClient, type SseGateway, type SseHub, SseRoute, type SseTransport } from '../../../src';
 import { InMemoryTransport } from '../../../src/internal';
 import { PostgresTransport } from '../../../src/postgres';
@@ -24,6 +25,45 @@ export class MatrixController implements SseGateway {
     return { event: 'hello', data: client.id };
   }
 }
+
+const runKeyOf = (req: { params: { id: string } }) => `run:${req.params.id}`;
+
+/**
+ * The matrix's resumable runs (`/matrix/runs/:id`): a POST starts the run of `:id` (or joins
+ * it), a GET only resumes it. A run yields `r<id>:<n>` for n = 1, 2… every `every` ms, as
+ * event `t`, until `events` (it completes) or `fail` (it then throws): what a reader should
+ * get is known from its plan, whichever instance produces it.
+ */
+@Controller('matrix/runs')
+export class MatrixRunsController {
+  @SseRoute(':id', {
+    method: RequestMethod.POST,
+    keepAlive: false,
+    resumable: { key: runKeyOf, ttl: 60_000 },
+  })
+  start(
+    @Param('id') id: string,
+    @Query('events') events: string,
+    @Query('every') every: string,
+    @Query('fail') fail?: string,
+  ): Observable<{ event: string; data: string }> {
+    const tokens = interval(Number(every)).pipe(
+      take(fail === undefined ? Number(events) : Number(fail)),
+      map((i) => ({ event: 't', data: `r${id}:${i + 1}` })),
+    );
+    if (fail === undefined) return tokens;
+    return concat(
+      tokens,
+      throwError(() => new Error(`run ${id} fails after ${fail} events, as planned`)),
+    );
+  }
+
+  @SseRoute(':id', { keepAlive: false, resumable: { key: runKeyOf, create: false } })
+  resume() {}
+}
+
+/** The controllers of a matrix instance. */
+export const MATRIX_CONTROLLERS = [MatrixController, MatrixRunsController];
 
 /** A transport, as plain data: what an instance in a process of its own is told to make. */
 export type TransportConfig =

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { SseHub, SseModule } from '../../../src';
 import {
   makeTransport,
-  MatrixController,
+  MATRIX_CONTROLLERS,
   runTurn,
   transportReady,
   type TransportConfig,
@@ -16,14 +16,15 @@ import {
  * An instance of the fault matrix's app in a process of its own (started by
  * fault-instances.ts with ts-require.js, from the sources: no build), so that the test can
  * SIGSTOP it, read its own heap, and see it die. Driven over IPC: `start` an app on a
- * transport, broadcast a `turn`, read `presence`, `heap`, `stop`. It reports each call of
+ * transport, broadcast a `turn`, read `presence`, `heap`, `runs`, `abortRun`, `runStatus`, `stop`. It reports each call of
  * a turn (`called`) and how it settled (`settled`) as they happen.
  */
 
 type Request =
   | { id: number; cmd: 'start'; config: TransportConfig }
   | { id: number; cmd: 'turn'; items: TurnItem[]; mode: TurnMode }
-  | { id: number; cmd: 'presence' | 'heap' | 'up' | 'stop' | 'ping' };
+  | { id: number; cmd: 'abortRun' | 'runStatus'; key: string }
+  | { id: number; cmd: 'presence' | 'heap' | 'up' | 'runs' | 'stop' | 'ping' };
 
 let running: { app: INestApplication; hub: SseHub; dispose: () => void } | undefined;
 /** The largest heap in use seen since the app started (sampled): a spike that a GC at the end would hide. */
@@ -38,7 +39,7 @@ async function handle(request: Request): Promise<unknown> {
   switch (request.cmd) {
     case 'start': {
       const { transport, dispose } = makeTransport(request.config);
-      @Module({ imports: [SseModule.forRoot({ transport })], controllers: [MatrixController] })
+      @Module({ imports: [SseModule.forRoot({ transport })], controllers: MATRIX_CONTROLLERS })
       class AppModule {}
       const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
       await app.listen(0, '127.0.0.1');
@@ -59,6 +60,14 @@ async function handle(request: Request): Promise<unknown> {
       return running!.hub.presence();
     case 'up':
       return running!.hub.stats().transport.up;
+    case 'runs': {
+      const { active, readers } = running!.hub.stats().runs;
+      return { active, readers };
+    }
+    case 'abortRun':
+      return running!.hub.abortRun(request.key);
+    case 'runStatus':
+      return (await running!.hub.runStatus(request.key)) ?? null;
     case 'heap':
       (globalThis as { gc?: () => void }).gc?.();
       return { retained: process.memoryUsage().heapUsed, peak };

@@ -1,9 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { resolve } from 'node:path';
-import { SseHub, type SsePresence, type SseTransport } from '../../../src';
+import { SseHub, type SsePresence, type SseRunStatus, type SseTransport } from '../../../src';
 import {
   makeTransport,
-  MatrixController,
+  MATRIX_CONTROLLERS,
   runTurn,
   type Settlement,
   transportReady,
@@ -27,6 +27,12 @@ export interface MatrixInstance {
   presence(): Promise<SsePresence>;
   /** Whether its transport says it is up. */
   up(): Promise<boolean>;
+  /** `SseHub.abortRun(key)` on it. */
+  abortRun(key: string): Promise<boolean>;
+  /** `SseHub.runStatus(key)` on it (null: no run). */
+  runStatus(key: string): Promise<SseRunStatus | null>;
+  /** What it holds of runs: those it produces (`stats().runs.active`) and its clients that read one. */
+  runs(): Promise<{ active: number; readers: number }>;
   /** Why it is not alive, or undefined. */
   whyNotAlive(): Promise<string | undefined>;
   close(): Promise<void>;
@@ -54,7 +60,7 @@ export class InProcessInstance implements MatrixInstance {
 
   static async start(name: string, config: TransportConfig): Promise<InProcessInstance> {
     const { transport, dispose } = makeTransport(config);
-    const app = await startApp({ controllers: [MatrixController] }, { transport });
+    const app = await startApp({ controllers: MATRIX_CONTROLLERS }, { transport });
     await within(30_000, `instance ${name} reading its transport`, transportReady(transport));
     return new InProcessInstance(name, app, app.app.get(SseHub), transport, dispose);
   }
@@ -83,6 +89,19 @@ export class InProcessInstance implements MatrixInstance {
 
   async up(): Promise<boolean> {
     return this.hub.stats().transport.up;
+  }
+
+  abortRun(key: string): Promise<boolean> {
+    return this.hub.abortRun(key);
+  }
+
+  async runStatus(key: string): Promise<SseRunStatus | null> {
+    return (await this.hub.runStatus(key)) ?? null;
+  }
+
+  async runs(): Promise<{ active: number; readers: number }> {
+    const { active, readers } = this.hub.stats().runs;
+    return { active, readers };
   }
 
   async whyNotAlive(): Promise<string | undefined> {
@@ -199,6 +218,9 @@ export class InstanceProcess {
       },
       presence: () => this.request<SsePresence>('presence'),
       up: () => this.request<boolean>('up'),
+      abortRun: (key) => this.request<boolean>('abortRun', { key }),
+      runStatus: (key) => this.request<SseRunStatus | null>('runStatus', { key }),
+      runs: () => this.request<{ active: number; readers: number }>('runs'),
       whyNotAlive: async () =>
         this.exited ??
         (await within(10_000, 'ping', this.request('ping')).then(

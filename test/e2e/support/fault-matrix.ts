@@ -14,11 +14,14 @@ import {
 } from './fault-checker';
 import { type TransportConfig } from './fault-app';
 import { MatrixClient } from './fault-clients';
+import { checkRuns, type RunsTrace } from './fault-run-checker';
+import { drawRuns, MatrixRuns } from './fault-runs';
 import { InProcessInstance, InstanceProcess, type MatrixInstance, within } from './fault-instances';
 import {
   describeSchedule,
   drawSchedule,
   type Fault,
+  type FaultKind,
   freshSeed,
   planRuns,
   Random,
@@ -33,8 +36,9 @@ import { TcpProxy } from './tcp-proxy';
 
 /**
  * The fault matrix (issue 20, part 2): for one transport, schedules drawn from seeds, each
- * run on real Nest apps while a workload broadcasts and faults are injected, then settled
- * and checked by the one checker (fault-checker.ts). `npm test` runs a couple of seeds;
+ * run on real Nest apps while a workload broadcasts, resumable runs are produced and read
+ * (fault-runs.ts) and faults are injected, then settled and checked (fault-checker.ts,
+ * fault-run-checker.ts). `npm test` runs a couple of seeds;
  * `npm run test:faults` runs fresh ones for minutes (see planRuns), and prints how to replay
  * a seed that failed.
  */
@@ -59,6 +63,8 @@ export interface FaultMatrixHarness {
   ): TransportConfig;
   /** The errors a broadcast of a value that encodes may be refused with while faults run. */
   refusals: string[];
+  /** The faults after which the run store may have lost writes (default: a restart, a failover, a master killed). */
+  losesRunWrites?: FaultKind[];
   /** An idempotency key lives as long as its message is kept (PostgreSQL: its row): `maxLen` messages later it may be forgotten. */
   keysLiveWithHistory?: boolean;
   /** Injects a fault on the server itself (restart, failover…); resolves once it is over. */
@@ -189,6 +195,7 @@ async function runSchedule(
   const faultFailures: string[] = [];
   const onCrash = (error: unknown) => crashes.push(String((error as Error)?.stack ?? error));
   let over = false;
+  let stopRuns = () => undefined as void;
   const run: MatrixRun = {
     seed,
     topic,
@@ -236,6 +243,17 @@ async function runSchedule(
         notes.push(`${client.trace.name} in ${JSON.stringify(channels)} was refused (400)`);
     };
     for (const { on, channels } of schedule.clients) await addClient(on, channels);
+    const runs = new MatrixRuns(
+      drawRuns(random.fork('runs'), names, schedule, host ? 'C' : undefined),
+      instances,
+      random.fork('run-readers'),
+      run.note,
+      // The instance in a process of its own has the same transport as those here.
+      [...instances.values()].every(
+        (instance) => !(instance instanceof InProcessInstance) || instance.transport.runStore !== undefined,
+      ),
+    );
+    stopRuns = () => runs.stop();
 
     // The workload and the faults, together; the workload goes on a little after the last fault.
     const publishers = harness.publishers.map((name) => publish(instances.get(name)!, run, harness.refusals));
@@ -272,6 +290,7 @@ async function runSchedule(
         }
         case 'sigstop':
           host!.pause();
+          runs.onFault(fault, 'C');
           await sleep(fault.ms);
           return host!.resume();
         case 'hop':
@@ -283,6 +302,7 @@ async function runSchedule(
       }
     };
     const faultsStart = Date.now();
+    runs.start();
     await Promise.all(
       schedule.faults.map(async ({ at, fault }) => {
         await sleep(at - (Date.now() - faultsStart));
@@ -324,6 +344,7 @@ async function runSchedule(
     await Promise.all(
       clients.filter((client) => !client.trace.gone).map((client) => client.untilEnd(END_WAIT_MS)),
     );
+    await runs.settle(END_WAIT_MS);
 
     // Presence converges: every open stream once, no other.
     const presence = await converge(instances, clients, harness.shape.presenceTtl * 3 + 15_000);
@@ -363,12 +384,18 @@ async function runSchedule(
       instances: reports,
       presence,
     };
-    const violations = checkTrace(trace);
+    const losesRunWrites = new Set(harness.losesRunWrites ?? ['restart', 'failover', 'kill-master']);
+    const runsTrace: RunsTrace = await runs.trace(
+      instances.get(names[0])!,
+      schedule.faults.some(({ fault }) => losesRunWrites.has(fault.kind)),
+      harness.shape.presenceTtl * 3 + 10_000,
+    );
+    const violations = [...checkTrace(trace), ...checkRuns(runsTrace)];
     const open = clients.filter((client) => client.present).length;
     const heaps = reports
       .filter((report) => report.heapBytes !== undefined)
       .map((report) => `${report.name.split(' (')[0]} ${(report.heapBytes! / 1024 / 1024).toFixed(0)} MB`);
-    const summary = `${summarize(harness.name, schedule, trace, Date.now() - t0)}; presence of ${open} streams on ${instances.size} instance(s); heap: ${heaps.join(', ')}`;
+    const summary = `${summarize(harness.name, schedule, trace, Date.now() - t0)}; ${runs.summary()}; presence of ${open} streams on ${instances.size} instance(s); heap: ${heaps.join(', ')}`;
     console.log(
       process.env.FAULT_VERBOSE ? `${summary}\n${describeSchedule(schedule)}\n${notes.join('\n')}` : summary,
     );
@@ -391,6 +418,7 @@ async function runSchedule(
           notes,
           violations,
           trace,
+          runs: runsTrace,
           logs,
           clientErrors: clients.map((client) => client.lastError),
         },
@@ -409,6 +437,7 @@ async function runSchedule(
     process.off('uncaughtException', onCrash);
     host?.release();
     for (const client of clients) client.stop();
+    stopRuns();
     for (const instance of instances.values())
       await instance.close().catch((error: Error) => notes.push(error.message));
     for (const map of proxies.values()) for (const proxy of map.values()) await proxy.close();
