@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { createClient, createCluster } from 'redis';
+import { type SseRunStore } from 'nestjs-sse-hub';
 import {
   type RedisClusterClient,
   RedisStreamsTransport,
@@ -7,6 +9,7 @@ import {
 import { READER_NAME } from '../../src/redis/redis-streams.transport';
 import { RedisCluster } from './support/redis-cluster';
 import { findRedisServer } from './support/redis-server';
+import { describeRunStoreContract } from './support/run-store-contract';
 import { describeTransportConformance } from './support/transport-conformance';
 
 const redisServer = findRedisServer();
@@ -40,14 +43,19 @@ async function onEveryMaster(command: (client: AdminClient) => Promise<unknown>)
   }
 }
 
+// One cluster for the whole file (starting one is most of its time): the transport's
+// conformance, then its run store's contract.
+if (CAN_RUN) {
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(redisServer!);
+  }, 120_000);
+  afterAll(async () => cluster?.stop(), 60_000);
+}
+
 // On a real 3-master cluster, each app with a cluster client of its own, as a user passes
 // it (without an offline queue, as the README says); no persistence: the masters restart empty.
 describeTransportConformance('RedisStreamsTransport on a real 3-master Redis Cluster (createCluster)', {
   available: CAN_RUN,
-  beforeAll: async () => {
-    cluster = await RedisCluster.start(redisServer!);
-  },
-  afterAll: async () => cluster?.stop(),
   make: (topic, options) => {
     const client = createCluster({ rootNodes: cluster!.rootNodes, defaults: { disableOfflineQueue: true } });
     clusterClients.push(client);
@@ -82,4 +90,41 @@ describeTransportConformance('RedisStreamsTransport on a real 3-master Redis Clu
   forgetScripts: () => onEveryMaster((client) => client.sendCommand(['SCRIPT', 'FLUSH'])),
   // While the masters restart, Redis answers CLUSTERDOWN: the transport says unavailable.
   unavailable: (error) => error instanceof SseTransportUnavailableError,
+});
+
+const LEASE_MS = 1000;
+
+const made = new Map<SseRunStore, { transport: RedisStreamsTransport; client: RedisClusterClient }>();
+let stream = '';
+
+/** A transport on `stream` with a cluster client of its own (as an app passes it), and its run store. */
+async function storeOn(name: string, { lease }: { lease: boolean }): Promise<SseRunStore> {
+  const client = createCluster({ rootNodes: cluster!.rootNodes, defaults: { disableOfflineQueue: true } });
+  const transport = new RedisStreamsTransport({
+    client,
+    stream: name,
+    // Only the lease tests get the short one (see RunStoreHarness.make).
+    presenceTtl: lease ? LEASE_MS : 60_000,
+  });
+  transport.subscribe(() => undefined);
+  await transport.ready();
+  made.set(transport.runStore, { transport, client });
+  return transport.runStore;
+}
+
+// On a real 3-master cluster: every key of every run in the stream's slot, which a script
+// needs (it may only touch keys of one slot). The stream is named with a hash tag here,
+// and without one on a single Redis (run-store.redis.e2e-spec.ts): both ways of keyBeside.
+describeRunStoreContract('RedisRunStore on a real 3-master Redis Cluster (createCluster)', {
+  available: CAN_RUN,
+  make: (options) => storeOn((stream = `{runs-${randomUUID()}}:sse`), options),
+  makeSecond: (options) => storeOn(stream, options),
+  leaseMs: LEASE_MS,
+  close: async (store) => {
+    const { transport, client } = made.get(store)!;
+    made.delete(store);
+    await transport.close();
+    // The app's own client: the transport leaves it open for the app to close.
+    if (client.isOpen) client.destroy();
+  },
 });

@@ -25,7 +25,6 @@ const ESTIMATE = {
   'postgres.e2e-spec.ts': 23,
   'replay-bounds.e2e-spec.ts': 22,
   'browser.e2e-spec.ts': 20,
-  'run-store.redis-cluster.e2e-spec.ts': 20,
   'runs-browser.e2e-spec.ts': 20,
   'redis-presence.e2e-spec.ts': 15,
   'redis.e2e-spec.ts': 13,
