@@ -7,7 +7,6 @@ import {
   RequestMethod,
   UseGuards,
 } from '@nestjs/common';
-import { once } from 'node:events';
 import { Subject } from 'rxjs';
 import { SseHub, SseRoute, SseRunSignal } from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent } from 'nestjs-sse-hub/testing';
@@ -358,5 +357,3 @@ describe('resumable runs (in process)', () => {
     expect(hub.stats().runs.active).toBe(0);
   });
 });
-
-void once;

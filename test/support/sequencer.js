@@ -26,11 +26,16 @@ const ESTIMATE = {
   'replay-bounds.e2e-spec.ts': 22,
   'browser.e2e-spec.ts': 20,
   'runs-browser.e2e-spec.ts': 20,
+  'runs-guide-browser.e2e-spec.ts': 15,
   'redis-presence.e2e-spec.ts': 15,
+  'runs-attacks.e2e-spec.ts': 12,
+  'run-store.redis.e2e-spec.ts': 12,
+  'runs-memory.e2e-spec.ts': 10,
+  'runs-death.e2e-spec.ts': 10,
   'redis.e2e-spec.ts': 13,
   'transport-conformance.redis.e2e-spec.ts': 13,
   'postgres-defects.e2e-spec.ts': 11,
-  'run-store.postgres.e2e-spec.ts': 11,
+  'run-store.postgres.e2e-spec.ts': 20,
   'hub-model.e2e-spec.ts': 9,
 };
 
