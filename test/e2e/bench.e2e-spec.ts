@@ -152,7 +152,13 @@ describe('fan-out benchmark (BENCH_QUICK=1)', () => {
         medians.singleFirstP50Ms,
         medians.singleFirstP99Ms,
       ]) {
-        expect({ server, latency: latency! > 0 }).toEqual({ server, latency: true });
+        // Measured: a number, not the null of a phase without a complete sample. Not "> 0": the
+        // send and arrival times come from two processes' clocks (timeOrigin + now()), and a
+        // first client's sub-millisecond latency can come out at or just below zero.
+        expect({ server, latency: Number.isFinite(latency) && latency! > -5 }).toEqual({
+          server,
+          latency: true,
+        });
       }
     }
     // The memory-only servers ran in no burst, and are compared with hub for memory.
