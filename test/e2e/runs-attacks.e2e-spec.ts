@@ -19,6 +19,7 @@ import {
 } from 'nestjs-sse-hub/testing';
 import { drop, rawRequest, readResponseHead, readUntil } from './support/raw-http';
 import { findRedisServer, RedisServer } from './support/redis-server';
+import { dataOf, rest, turn, until } from './support/run-streams';
 import { platform, startApp, type TestApp } from './support/start-app';
 import { RedisStreamsTransport } from 'nestjs-sse-hub/redis';
 
@@ -122,25 +123,6 @@ class HookController implements SseGateway {
     hookLog.push(['close-status', id, await this.hub.runStatus(`g:${id}`)]);
   }
 }
-
-const dataOf = (events: SseTestEvent[]) => events.map((event) => event.data);
-
-/** Every event until the stream ends. */
-async function rest(stream: SseTestStream): Promise<SseTestEvent[]> {
-  const events: SseTestEvent[] = [];
-  for await (const event of stream) events.push(event);
-  return events;
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A Subject-fed run whose values the test pushes. */
 function fed(id: string): Subject<unknown> {

@@ -3,7 +3,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { of } from 'rxjs';
 import { SseHub, SseRoute } from 'nestjs-sse-hub';
-import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse-hub/testing';
+import { openSseStream } from 'nestjs-sse-hub/testing';
+import { dataOf, rest, turn, until } from './support/run-streams';
 import { startApp, type TestApp } from './support/start-app';
 
 setFlagsFromString('--expose-gc');
@@ -20,24 +21,6 @@ class ShortRunsController {
     return of('only');
   }
 }
-
-const dataOf = (events: SseTestEvent[]) => events.map((event) => event.data);
-
-async function rest(stream: SseTestStream): Promise<SseTestEvent[]> {
-  const events: SseTestEvent[] = [];
-  for await (const event of stream) events.push(event);
-  return events;
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Memory does not grow with the runs an instance served: in its own file, so that the heap is its own. */
 describe('resumable runs: memory (in process)', () => {
