@@ -34,13 +34,14 @@ export type { SlowConsumerPolicy } from './connection/slow-consumer-policy.type'
 export type { SseKeepRequest } from './connection/kept-request';
 export { SseClosedError } from './connection/sse-closed.error';
 export { SseChannelNameError } from './connection/sse-channel-name.error';
+export { SseUserIdError } from './connection/sse-user-id.error';
 
 // The hub.
 export { SseHub } from './hub/sse-hub.service';
 export type { SseBroadcastOptions } from './hub/sse-broadcast-options.interface';
 export type { SseEventMap, SseEventOf } from './hub/sse-event-map.type';
 export type { SseHubStats, SseRejectReason, SseRouteStats } from './hub/sse-hub-stats.interface';
-export type { SsePresence, SsePresenceEntry } from './hub/sse-presence.interface';
+export type { SsePresence, SsePresenceEntry, SsePresenceQuery } from './hub/sse-presence.interface';
 export type { SseRunState, SseRunStatus } from './hub/sse-run-status.interface';
 export { SseRunKeyError } from './hub/sse-run-key.error';
 export { SsePresenceInfoError } from './hub/sse-presence-info.error';

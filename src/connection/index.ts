@@ -8,6 +8,7 @@ export * from './sse-client-init.interface';
 export * from './sse-close-reason.type';
 export * from './slow-consumer-policy.type';
 export * from './sse-closed.error';
+export { SseUserIdError } from './sse-user-id.error';
 export * from './sse-headers';
 export * from './sse-replay-status.type';
 export * from './sse-send-result.type';

@@ -21,6 +21,8 @@ export interface SseClientInit<TRequest = unknown> {
   /** Extra response headers; the stream's own headers win. */
   headers?: OutgoingHttpHeaders;
   lastEventId?: string;
+  /** The stream's user, from its route's `user` option (checked by then). */
+  user?: string;
   /** Sent as `retry:` before the stream ends for a shutdown: jittered, so that reconnects spread out. */
   shutdownRetry?: number;
   /** Bytes written but not yet taken by the socket before the client counts as slow (default 1 MiB). */

@@ -80,6 +80,15 @@ export class SseClient<TRequest = any> {
     return this.#stream.lastEventId;
   }
 
+  /**
+   * Whose stream this is: what the route's `user` option gave for the request (after the
+   * app's guard, typically `req.user.id`), or `undefined`. `SseHub.broadcast({ users })`,
+   * `closeUser` and `presence({ user })` find the stream by it.
+   */
+  get user(): string | undefined {
+    return this.#stream.user;
+  }
+
   /** The channels this client receives broadcasts of. */
   get channels(): ReadonlySet<string> {
     return this.#joined ?? NO_CHANNELS;

@@ -31,6 +31,8 @@ const KEEPALIVE = Buffer.from(encodeComment('keepalive'));
 export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, ResponseOwner {
   /** The `Last-Event-ID` the client reconnected with, if any. */
   readonly lastEventId: string | undefined;
+  /** Whose stream it is (the route's `user` option), if anyone's. */
+  readonly user: string | undefined;
   /** Bytes this stream may leave unread before it counts as a slow consumer. */
   readonly maxPendingBytes: number;
   /** The largest encoded event this stream takes, from any source (its route's limit, or the module's). */
@@ -105,6 +107,7 @@ export class SseStream implements Flushable, KeepAliveStream, BudgetedStream, Re
     this.retry = init.retry;
     this.headers = init.headers;
     this.lastEventId = init.lastEventId;
+    this.user = init.user;
     if (init.shutdownRetry !== undefined) assertRetry(init.shutdownRetry);
     this.shutdownRetry = init.shutdownRetry;
     this.maxPendingBytes = init.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;

@@ -1,4 +1,5 @@
 import { unstorable } from '../connection/sse-channel-name.error';
+import { userList } from '../connection/sse-user-id.error';
 import { channelList } from './channel-list';
 import { prepareMessage } from './hub-message-encoder';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
@@ -34,11 +35,13 @@ export function broadcastMessage(
       `${caller}: idempotencyKey ${JSON.stringify(idempotencyKey)} cannot be stored by every transport: ${unfit}. Leave such characters out of it.`,
     );
   const channels = options.channels === undefined ? undefined : channelList(options.channels, caller);
+  const users = options.users === undefined ? undefined : userList(options.users, caller);
   return prepareMessage(
     {
       type: 'broadcast',
       value,
       channels,
+      users,
       except: toList(options.except),
       idempotencyKey,
       publishedAt: Date.now(),

@@ -20,10 +20,12 @@ export interface HubEntry {
   announces?: boolean;
 }
 
-/** This instance's streams, by id and by channel. */
+/** This instance's streams, by id, by channel and by user. */
 export class ClientRegistry {
   private readonly entries = new Map<string, HubEntry>();
   private readonly channelIndex = new Map<string, Set<HubEntry>>();
+  /** Only streams with a user: most routes have none, and cost nothing here. */
+  private readonly userIndex = new Map<string, Set<HubEntry>>();
 
   get size(): number {
     return this.entries.size;
@@ -53,12 +55,16 @@ export class ClientRegistry {
   add(entry: HubEntry): void {
     this.entries.set(entry.client.id, entry);
     for (const channel of entry.client.channels) this.index(entry, channel);
+    const { user } = entry.client;
+    if (user !== undefined) addTo(this.userIndex, user, entry);
   }
 
   remove(entry: HubEntry): void {
     if (this.entries.get(entry.client.id) !== entry) return;
     this.entries.delete(entry.client.id);
     for (const channel of entry.client.channels) this.unindex(entry, channel);
+    const { user } = entry.client;
+    if (user !== undefined) removeFrom(this.userIndex, user, entry);
   }
 
   count(channel?: string): number {
@@ -69,17 +75,26 @@ export class ClientRegistry {
     return channel === undefined ? this.entries.values() : (this.channelIndex.get(channel)?.values() ?? []);
   }
 
+  /** The streams of one user on this instance. */
+  ofUser(user: string): Iterable<HubEntry> {
+    return this.userIndex.get(user)?.values() ?? [];
+  }
+
   /**
    * Who a broadcast goes to: every stream, or those in any of `channels` (each once),
-   * minus the ids in `except`. Live, not a copy (a copy per broadcast costs a burst
-   * dearly): a stream that closes during the delivery is passed over.
+   * or those of `users` (and, with `channels` too, in one of them), minus the ids in
+   * `except`. Live, not a copy (a copy per broadcast costs a burst dearly): a stream that
+   * closes during the delivery is passed over.
    */
   recipients(
     channels: readonly string[] | undefined,
     except: readonly string[] | undefined,
+    users?: readonly string[],
   ): Iterable<HubEntry> {
     let recipients: Iterable<HubEntry>;
-    if (channels === undefined) recipients = this.entries.values();
+    // By user first: a user has a few streams, where a channel may have thousands.
+    if (users !== undefined) recipients = this.ofUsers(users, channels);
+    else if (channels === undefined) recipients = this.entries.values();
     else if (channels.length === 1) recipients = this.channelIndex.get(channels[0]) ?? [];
     else {
       const union = new Set<HubEntry>();
@@ -92,15 +107,35 @@ export class ClientRegistry {
   }
 
   index(entry: HubEntry, channel: string): void {
-    let members = this.channelIndex.get(channel);
-    if (!members) this.channelIndex.set(channel, (members = new Set()));
-    members.add(entry);
+    addTo(this.channelIndex, channel, entry);
   }
 
   unindex(entry: HubEntry, channel: string): void {
-    const members = this.channelIndex.get(channel);
-    if (!members) return;
-    members.delete(entry);
-    if (members.size === 0) this.channelIndex.delete(channel);
+    removeFrom(this.channelIndex, channel, entry);
   }
+
+  /** The streams of `users` (each once), in one of `channels` if given. */
+  private ofUsers(users: readonly string[], channels: readonly string[] | undefined): HubEntry[] {
+    const found: HubEntry[] = [];
+    // A user named twice is looked up once; an entry belongs to one user, so it is found once.
+    for (const user of users.length > 1 ? new Set(users) : users) {
+      for (const entry of this.ofUser(user))
+        if (channels === undefined || channels.some((channel) => entry.client.channels.has(channel)))
+          found.push(entry);
+    }
+    return found;
+  }
+}
+
+function addTo(index: Map<string, Set<HubEntry>>, key: string, entry: HubEntry): void {
+  let members = index.get(key);
+  if (!members) index.set(key, (members = new Set()));
+  members.add(entry);
+}
+
+function removeFrom(index: Map<string, Set<HubEntry>>, key: string, entry: HubEntry): void {
+  const members = index.get(key);
+  if (!members) return;
+  members.delete(entry);
+  if (members.size === 0) index.delete(key);
 }

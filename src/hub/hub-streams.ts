@@ -36,7 +36,8 @@ import {
 import { ThrottledLogger } from './throttled-logger';
 
 function presenceOf(entry: HubEntry): SsePresenceEntry {
-  return { id: entry.client.id, channels: [...entry.client.channels], info: entry.info ?? null };
+  const { id, channels, user } = entry.client;
+  return { id, channels: [...channels], info: entry.info ?? null, user };
 }
 
 /** A stream that came or changed, for a transport that keeps presence (which needs to know whether it announces). */
@@ -363,6 +364,11 @@ export class HubStreams implements SseChannelListener {
       this.registry.get(message.clientId)?.client.close();
       return;
     }
+    if (message.type === 'close-user') {
+      // A copy: each close takes its stream out of the index being read.
+      for (const entry of Array.from(this.registry.ofUser(message.user))) entry.client.close();
+      return;
+    }
     if (message.type === 'join' || message.type === 'leave') {
       const client = this.registry.get(message.clientId)?.client;
       for (const channel of client ? message.channels : []) {
@@ -407,7 +413,7 @@ export class HubStreams implements SseChannelListener {
     const recipients =
       message.type === 'send'
         ? this.entryOf(message.clientId)
-        : this.registry.recipients(message.channels, message.except);
+        : this.registry.recipients(message.channels, message.except, message.users);
     // Once per message, not per recipient: from its publish to its write here.
     if (deliverToAll(this.delivery, recipients, message, encoded) > 0 && message.publishedAt !== undefined)
       this.metrics.delivered(message.publishedAt);

@@ -12,11 +12,14 @@ export class InMemoryPresenceStore implements SsePresenceStore {
 
   update(): void {}
 
-  presence(channel?: string): Promise<SsePresence> {
+  presence(channel?: string, user?: string): Promise<SsePresence> {
     const clients: SsePresenceEntry[] = [];
+    const entries = user === undefined ? this.registry.all(channel) : this.registry.ofUser(user);
     // Listed once its setup is done (`present`), as on every transport.
-    for (const { client, info, present } of this.registry.all(channel))
-      if (present) clients.push({ id: client.id, channels: [...client.channels], info: info ?? null });
+    for (const { client, info, present } of entries) {
+      if (!present || (channel !== undefined && !client.channels.has(channel))) continue;
+      clients.push({ id: client.id, channels: [...client.channels], info: info ?? null, user: client.user });
+    }
     return Promise.resolve({ count: clients.length, clients });
   }
 }

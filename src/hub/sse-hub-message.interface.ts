@@ -16,6 +16,8 @@ export type SseBroadcastMessage = {
   value: unknown;
   /** Only the clients of these channels; every client without it. */
   channels?: string[];
+  /** Only the streams of these users (`SseClient.user`); every stream's without it. */
+  users?: string[];
   /** Client ids it skips. */
   except?: string[];
   /** A key the transport publishes once, however often a retry brings it. */
@@ -49,6 +51,12 @@ export type SseHubMessage =
       type: 'close';
       /** The client whose stream ends. */
       clientId: string;
+    }
+  | {
+      /** `SseHub.closeUser()`: ends every stream of the user, wherever it is. */
+      type: 'close-user';
+      /** The user whose streams end. */
+      user: string;
     }
   | {
       /** `SseHub.join()`: puts the client into `channels`, on whichever instance holds its stream. */

@@ -7,13 +7,14 @@ import {
 } from '@nestjs/common';
 import { type SseClient } from '../connection';
 import { checkChannelName } from '../connection/sse-channel-name.error';
+import { checkUserId } from '../connection/sse-user-id.error';
 import { channelList } from './channel-list';
 import { prepareMessage } from './hub-message-encoder';
 import { HubStreams } from './hub-streams';
 import { type SseBroadcastOptions } from './sse-broadcast-options.interface';
 import { type SseEventMap, type SseEventOf } from './sse-event-map.type';
 import { type SseHubStats } from './sse-hub-stats.interface';
-import { type SsePresence } from './sse-presence.interface';
+import { type SsePresence, type SsePresenceQuery } from './sse-presence.interface';
 import { type SseRunStatus } from './sse-run-status.interface';
 
 /**
@@ -41,9 +42,11 @@ export class SseHub<TEvents extends SseEventMap = any>
   }
 
   /**
-   * Sends `value` to every client, or to the clients of `options.channels`, with an id
-   * that orders it; it is kept for clients that reconnect. Encoded once, here: rejects with
-   * `SseEncodeError` or `SseEventTooLargeError` (nothing sent) if it cannot be sent.
+   * Sends `value` to every client, or to the clients of `options.channels`, or to the
+   * streams of `options.users`, with an id that orders it; it is kept for clients that
+   * reconnect (one to `users`, replayed only to those users' streams). Encoded once, here:
+   * rejects with `SseEncodeError`, `SseEventTooLargeError` or `SseUserIdError` (nothing
+   * sent) if it cannot be sent.
    */
   async broadcast(value: SseEventOf<TEvents>, options: SseBroadcastOptions = {}): Promise<void> {
     await this.streams.broadcast(value, options);
@@ -86,6 +89,16 @@ export class SseHub<TEvents extends SseEventMap = any>
   }
 
   /**
+   * Ends every stream of a user (reason `server-closed`) on every instance: at logout, or
+   * for a ban. Streams the user opens afterwards are the app's guard's to refuse. Rejects
+   * with `SseUserIdError` for an id no stream can have.
+   */
+  async closeUser(userId: string): Promise<void> {
+    const user = checkUserId(userId, 'SseHub.closeUser');
+    await this.streams.transport.publish({ type: 'close-user', user });
+  }
+
+  /**
    * Aborts the resumable run of `key`, wherever it is produced: its handler's
    * `@SseRunSignal()` aborts and its source is stopped, its readers' streams end, and it
    * reads as `aborted` for its `ttl`. `true` if it was running; `false` if it had ended,
@@ -115,12 +128,18 @@ export class SseHub<TEvents extends SseEventMap = any>
 
   /**
    * Every open stream of the application (on every instance, when the transport spans
-   * instances, e.g. Redis), or of one channel, each with the `info` its route's
-   * `presence` option gave it. `count()` and `clients()` stay this instance's.
+   * instances, e.g. Redis), or those of one channel (`presence('lobby')`), of one user
+   * (`presence({ user })`: how many devices they have open) or of both, each with its
+   * `user` and the `info` its route's `presence` option gave it. `count()` and
+   * `clients()` stay this instance's.
    */
-  async presence(channel?: string): Promise<SsePresence> {
+  async presence(query?: string | SsePresenceQuery): Promise<SsePresence> {
+    const { channel, user } = typeof query === 'string' ? { channel: query, user: undefined } : (query ?? {});
     if (channel !== undefined) checkChannelName(channel);
-    return this.streams.presenceStore.presence(channel);
+    if (user !== undefined) checkUserId(user, 'SseHub.presence');
+    return user === undefined
+      ? this.streams.presenceStore.presence(channel)
+      : this.streams.presenceStore.presence(channel, user);
   }
 
   /**

@@ -20,8 +20,11 @@ export interface SsePresenceStore {
   start?(notify: (notice: Extract<SseHubMessage, { type: 'departed' | 'returned' }>) => void): void;
   /** Records changes to this instance's streams, in the order they were made; never throws for a server away. */
   update(changes: SsePresenceChange[]): void;
-  /** Every open stream of the application, or of one channel, across instances. */
-  presence(channel?: string): Promise<SsePresence>;
+  /**
+   * Every open stream of the application across instances, or those of one channel, of
+   * one user (`SsePresenceEntry.user`), or of both.
+   */
+  presence(channel?: string, user?: string): Promise<SsePresence>;
   /** Takes this instance's streams out of presence when the application shuts down, before the transport closes. */
   stop?(): void | Promise<void>;
 }

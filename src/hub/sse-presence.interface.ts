@@ -1,6 +1,7 @@
 /**
- * One open stream as `SseHub.presence()` lists it: its id, its channels, and what the
- * route's `presence` option returned for it (a user id, a name), if the route has one.
+ * One open stream as `SseHub.presence()` lists it: its id, its channels, its user, and
+ * what the route's `presence` option returned for it (a name, an avatar), if the route
+ * has one.
  *
  * @publicApi
  */
@@ -9,8 +10,23 @@ export interface SsePresenceEntry {
   id: string;
   /** The channels it is in. */
   channels: string[];
-  /** What the route's `presence` option returned for it; `undefined` without one. */
+  /** What the route's `presence` option returned for it; `null` without one. */
   info: unknown;
+  /** Whose stream it is (`SseClient.user`, from the route's `user` option); `undefined` for none. */
+  user?: string;
+}
+
+/**
+ * What `SseHub.presence()` is asked for: the streams of one channel, of one user, or of
+ * both (a user's streams in a channel); every stream without either.
+ *
+ * @publicApi
+ */
+export interface SsePresenceQuery {
+  /** Only the streams in this channel. */
+  channel?: string;
+  /** Only the streams of this user (`SseClient.user`): how many devices they have open. */
+  user?: string;
 }
 
 /**

@@ -18,7 +18,21 @@ export type HistoryReader = (
 
 /** Whether a broadcast is for this client on replay (`except` named other connections). */
 export function reaches(client: SseClient, message: SseBroadcastMessage): boolean {
-  return message.channels === undefined || message.channels.some((channel) => client.channels.has(channel));
+  return (
+    isForUserOf(client, message) &&
+    (message.channels === undefined || message.channels.some((channel) => client.channels.has(channel)))
+  );
+}
+
+/**
+ * Whether a broadcast may go to this client's user: one to `users` never reaches another
+ * user's stream, nor one without a user, whatever its `Last-Event-ID` or channels.
+ */
+function isForUserOf(client: SseClient, message: SseBroadcastMessage): boolean {
+  const { users } = message;
+  if (users === undefined) return true;
+  const { user } = client;
+  return user !== undefined && users.includes(user);
 }
 
 /** What a replay read of the history, to send once the client's setup is done. */
@@ -182,6 +196,8 @@ class ReplayRead {
   /** Takes one broadcast of the history; false once the client cannot have it all (the read stops). */
   readonly take = (message: SseBroadcastMessage): boolean => {
     this.upTo = message.id ?? this.upTo;
+    // Another user's: never kept, not even for a channel onJoin may join (a stream's user never changes).
+    if (!isForUserOf(this.client, message)) return true;
     const bytes = this.encoder.encoded(message)?.length ?? 0;
     if (reaches(this.client, message)) {
       this.bytes += bytes;

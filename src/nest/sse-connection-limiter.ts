@@ -42,8 +42,15 @@ export class SseConnectionLimiter {
     this.open--;
   };
 
-  /** Counts one stream in, and returns how to count it out (call it once); throws `SseLimitException` past a limit. */
-  acquire(request: unknown, per: SseConnectionsPer | undefined = this.options.maxConnectionsPer): () => void {
+  /**
+   * Counts one stream (of `user`, if it has one) in, and returns how to count it out (call
+   * it once); throws `SseLimitException` past a limit.
+   */
+  acquire(
+    request: unknown,
+    per: SseConnectionsPer | undefined = this.options.maxConnectionsPer,
+    user?: string,
+  ): () => void {
     const max = this.options.maxConnections;
     if (max !== undefined && this.open >= max) {
       throw new SseLimitException(
@@ -52,7 +59,7 @@ export class SseConnectionLimiter {
         'max_connections',
       );
     }
-    const key = per?.key(request);
+    const key = per?.key === 'user' ? user : per?.key(request);
     let counts: Map<string, number> | undefined;
     if (per && key !== undefined) {
       counts = this.perKey.get(per) ?? new Map();
@@ -60,7 +67,7 @@ export class SseConnectionLimiter {
       if ((counts.get(key) ?? 0) >= per.limit) {
         throw new SseLimitException(
           HttpStatus.TOO_MANY_REQUESTS,
-          `Too many event streams for this client (limit ${per.limit}); close one or retry later.`,
+          `Too many event streams for this ${per.key === 'user' ? 'user' : 'client'} (limit ${per.limit}); close one or retry later.`,
           'max_connections_per',
         );
       }

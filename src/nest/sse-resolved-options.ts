@@ -49,6 +49,8 @@ export function resolveOptions(options: SseModuleOptions | undefined | null): Ss
 export interface SseResolvedRoute {
   readonly strictAccept: boolean;
   readonly maxConnectionsPer: SseConnectionsPer | undefined;
+  /** Whose stream it is, from the request. */
+  readonly user: ((request: unknown) => unknown) | undefined;
   /** The module's extra headers, then the route's. */
   readonly moduleHeaders: OutgoingHttpHeaders | undefined;
   readonly routeHeaders: OutgoingHttpHeaders | undefined;
@@ -76,6 +78,7 @@ export function resolveRoute(module: SseModuleOptions, route: SseRouteOptions): 
   return {
     strictAccept: route.strictAccept === true,
     maxConnectionsPer: route.maxConnectionsPer ?? module.maxConnectionsPer,
+    user: route.user ?? module.user,
     moduleHeaders: module.headers,
     routeHeaders: route.headers,
     client: {

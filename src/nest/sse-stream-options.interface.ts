@@ -2,14 +2,18 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { type SseKeepRequest, type SlowConsumerPolicy } from '../connection';
 
 /**
- * At most `limit` open streams per `key` of the request (a user id, an IP address);
- * a request whose key is `undefined` is not counted. Past it: 429 with `Retry-After`.
+ * At most `limit` open streams per `key` of the request (an IP address, a tenant), or per
+ * user (`key: 'user'`: the route's `user` option); a request whose key is `undefined` is
+ * not counted. Counted on each instance. Past it: 429 with `Retry-After`.
  *
  * @publicApi
  */
 export interface SseConnectionsPer<TRequest = any> {
-  /** What streams are counted by, from the request (`(req) => req.user?.id`); `undefined` is not counted. */
-  key: (request: TRequest) => string | undefined;
+  /**
+   * What streams are counted by: `'user'`, the stream's user (`SseClient.user`), or a
+   * function of the request (`(req) => req.ip`); `undefined` is not counted.
+   */
+  key: 'user' | ((request: TRequest) => string | undefined);
   /** The most open streams one key may have. */
   limit: number;
 }
@@ -50,8 +54,17 @@ export interface SseStreamOptions {
   slowConsumer?: SlowConsumerPolicy;
   /** The largest encoded event that may be sent; larger ones are refused with `SseEventTooLargeError`. */
   maxEventBytes?: number;
-  /** At most `limit` open streams per `key` of the request; past it, 429 with `Retry-After`. */
+  /** At most `limit` open streams per user (`key: 'user'`) or per `key` of the request; past it, 429 with `Retry-After`. */
   maxConnectionsPer?: SseConnectionsPer;
+  /**
+   * Whose stream it is: the user id of the request (`(req) => req.user?.id`, after the
+   * app's guard), maybe async; `undefined` for none. `SseClient.user` has it; the hub sends
+   * to a user's streams (`broadcast(value, { users })`), ends them (`closeUser`) and lists
+   * them (`presence({ user })`) by it. A value that is not a non-empty string fails the
+   * request with `SseUserIdError` (500); a throw is the request's HTTP error (a 401 from
+   * `UnauthorizedException`).
+   */
+  user?: (request: any) => string | undefined | Promise<string | undefined>;
   /**
    * What `client.request` keeps once the stream has started. By default a plain object
    * with the request's `method`, `url`, `originalUrl`, `headers`, `params`, `query` and

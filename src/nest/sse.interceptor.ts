@@ -18,6 +18,7 @@ import {
   sseHeaders,
   SsePendingBudget,
 } from '../connection';
+import { checkUserId } from '../connection/sse-user-id.error';
 import { streamOf } from '../connection/internal';
 import { DEFAULT_SHUTDOWN_RETRY } from '../defaults';
 import { type RunEntrance } from '../hub/hub-runs';
@@ -77,7 +78,7 @@ export class SseInterceptor implements NestInterceptor {
     // Observable errors only before the first byte, for exception filters to answer, and
     // completes once the stream has started, so Nest's pipeline need not outlive setup.
     return new Observable<undefined>((nest) => {
-      let release: () => void;
+      let user: unknown;
       try {
         if (route.strictAccept && !acceptsEventStream(req)) {
           this.streams.refused('not_acceptable');
@@ -102,42 +103,74 @@ export class SseInterceptor implements NestInterceptor {
             'An event stream never ends, so a request pipelined behind one on its connection cannot be answered: ' +
               'open each stream on a connection of its own.',
           );
-        release = this.limiter.acquire(request, route.maxConnectionsPer);
+        user = route.user?.(request);
       } catch (error) {
-        // Refused before any work: a plain HTTP answer (406, 429, 503) with Retry-After.
-        if (error instanceof SseLimitException) {
-          this.streams.refused(error.reason);
-          res.setHeader('retry-after', String(error.retryAfter));
-        }
         return nest.error(error);
       }
-      const path = routeOf(request, context);
-      const options = route.client;
-      // Every field named, not spread: a literal of one fixed shape is one small object,
-      // where a spread followed by more fields built a new hidden class per stream (~5 KiB
-      // of garbage per stream, measured with the allocation sampler).
-      const client = new SseClient({
-        keepAlive: options.keepAlive,
-        retry: options.retry,
-        maxPendingBytes: options.maxPendingBytes,
-        slowConsumer: options.slowConsumer,
-        maxEventBytes: options.maxEventBytes,
-        resyncEvent: options.resyncEvent,
-        keepRequest: options.keepRequest,
-        request,
-        req,
-        res,
-        headers: mergeHeaders(route.moduleHeaders, headers, route.routeHeaders),
-        lastEventId: readLastEventId(req),
-        shutdownRetry: this.jitteredShutdownRetry(),
-        pendingBudget: this.pendingBudget,
-        reportError: this.reportError,
-        tally: this.streams.tallyOf(path),
-      });
-      client.onClose(release);
-      setClientOf(request, response, client);
-      void this.open(client, response, route, `${req.method} ${path}`, next, nest);
+      const start = (id: unknown) =>
+        this.start(context, next, nest, route, { request, response, req, res, headers }, id);
+      if (!isThenable(user)) return start(user);
+      user.then(
+        (id) => {
+          // The client went while the app looked the user up: there is nothing to start.
+          if (res.destroyed || req.destroyed) return nest.complete();
+          start(id);
+        },
+        (error: unknown) => nest.error(error),
+      );
     });
+  }
+
+  /** Counts the stream in under the limits, then makes its client (of `user`) and sets it up. */
+  private start(
+    context: ExecutionContext,
+    next: CallHandler,
+    nest: Subscriber<undefined>,
+    route: SseResolvedRoute,
+    http: ReturnType<typeof rawHttp> & { request: any; response: any },
+    id: unknown,
+  ): void {
+    const { request, response, req, res, headers } = http;
+    const path = routeOf(request, context);
+    let release: () => void;
+    let user: string | undefined;
+    try {
+      user = id === undefined ? undefined : checkUserId(id, `The user option of ${req.method} ${path}`);
+      release = this.limiter.acquire(request, route.maxConnectionsPer, user);
+    } catch (error) {
+      // Refused before any work: a plain HTTP answer (406, 429, 503) with Retry-After.
+      if (error instanceof SseLimitException) {
+        this.streams.refused(error.reason);
+        res.setHeader('retry-after', String(error.retryAfter));
+      }
+      return nest.error(error);
+    }
+    const options = route.client;
+    // Every field named, not spread: a literal of one fixed shape is one small object,
+    // where a spread followed by more fields built a new hidden class per stream (~5 KiB
+    // of garbage per stream, measured with the allocation sampler).
+    const client = new SseClient({
+      keepAlive: options.keepAlive,
+      retry: options.retry,
+      maxPendingBytes: options.maxPendingBytes,
+      slowConsumer: options.slowConsumer,
+      maxEventBytes: options.maxEventBytes,
+      resyncEvent: options.resyncEvent,
+      keepRequest: options.keepRequest,
+      request,
+      req,
+      res,
+      headers: mergeHeaders(route.moduleHeaders, headers, route.routeHeaders),
+      lastEventId: readLastEventId(req),
+      user,
+      shutdownRetry: this.jitteredShutdownRetry(),
+      pendingBudget: this.pendingBudget,
+      reportError: this.reportError,
+      tally: this.streams.tallyOf(path),
+    });
+    client.onClose(release);
+    setClientOf(request, response, client);
+    void this.open(client, response, route, `${req.method} ${path}`, next, nest);
   }
 
   private routeOptions(handler: object): SseResolvedRoute {

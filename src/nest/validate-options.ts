@@ -26,7 +26,12 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
     keepRequest,
     resumable,
     channels,
+    user,
   } = options;
+  if (user !== undefined && typeof user !== 'function')
+    throw new TypeError(
+      `${where}: user must be a function of the request giving its user id, e.g. (req) => req.user?.id.`,
+    );
   if (resumable !== undefined) validateResumable(resumable, channels, where);
   if (
     keepRequest !== undefined &&
@@ -54,13 +59,13 @@ export function validateStreamOptions(options: SseModuleOptions & SseRouteOption
   if (
     maxConnectionsPer !== undefined &&
     !(
-      typeof maxConnectionsPer.key === 'function' &&
+      (typeof maxConnectionsPer.key === 'function' || maxConnectionsPer.key === 'user') &&
       isCount(maxConnectionsPer.limit) &&
       maxConnectionsPer.limit > 0
     )
   ) {
     throw new TypeError(
-      `${where}: maxConnectionsPer must be { key: (request) => string | undefined, limit: positive integer }.`,
+      `${where}: maxConnectionsPer must be { key: 'user' | (request) => string | undefined, limit: positive integer }.`,
     );
   }
   if (

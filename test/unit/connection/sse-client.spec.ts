@@ -25,6 +25,7 @@ describe('SseClient: what users call', () => {
         'send',
         'sendEvent',
         'sendEventOrThrow',
+        'user',
         'comment',
         'join',
         'leave',

@@ -1,0 +1,57 @@
+import { unstorable } from './sse-channel-name.error';
+
+/**
+ * A user id that cannot be used: not a string, empty, or one that no transport can store
+ * as it is (NUL, a lone surrogate). From a route's `user` option it fails the request
+ * (500, naming the route: the id comes from the app's own code); from
+ * `SseHub.broadcast({ users })`, `closeUser` or `presence({ user })` it rejects, and
+ * nothing is sent.
+ *
+ * @publicApi
+ */
+export class SseUserIdError extends TypeError {
+  /** Its class name, as logs and stack traces show it. */
+  override readonly name = 'SseUserIdError';
+
+  constructor(
+    /** What was given as the user id. */
+    readonly user: unknown,
+    /** Where it was given: `SseHub.broadcast`, or the route, as `GET /inbox`. */
+    readonly where: string,
+    reason: string,
+  ) {
+    super(
+      `${where}: ${shown(user)} cannot be a user id: ${reason}. Give a non-empty string ` +
+        '(a numeric id as String(id)), without NUL or lone surrogates.',
+    );
+  }
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  try {
+    const text = JSON.stringify(value);
+    if (text !== undefined) return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+  } catch {
+    // A cycle: its type says enough.
+  }
+  return typeof value;
+}
+
+/** `user`, if it can be a user id; else throws `SseUserIdError` saying `where` it came from. */
+export function checkUserId(user: unknown, where: string): string {
+  if (typeof user !== 'string')
+    throw new SseUserIdError(user, where, `it is ${user === null ? 'null' : typeof user}, not a string`);
+  if (user === '') throw new SseUserIdError(user, where, 'it is empty');
+  const reason = unstorable(user);
+  if (reason !== undefined) throw new SseUserIdError(user, where, reason);
+  return user;
+}
+
+/** `users` (one id or a list of them) as a list of checked ids; a `TypeError` for anything else. */
+export function userList(users: unknown, where: string): string[] {
+  if (typeof users === 'string') return [checkUserId(users, where)];
+  if (typeof (users as Iterable<unknown> | null | undefined)?.[Symbol.iterator] !== 'function')
+    throw new SseUserIdError(users, where, 'users must be a user id or a list of them');
+  return Array.from(users as Iterable<unknown>, (user) => checkUserId(user, where));
+}
