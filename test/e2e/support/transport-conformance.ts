@@ -13,6 +13,7 @@ import {
 } from 'nestjs-sse-hub';
 import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse-hub/testing';
 import { describeRunConformance } from './run-conformance';
+import { describeUserConformance } from './user-conformance';
 import { startApp, type TestApp } from './start-app';
 
 /**
@@ -125,6 +126,8 @@ export function describeTransportConformance(name: string, harness: TransportHar
     afterAll(async () => harness.afterAll?.(), 60_000);
     // Resumable runs, on the same server.
     describeRunConformance(harness);
+    // Users: delivery, replay isolation and closeUser, on the same server.
+    describeUserConformance(harness);
     afterEach(async () => {
       for (const stream of streams.splice(0)) stream.close();
       for (const app of apps.splice(0)) await app.app.close();
