@@ -79,6 +79,7 @@ const PLATFORM = [
   'release',
   'routes',
   'runs',
+  'users',
 ];
 const NEST = ['gateway', 'health', 'module'];
 // HTTP/2 is Fastify's (Express has none): both Fastify rows.

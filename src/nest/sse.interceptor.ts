@@ -110,13 +110,20 @@ export class SseInterceptor implements NestInterceptor {
       const start = (id: unknown) =>
         this.start(context, next, nest, route, { request, response, req, res, headers }, id);
       if (!isThenable(user)) return start(user);
+      // The client may go while the app looks its user up: then there is nothing to start.
+      let gone = false;
+      const onGone = () => (gone = true);
+      res.once('close', onGone);
       user.then(
         (id) => {
-          // The client went while the app looked the user up: there is nothing to start.
-          if (res.destroyed || req.destroyed) return nest.complete();
+          res.off('close', onGone);
+          if (gone) return this.handOver(nest, response);
           start(id);
         },
-        (error: unknown) => nest.error(error),
+        (error: unknown) => {
+          res.off('close', onGone);
+          nest.error(error);
+        },
       );
     });
   }
