@@ -1,8 +1,8 @@
 import { unstorable } from './sse-channel-name.error';
 
 /**
- * A user id that cannot be used: not a string, empty, or one that no transport can store
- * as it is (NUL, a lone surrogate). From a route's `user` option it fails the request
+ * A user id that cannot be used: not a string (nor an integer, taken as its decimal
+ * string), empty, or one that no transport can store as it is (NUL, a lone surrogate). From a route's `user` option it fails the request
  * (500, naming the route: the id comes from the app's own code); from
  * `SseHub.broadcast({ users })`, `closeUser` or `presence({ user })` it rejects, and
  * nothing is sent.
@@ -22,7 +22,7 @@ export class SseUserIdError extends TypeError {
   ) {
     super(
       `${where}: ${shown(user)} cannot be a user id: ${reason}. Give a non-empty string ` +
-        '(a numeric id as String(id)), without NUL or lone surrogates.',
+        'without NUL or lone surrogates, or an integer id.',
     );
   }
 }
@@ -38,8 +38,15 @@ function shown(value: unknown): string {
   return typeof value;
 }
 
-/** `user`, if it can be a user id; else throws `SseUserIdError` saying `where` it came from. */
+/**
+ * `user` as a user id: a string as it is, an integer (a database's numeric id, a `bigint`)
+ * as its decimal string, so that `42` and `'42'` are one user; else throws
+ * `SseUserIdError` saying `where` it came from.
+ */
 export function checkUserId(user: unknown, where: string): string {
+  if (typeof user === 'bigint' || Number.isSafeInteger(user)) return String(user);
+  if (typeof user === 'number')
+    throw new SseUserIdError(user, where, 'a number that is not a safe integer is no id');
   if (typeof user !== 'string')
     throw new SseUserIdError(user, where, `it is ${user === null ? 'null' : typeof user}, not a string`);
   if (user === '') throw new SseUserIdError(user, where, 'it is empty');
@@ -50,8 +57,8 @@ export function checkUserId(user: unknown, where: string): string {
 
 /** `users` (one id or a list of them) as a list of checked ids; a `TypeError` for anything else. */
 export function userList(users: unknown, where: string): string[] {
-  if (typeof users === 'string') return [checkUserId(users, where)];
-  if (typeof (users as Iterable<unknown> | null | undefined)?.[Symbol.iterator] !== 'function')
+  if (typeof users !== 'object' || users === null) return [checkUserId(users, where)];
+  if (typeof (users as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function')
     throw new SseUserIdError(users, where, 'users must be a user id or a list of them');
   return Array.from(users as Iterable<unknown>, (user) => checkUserId(user, where));
 }

@@ -134,9 +134,10 @@ export class SseHub<TEvents extends SseEventMap = any>
    * `clients()` stay this instance's.
    */
   async presence(query?: string | SsePresenceQuery): Promise<SsePresence> {
-    const { channel, user } = typeof query === 'string' ? { channel: query, user: undefined } : (query ?? {});
+    const { channel, user: given } =
+      typeof query === 'string' ? { channel: query, user: undefined } : (query ?? {});
     if (channel !== undefined) checkChannelName(channel);
-    if (user !== undefined) checkUserId(user, 'SseHub.presence');
+    const user = given === undefined ? undefined : checkUserId(given, 'SseHub.presence');
     return user === undefined
       ? this.streams.presenceStore.presence(channel)
       : this.streams.presenceStore.presence(channel, user);

@@ -58,10 +58,11 @@ export interface SseStreamOptions {
   maxConnectionsPer?: SseConnectionsPer;
   /**
    * Whose stream it is: the user id of the request (`(req) => req.user?.id`, after the
-   * app's guard), maybe async; `undefined` for none. `SseClient.user` has it; the hub sends
+   * app's guard), maybe async; `undefined` (or `null`) for none. `SseClient.user` has it; the hub sends
    * to a user's streams (`broadcast(value, { users })`), ends them (`closeUser`) and lists
-   * them (`presence({ user })`) by it. A value that is not a non-empty string fails the
-   * request with `SseUserIdError` (500); a throw is the request's HTTP error (a 401 from
+   * them (`presence({ user })`) by it. An integer id (a number or a `bigint`) is taken as
+   * its decimal string. Any other value that is not a non-empty string fails the request
+   * with `SseUserIdError` (500); a throw is the request's HTTP error (a 401 from
    * `UnauthorizedException`).
    */
   user?: (request: any) => string | undefined | Promise<string | undefined>;

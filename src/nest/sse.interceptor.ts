@@ -142,7 +142,10 @@ export class SseInterceptor implements NestInterceptor {
     let release: () => void;
     let user: string | undefined;
     try {
-      user = id === undefined ? undefined : checkUserId(id, `The user option of ${req.method} ${path}`);
+      user =
+        id === undefined || id === null
+          ? undefined
+          : checkUserId(id, `The user option of ${req.method} ${path}`);
       release = this.limiter.acquire(request, route.maxConnectionsPer, user);
     } catch (error) {
       // Refused before any work: a plain HTTP answer (406, 429, 503) with Retry-After.

@@ -36,7 +36,7 @@ class BearerGuard implements CanActivate {
 }
 
 /** What a careless app's user lookup gives, by kind. */
-const BAD: Record<string, unknown> = { number: 42, empty: '', nul: 'a\0b', object: { id: 'a' }, bigint: 7n };
+const BAD: Record<string, unknown> = { fraction: 4.2, nan: NaN, empty: '', nul: 'a\0b', object: { id: 'a' } };
 
 /** Async user lookups the test releases when it wants, by the request's x-gate header. */
 const gates = new Map<string, (user: string) => void>();
@@ -70,6 +70,15 @@ class UsersController {
 
   @SseRoute('bad/:kind', { keepAlive: false, user: (req) => BAD[req.params.kind] as string })
   bad() {}
+
+  // Ids as an ORM gives them: numbers (a null for none).
+  @SseRoute('numeric', {
+    keepAlive: false,
+    user: (req) => (req.headers['x-id'] ? Number(req.headers['x-id']) : null) as any,
+  })
+  numeric(@ConnectedClient() client: SseClient) {
+    return { event: 'me', data: client.user ?? null };
+  }
 
   @SseRoute('forbidden', {
     user: () => {
@@ -234,14 +243,29 @@ describe('users', () => {
     expect(await again.nextEvent()).toMatchObject({ data: 'erin' });
   });
 
+  it('takes an integer id as its decimal string, the same user for the route, broadcast, presence and closeUser; null as no user', async () => {
+    const numeric = await open('/users/numeric', { 'x-id': '42' });
+    expect(await numeric.nextEvent()).toMatchObject({ data: '42' });
+    const none = await open('/users/numeric');
+    expect(await none.nextEvent()).toMatchObject({ data: 'null' });
+    await hub.broadcast({ event: 'note', data: 'to 42' }, { users: 42 as any });
+    await hub.broadcast({ event: 'note', data: 'to 42n' }, { users: [42n as any] });
+    await hub.broadcast({ event: 'note', data: 'end' });
+    expect(await dataUntilEnd(numeric)).toEqual(['to 42', 'to 42n']);
+    expect(await dataUntilEnd(none)).toEqual([]);
+    expect((await hub.presence({ user: 42 as any })).count).toBe(1);
+    await hub.closeUser(42 as any);
+    await numeric.closed();
+  });
+
   it('refuses user ids no stream can have, with SseUserIdError, and sends nothing', async () => {
     const everyone = await open('/users/async', { 'x-user': 'gina' });
     await everyone.nextEvent();
-    for (const users of ['', 'a\0b', '\ud800', 42, null, [null], ['ok', ''], {}])
+    for (const users of ['', 'a\0b', '\ud800', 4.2, null, [null], ['ok', ''], {}])
       await expect(hub.broadcast({ event: 'note', data: 'never' }, { users: users as any })).rejects.toThrow(
         SseUserIdError,
       );
-    for (const user of ['', 'x\0', 42, undefined])
+    for (const user of ['', 'x\0', NaN, undefined])
       await expect(hub.closeUser(user as any)).rejects.toThrow(SseUserIdError);
     await expect(hub.presence({ user: '' })).rejects.toThrow(SseUserIdError);
     await hub.broadcast({ event: 'note', data: 'end' });
