@@ -32,6 +32,7 @@ class PresenceController {
   // The same route as test/e2e/support/instance.child.js.
   @SseRoute(':room', {
     channels: (req) => `room:${req.params.room}`,
+    user: (req) => req.query.user,
     presence: (client) => ({ user: client.request.query.user ?? null }),
     presenceEvents: true,
     keepAlive: false,

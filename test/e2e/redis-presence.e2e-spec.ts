@@ -25,6 +25,7 @@ class PresenceController implements SseGateway {
   // The same route as test/e2e/support/instance.child.js.
   @SseRoute(':room', {
     channels: (req) => `room:${req.params.room}`,
+    user: (req) => req.query.user,
     presence: (client) => ({ user: client.request.query.user ?? null }),
     presenceEvents: true,
     keepAlive: false,
@@ -91,9 +92,9 @@ interface Instance extends TestApp {
     expect(all.count).toBe(3);
     expect(all.clients).toEqual(
       expect.arrayContaining([
-        { id: ann.id, channels: ['room:x'], info: { user: 'ann' } },
-        { id: bob.id, channels: ['room:x'], info: { user: 'bob' } },
-        { id: cyd.id, channels: ['room:y'], info: { user: 'cyd' } },
+        { id: ann.id, channels: ['room:x'], info: { user: 'ann' }, user: 'ann' },
+        { id: bob.id, channels: ['room:x'], info: { user: 'bob' }, user: 'bob' },
+        { id: cyd.id, channels: ['room:y'], info: { user: 'cyd' }, user: 'cyd' },
       ]),
     );
     expect(
