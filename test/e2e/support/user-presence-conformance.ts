@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Controller } from '@nestjs/common';
 import { type SseClient, type SseGateway, SseHub, type SsePresence, SseRoute } from 'nestjs-sse-hub';
 import { openSseStream, type SseTestStream } from 'nestjs-sse-hub/testing';
-import { openMember } from './presence-events';
+import { nextPresenceEvent, openMember } from './presence-events';
 import { startApp, type TestApp } from './start-app';
 import { type TransportHarness } from './transport-conformance';
 
@@ -220,6 +220,13 @@ export function describeUserPresenceConformance(harness: TransportHarness): void
         await listed([a.hub, b.hub], { user: 'ann', channel: 'room:x' }, [annHere.id]);
         await listed([a.hub, b.hub], { user: 'bob' }, []);
         expect(idsOf(await b.hub.presence('room:x'))).toEqual([annHere.id]);
+        // A live instance's heartbeat claims the dead one's streams (users and all): its leave
+        // event says so (a claim that failed on the server, say a key in another hash slot, sends none).
+        expect(await nextPresenceEvent(annHere.stream, annThere.id)).toEqual({
+          event: 'leave',
+          data: { channel: 'room:x', id: annThere.id, info: { user: 'ann' } },
+        });
+        await listed([a.hub, b.hub], { user: 'ann' }, [annHere.id]);
         // She opens another: counted with the one she kept.
         const annAgain = await join(b, 'room:x', 'ann');
         await listed([a.hub, b.hub], { user: 'ann' }, [annHere.id, annAgain.id]);
