@@ -8,16 +8,25 @@ type Run = <Row extends object>(text: string, values?: unknown[]) => Promise<{ r
 
 type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
 
+/** A stream's row as presence reads it (`user_id`: `user` is a reserved word). */
+interface Row {
+  id: string;
+  channels: string[];
+  info: string | null;
+  user_id: string | null;
+}
+
 /**
  * The streams of every instance, in two unlogged tables beside the messages: one row per
- * stream (its instance, channels and info) and one per instance, alive until a time that
- * its heartbeat (every `ttl / 3` ms) moves on. Liveness is judged by the database's
- * clock, so the instances' clocks need not agree. A read keeps the streams of live
- * instances only, so an instance that died without a goodbye drops out within `ttl`; the
- * next heartbeat of a live one deletes its rows (one statement: only one instance gets
- * them) and hands its hub those that announce (`departed`). This instance's own streams
- * are kept here too, and written again when its heartbeat finds it was taken for dead
- * (then their members are told they are back: `returned`), or after a write failed.
+ * stream (its instance, channels, info and user, indexed by channel and by user) and one
+ * per instance, alive until a time that its heartbeat (every `ttl / 3` ms) moves on.
+ * Liveness is judged by the database's clock, so the instances' clocks need not agree. A
+ * read keeps the streams of live instances only, so an instance that died without a
+ * goodbye drops out within `ttl`; the next heartbeat of a live one deletes its rows (one
+ * statement: only one instance gets them, users and all) and hands its hub those that
+ * announce (`departed`). This instance's own streams are kept here too, and written again
+ * when its heartbeat finds it was taken for dead (then their members are told they are
+ * back: `returned`), or after a write failed.
  */
 export class PostgresPresence implements SsePresenceStore {
   readonly instance = randomUUID();
@@ -63,20 +72,24 @@ export class PostgresPresence implements SsePresenceStore {
     }
   }
 
-  /** Every stream of every live instance (or of one channel), read from PostgreSQL. */
-  async presence(channel?: string): Promise<SsePresence> {
+  /** Every stream of every live instance, or those of a channel, of a user, or of both, from PostgreSQL. */
+  async presence(channel?: string, user?: string): Promise<SsePresence> {
     // This instance's own latest changes first (presence() from onClose, right after a join).
     await this.flush();
-    const where = channel === undefined ? '' : 'AND p.channels @> ARRAY[$1]::text[]';
-    const { rows } = await this.run<{ id: string; channels: string[]; info: string | null }>(
-      `SELECT p.client AS id, p.channels, p.info FROM ${this.table.presence} AS p ` +
-        `JOIN ${this.table.instances} AS i USING (instance) WHERE i.alive_until > now() ${where}`,
-      channel === undefined ? [] : [channel],
+    const where: string[] = [];
+    const values: string[] = [];
+    if (channel !== undefined) where.push(`AND p.channels @> ARRAY[$${values.push(channel)}]::text[]`);
+    if (user !== undefined) where.push(`AND p.user_id = $${values.push(user)}`);
+    const { rows } = await this.run<Row>(
+      `SELECT p.client AS id, p.channels, p.info, p.user_id FROM ${this.table.presence} AS p ` +
+        `JOIN ${this.table.instances} AS i USING (instance) WHERE i.alive_until > now() ${where.join(' ')}`,
+      values,
     );
-    const clients = rows.map(({ id, channels, info }) => ({
+    const clients = rows.map(({ id, channels, info, user_id }) => ({
       id,
       channels,
       info: info === null ? undefined : JSON.parse(info),
+      user: user_id ?? undefined,
     }));
     return { count: clients.length, clients };
   }
@@ -115,11 +128,11 @@ export class PostgresPresence implements SsePresenceStore {
    * Two instances at it at once: the rows of an instance are deleted, and returned, once.
    */
   private async clearDead(): Promise<void> {
-    const { rows } = await this.run<{ id: string; channels: string[]; info: string | null }>(
+    const { rows } = await this.run<Row>(
       `WITH dead AS (DELETE FROM ${this.table.instances} WHERE alive_until < now() RETURNING instance),
        gone AS (DELETE FROM ${this.table.presence} AS p USING dead WHERE p.instance = dead.instance
-         RETURNING p.client, p.channels, p.info, p.announces)
-       SELECT g.client AS id, g.info, ARRAY(
+         RETURNING p.client, p.channels, p.info, p.announces, p.user_id)
+       SELECT g.client AS id, g.info, g.user_id, ARRAY(
          SELECT c FROM unnest(g.channels) AS c WHERE NOT EXISTS (
            SELECT 1 FROM ${this.table.presence} AS q JOIN ${this.table.instances} AS i USING (instance)
            WHERE q.client = g.client AND i.alive_until > now() AND c = ANY (q.channels))
@@ -127,7 +140,12 @@ export class PostgresPresence implements SsePresenceStore {
     );
     const clients = rows
       .filter((row) => row.channels.length > 0)
-      .map(({ id, channels, info }) => ({ id, channels, info: info === null ? null : JSON.parse(info) }));
+      .map(({ id, channels, info, user_id }) => ({
+        id,
+        channels,
+        info: info === null ? null : JSON.parse(info),
+        user: user_id ?? undefined,
+      }));
     if (clients.length > 0) this.deliver?.({ type: 'departed', clients });
   }
 
@@ -167,7 +185,13 @@ export class PostgresPresence implements SsePresenceStore {
     const changes = this.queued;
     this.queued = new Map();
     const gone: string[] = [];
-    const set: Array<{ id: string; channels: string[]; info: string | null; announces: boolean }> = [];
+    const set: Array<{
+      id: string;
+      channels: string[];
+      info: string | null;
+      announces: boolean;
+      user: string | null;
+    }> = [];
     for (const [id, change] of changes) {
       if (change === null) gone.push(id);
       else
@@ -176,6 +200,7 @@ export class PostgresPresence implements SsePresenceStore {
           channels: change.entry.channels,
           info: JSON.stringify(change.entry.info) ?? null,
           announces: change.announces === true,
+          user: change.entry.user ?? null,
         });
     }
     const previous = this.flushing;
@@ -185,11 +210,12 @@ export class PostgresPresence implements SsePresenceStore {
       try {
         await this.run(
           `WITH gone AS (DELETE FROM ${this.table.presence} WHERE instance = $1 AND client = ANY($2::text[]))
-           INSERT INTO ${this.table.presence} (instance, client, channels, info, announces)
-           SELECT $1, s.id, ARRAY(SELECT jsonb_array_elements_text(s.channels)), s.info, s.announces
-           FROM jsonb_to_recordset($3::jsonb) AS s(id text, channels jsonb, info text, announces boolean)
-           ON CONFLICT (instance, client) DO UPDATE
-             SET channels = EXCLUDED.channels, info = EXCLUDED.info, announces = EXCLUDED.announces`,
+           INSERT INTO ${this.table.presence} (instance, client, channels, info, announces, user_id)
+           SELECT $1, s.id, ARRAY(SELECT jsonb_array_elements_text(s.channels)), s.info, s.announces, s."user"
+           FROM jsonb_to_recordset($3::jsonb)
+             AS s(id text, channels jsonb, info text, announces boolean, "user" text)
+           ON CONFLICT (instance, client) DO UPDATE SET channels = EXCLUDED.channels, info = EXCLUDED.info,
+             announces = EXCLUDED.announces, user_id = EXCLUDED.user_id`,
           [this.instance, gone, JSON.stringify(set)],
         );
       } catch (error) {

@@ -4,16 +4,17 @@ import { createRunSchemaStatements, runSchemaReady } from './postgres-run-schema
 import { type PostgresTable } from './postgres-table';
 
 /**
- * Whether the tables (the presence one with its `announces` column, the watermark of
- * trimming), the index of positions, the publish function (returning a status per
+ * Whether the tables (the presence one with its `announces` and `user_id` columns, the
+ * watermark of trimming), the index of positions, the publish function (returning a status per
  * message) and the trigger are there already (`ready`: then nothing is created, and no
  * DDL privilege is needed), and the run tables of this version (`runs_ready`: an install
  * of an earlier version gets them alone, see `createRunSchemaStatements`).
  */
 export function schemaReadyQuery(t: PostgresTable): string {
+  // The columns later versions added; the rest of the table came with the first.
   const presence =
-    `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(${literal(t.presence)}) ` +
-    "AND attname = 'announces' AND NOT attisdropped";
+    `SELECT count(*) = 2 FROM pg_attribute WHERE attrelid = to_regclass(${literal(t.presence)}) ` +
+    "AND attname IN ('announces', 'user_id') AND NOT attisdropped";
   const publish =
     `SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(${literal(`${t.publishFunction}(text[],text[])`)}) ` +
     "AND prorettype = 'text[]'::regtype";
@@ -24,7 +25,7 @@ export function schemaReadyQuery(t: PostgresTable): string {
     `SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(${t.regclass}) ` +
     `AND tgname = ${literal(`${t.table}_commit`)}`;
   return (
-    `SELECT EXISTS (${presence}) AND EXISTS (${publish}) AND ${created} AND EXISTS (${trigger}) AS ready, ` +
+    `SELECT (${presence}) AND EXISTS (${publish}) AND ${created} AND EXISTS (${trigger}) AS ready, ` +
     `${runSchemaReady(t.runTable)} AS runs_ready`
   );
 }
@@ -88,7 +89,11 @@ export function createSchemaStatements(t: PostgresTable): string {
       );
       -- Whether the stream's route sends join and leave events (a table of an earlier version has no such column).
       ALTER TABLE ${t.presence} ADD COLUMN IF NOT EXISTS announces boolean NOT NULL DEFAULT false;
+      -- Whose stream it is (SseClient.user, null for none), for presence by user (a table of an earlier
+      -- version has no such column).
+      ALTER TABLE ${t.presence} ADD COLUMN IF NOT EXISTS user_id text;
       CREATE INDEX IF NOT EXISTS ${id(`${t.table}_presence_channels`)} ON ${t.presence} USING gin (channels);
+      CREATE INDEX IF NOT EXISTS ${id(`${t.table}_presence_user`)} ON ${t.presence} (user_id);
       -- The transport's own publish: the lock before the positions, the rows in the order given, a status for each.
       CREATE OR REPLACE FUNCTION ${t.publishFunction}(messages text[], keys text[])
       RETURNS text[] LANGUAGE plpgsql AS ${dollarQuoted(`

@@ -10,22 +10,28 @@ import { keyBeside } from './keys';
 import { APPLY_SCRIPT, CLAIM_SCRIPT } from './presence-scripts';
 import { isUnavailable, type RedisConnection } from './redis-connection';
 
-/** What is stored for one stream: its instance, its channels, its info, and whether it announces (`a`, only if so). */
+/**
+ * What is stored for one stream: its instance, its channels, its info, its user (`u`, only
+ * with one) and whether it announces (`a`, only if so).
+ */
 interface StoredEntry {
   i: string;
   c: string[];
   info: unknown;
+  u?: string;
   a?: true;
 }
 
 type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
+/** A change as it waits to be written: a stream that went names its user too, whose index it leaves. */
+type QueuedChange = SetChange | (Extract<SsePresenceChange, { type: 'remove' }> & { user?: string });
 
 /**
  * The streams of every instance, kept in Redis beside the stream's own keys (one hash
  * slot, so it works on a Redis Cluster):
- * - `presence`: a hash of every stream (id → instance, channels, info), and one hash per
- *   channel (`presence:<channel>`), so that a channel's presence is read without
- *   scanning the others;
+ * - `presence`: a hash of every stream (id → instance, channels, info, user), one hash per
+ *   channel (`presence:<channel>`) and one per user (`presence-user:<user>`, the same
+ *   entries), so that a channel's or a user's presence is read without scanning the others;
  * - `instances`: a sorted set of the instances, scored by when they are dead unless they
  *   say otherwise (each says so every `ttl / 3` ms);
  * - `instance:<id>`: each instance's streams and their channels, to clear up after it.
@@ -41,7 +47,7 @@ type SetChange = Extract<SsePresenceChange, { type: 'set' }>;
 export class RedisPresence implements SsePresenceStore {
   readonly instance = randomUUID();
   private readonly own = new Map<string, SetChange>();
-  private queued: SsePresenceChange[] = [];
+  private queued: QueuedChange[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private stopped = false;
   private failing = false;
@@ -82,34 +88,44 @@ export class RedisPresence implements SsePresenceStore {
   }
 
   update(changes: SsePresenceChange[]): void {
-    for (const change of changes) {
-      if (change.type === 'set') this.own.set(change.entry.id, change);
-      else this.own.delete(change.id);
-    }
     // With the others of this turn: one round trip.
     if (this.queued.length === 0) queueMicrotask(() => void this.flush());
-    this.queued.push(...changes);
+    for (const change of changes) {
+      if (change.type === 'set') {
+        this.own.set(change.entry.id, change);
+        this.queued.push(change);
+      } else {
+        // A removal names no user: the stream's own entry does, while it is still here.
+        const user = this.own.get(change.id)?.entry.user;
+        this.own.delete(change.id);
+        this.queued.push(user === undefined ? change : { ...change, user });
+      }
+    }
   }
 
-  /** Every stream of every live instance (or of one channel), read from Redis. */
-  async presence(channel?: string): Promise<SsePresence> {
+  /** Every stream of every live instance, or those of a channel, of a user, or of both, read from Redis. */
+  async presence(channel?: string, user?: string): Promise<SsePresence> {
     if (!this.client.isReady) throw this.links.unavailable(new Error('not connected'));
     try {
-      return await this.read(channel);
+      return await this.read(channel, user);
     } catch (error) {
       if (!isUnavailable(error)) throw error;
       throw this.links.unavailable(error);
     }
   }
 
-  private async read(channel: string | undefined): Promise<SsePresence> {
+  private async read(channel: string | undefined, user: string | undefined): Promise<SsePresence> {
     // This instance's own latest changes first (presence() from onClose, right after a join).
     await this.flush();
+    // A user's streams are few (their devices): with a channel too, they are read and filtered.
+    const index =
+      user !== undefined
+        ? `presence-user:${user}`
+        : channel !== undefined
+          ? `presence:${channel}`
+          : 'presence';
     const [stored, alive] = await Promise.all([
-      this.client.send(this.key('presence'), [
-        'HGETALL',
-        this.key(channel === undefined ? 'presence' : `presence:${channel}`),
-      ]),
+      this.client.send(this.key('presence'), ['HGETALL', this.key(index)]),
       this.client.send(this.key('instances'), [
         'ZRANGE',
         this.key('instances'),
@@ -122,7 +138,9 @@ export class RedisPresence implements SsePresenceStore {
     const clients: SsePresenceEntry[] = [];
     for (const [id, json] of pairs(stored)) {
       const entry = JSON.parse(json) as StoredEntry;
-      if (live.has(entry.i)) clients.push({ id, channels: entry.c, info: entry.info });
+      if (!live.has(entry.i) || (user !== undefined && channel !== undefined && !entry.c.includes(channel)))
+        continue;
+      clients.push({ id, channels: entry.c, info: entry.info, user: entry.u });
     }
     return { count: clients.length, clients };
   }
@@ -165,10 +183,12 @@ export class RedisPresence implements SsePresenceStore {
     const args: string[] = [];
     for (const change of changes) {
       if (change.type === 'set') {
+        const { user } = change.entry;
         const stored: StoredEntry = {
           i: this.instance,
           c: change.entry.channels,
           info: change.entry.info,
+          ...(user !== undefined && { u: user }),
           ...(change.announces && { a: true }),
         };
         const json = JSON.stringify(stored);
@@ -185,9 +205,12 @@ export class RedisPresence implements SsePresenceStore {
         for (const channel of change.entry.channels)
           args.push('S', key(`presence:${channel}`), change.entry.id, json);
         for (const channel of change.left) args.push('D', key(`presence:${channel}`), change.entry.id);
+        // A stream's user never changes: its entry there is only kept up to date.
+        if (user !== undefined) args.push('S', key(`presence-user:${user}`), change.entry.id, json);
       } else {
         args.push('D', key('presence'), change.id, 'D', key(`instance:${this.instance}`), change.id);
         for (const channel of change.channels) args.push('D', key(`presence:${channel}`), change.id);
+        if (change.user !== undefined) args.push('D', key(`presence-user:${change.user}`), change.id);
       }
     }
     try {
@@ -238,33 +261,35 @@ export class RedisPresence implements SsePresenceStore {
    * hands the hub those that announce.
    */
   private async claim(instance: string): Promise<void> {
-    const channels = new Set<string>();
-    for (const [, list] of pairs(
+    const streams = pairs(
       await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]),
-    )) {
-      for (const channel of JSON.parse(list) as string[]) channels.add(channel);
-    }
+    );
+    const channels = new Set<string>();
+    for (const [, list] of streams) for (const channel of JSON.parse(list) as string[]) channels.add(channel);
     const names = [...channels];
+    const users = [...new Set((await this.usersOf(streams.map(([id]) => id))).values())];
     const keys = [
       this.key('instances'),
       this.key(`instance:${instance}`),
       this.key('presence'),
       ...names.map((channel) => this.key(`presence:${channel}`)),
+      ...users.map((user) => this.key(`presence-user:${user}`)),
     ];
     const reply = (await this.client.evalScript(CLAIM_SCRIPT, keys, [
       instance,
       String(Date.now()),
+      String(names.length),
       ...names,
+      ...users,
     ])) as string[];
     const departed = new Map<string, SsePresenceEntry>();
     for (let i = 0; i < reply.length; i += 3) {
       const [id, channel, json] = [String(reply[i]), String(reply[i + 1]), String(reply[i + 2])];
       let client = departed.get(id);
-      if (!client)
-        departed.set(
-          id,
-          (client = { id, channels: [], info: (JSON.parse(json) as StoredEntry).info ?? null }),
-        );
+      if (!client) {
+        const { info, u } = JSON.parse(json) as StoredEntry;
+        departed.set(id, (client = { id, channels: [], info: info ?? null, user: u }));
+      }
       client.channels.push(channel);
     }
     if (departed.size > 0) this.deliver?.({ type: 'departed', clients: [...departed.values()] });
@@ -281,15 +306,38 @@ export class RedisPresence implements SsePresenceStore {
     const streams = pairs(
       await this.client.send(this.key('instances'), ['HGETALL', this.key(`instance:${instance}`)]),
     );
+    // Read before their entries go: the instance's record names their channels, not their users.
+    const users = await this.usersOf(streams.map(([id]) => id));
     const commands: string[][] = [];
     for (const [id, channels] of streams) {
       commands.push(['HDEL', this.key('presence'), id]);
       for (const channel of JSON.parse(channels) as string[])
         commands.push(['HDEL', this.key(`presence:${channel}`), id]);
+      const user = users.get(id);
+      if (user !== undefined) commands.push(['HDEL', this.key(`presence-user:${user}`), id]);
     }
     commands.push(['DEL', this.key(`instance:${instance}`)], ['ZREM', this.key('instances'), instance]);
     const replies = await Promise.all(commands.map((command) => this.client.send(command[1], command)));
     return replies.at(-1) === 1;
+  }
+
+  /**
+   * The users of the streams `ids`, as their entries in `presence` name them (an
+   * instance's record keeps their channels only, as earlier versions wrote it).
+   */
+  private async usersOf(ids: string[]): Promise<Map<string, string>> {
+    const users = new Map<string, string>();
+    if (ids.length === 0) return users;
+    const entries = (await this.client.send(this.key('presence'), [
+      'HMGET',
+      this.key('presence'),
+      ...ids,
+    ])) as Array<string | null>;
+    entries.forEach((json, n) => {
+      const user = json === null ? undefined : (JSON.parse(json) as StoredEntry).u;
+      if (user !== undefined) users.set(ids[n], user);
+    });
+    return users;
   }
 
   private failed(error: unknown): void {

@@ -11,6 +11,7 @@ import { spawnInstance, within } from './support/instance-process';
 import {
   expectLeaveThenJoinOfAPausedInstance,
   expectOneLeavePerChannelOfAKilledInstance,
+  openMember,
 } from './support/presence-events';
 import { startApp, type TestApp } from './support/start-app';
 
@@ -32,6 +33,7 @@ class PresenceController {
   // The same route as test/e2e/support/instance.child.js.
   @SseRoute(':room', {
     channels: (req) => `room:${req.params.room}`,
+    user: (req) => req.query.user,
     presence: (client) => ({ user: client.request.query.user ?? null }),
     presenceEvents: true,
     keepAlive: false,
@@ -441,6 +443,50 @@ const position = (id: string | undefined) => Number(/^(\d+)-0$/.exec(id ?? '')?.
       paused.child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('upgrades the presence table of an earlier install in place (its user column), which a role that may not create then uses as it is', async () => {
+    const schema = `earlier_${randomUUID().slice(0, 8)}`;
+    const role = `app_${randomUUID().slice(0, 8)}`;
+    const on = (url: string) => new PostgresTransport({ connectionString: url, schema, table: 'hub' });
+    // What an earlier version made: the same tables, the presence one without its user column (nor its index).
+    const earlier = on(pg.url);
+    await earlier.runStore.get('k');
+    await earlier.close();
+    await pg.query(`ALTER TABLE "${schema}".hub_presence DROP COLUMN user_id`);
+    // Its owner's next instance, of this version, adds it at start-up.
+    const a = await start(on(pg.url));
+    expect(
+      await pg.query(
+        `SELECT a.attname, i.indexname FROM pg_attribute AS a, pg_indexes AS i
+         WHERE a.attrelid = '"${schema}".hub_presence'::regclass AND a.attname = 'user_id' AND NOT a.attisdropped
+         AND i.schemaname = $1 AND i.indexname = 'hub_presence_user'`,
+        [schema],
+      ),
+    ).toEqual([{ attname: 'user_id', indexname: 'hub_presence_user' }]);
+    // The app's role may read and write the tables, not change them: nothing is created for it.
+    await pg.query(
+      `CREATE ROLE "${role}" LOGIN; GRANT USAGE ON SCHEMA "${schema}" TO "${role}"; ` +
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO "${role}"; ` +
+        `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "${schema}" TO "${role}"`,
+    );
+    const b = await start(on(pg.url.replace('//postgres@', `//${role}@`)));
+    const annOnA = await openMember(open, a.url, 'x', 'ann');
+    const annOnB = await openMember(open, b.url, 'y', 'ann');
+    const bob = await openMember(open, b.url, 'x', 'bob');
+    for (const hub of [a.hub, b.hub]) {
+      await within(5_000, "ann's streams on both instances", async () => {
+        const { clients } = await hub.presence({ user: 'ann' });
+        return clients.length === 2 && clients.every((client) => client.user === 'ann');
+      });
+      expect((await hub.presence({ user: 'ann' })).clients.map((client) => client.id).sort()).toEqual(
+        [annOnA.id, annOnB.id].sort(),
+      );
+      expect((await hub.presence({ user: 'ann', channel: 'room:y' })).clients.map((c) => c.id)).toEqual([
+        annOnB.id,
+      ]);
+      expect((await hub.presence({ user: 'bob' })).clients.map((client) => client.id)).toEqual([bob.id]);
+    }
+  });
 
   it('refuses options that cannot work, saying what to give', () => {
     expect(() => new PostgresTransport({})).toThrow(/connectionString .* or the app's pg pool/);

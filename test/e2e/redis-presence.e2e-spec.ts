@@ -2,6 +2,7 @@ import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Controller } from '@nestjs/common';
+import { createClient } from 'redis';
 import { type SseClient, type SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
 import { RedisStreamsTransport } from 'nestjs-sse-hub/redis';
 import { CuttableProxy } from './support/redis-server';
@@ -25,6 +26,7 @@ class PresenceController implements SseGateway {
   // The same route as test/e2e/support/instance.child.js.
   @SseRoute(':room', {
     channels: (req) => `room:${req.params.room}`,
+    user: (req) => req.query.user,
     presence: (client) => ({ user: client.request.query.user ?? null }),
     presenceEvents: true,
     keepAlive: false,
@@ -91,9 +93,9 @@ interface Instance extends TestApp {
     expect(all.count).toBe(3);
     expect(all.clients).toEqual(
       expect.arrayContaining([
-        { id: ann.id, channels: ['room:x'], info: { user: 'ann' } },
-        { id: bob.id, channels: ['room:x'], info: { user: 'bob' } },
-        { id: cyd.id, channels: ['room:y'], info: { user: 'cyd' } },
+        { id: ann.id, channels: ['room:x'], info: { user: 'ann' }, user: 'ann' },
+        { id: bob.id, channels: ['room:x'], info: { user: 'bob' }, user: 'bob' },
+        { id: cyd.id, channels: ['room:y'], info: { user: 'cyd' }, user: 'cyd' },
       ]),
     );
     expect(
@@ -154,7 +156,7 @@ interface Instance extends TestApp {
   it('writes its streams into presence again after Redis restarts empty', async () => {
     const key = `presence-${randomUUID()}`;
     const a = await start(key, 1_000);
-    await member(a.url, 'x', 'ann');
+    const ann = await member(a.url, 'x', 'ann');
     expect((await a.hub.presence('room:x')).count).toBe(1);
     await redis.restart();
     const took = await within(
@@ -163,7 +165,56 @@ interface Instance extends TestApp {
       async () => (await a.hub.presence('room:x').catch(() => ({ count: -1 }))).count === 1,
     );
     console.log(`presence: written again ${took} ms after Redis restarted empty`);
+    // Its user's index too.
+    await within(5_000, "the stream is back in its user's presence", async () =>
+      (await a.hub.presence({ user: 'ann' })).clients.some((client) => client.id === ann.id),
+    );
   });
+
+  it("keeps each user's streams in a hash of their own, emptied as they end and by the instance that claims a killed one's", async () => {
+    const key = `presence-${randomUUID()}`;
+    const ttl = 1_000;
+    const a = await start(key, ttl);
+    const doomed = await spawnInstance({ REDIS_URL: redis.url, STREAM: key, PRESENCE_TTL: String(ttl) });
+    children.push(doomed.child);
+    const admin = await createClient({ url: redis.url }).connect();
+    // The stream's name has no hash tag: its keys are tagged with the whole of it (keyBeside).
+    const streamsOf = async (user: string) =>
+      ((await admin.sendCommand(['HKEYS', `{${key}}:presence-user:${user}`])) as string[]).sort();
+    try {
+      const annHere = await member(a.url, 'x', 'ann');
+      const annThere = await member(doomed.url, 'x', 'ann');
+      const bobThere = await member(doomed.url, 'y', 'bob');
+      await within(
+        5_000,
+        "both of ann's streams in her hash",
+        async () => (await streamsOf('ann')).length === 2,
+      );
+      expect(await streamsOf('ann')).toEqual([annHere.id, annThere.id].sort());
+      expect(await streamsOf('bob')).toEqual([bobThere.id]);
+      doomed.child.kill('SIGKILL');
+      await once(doomed.child, 'exit');
+      // Not only left out of a read (the instance is dead): taken out, by the live instance's claim.
+      await within(
+        ttl * 10,
+        "the killed instance's streams are out of their users' hashes",
+        async () => (await streamsOf('bob')).length === 0 && (await streamsOf('ann')).length === 1,
+      );
+      expect(await streamsOf('ann')).toEqual([annHere.id]);
+      annHere.stream.close();
+      await within(
+        5_000,
+        'a stream that ended is out of its hash',
+        async () => (await streamsOf('ann')).length === 0,
+      );
+      // Nothing of either is left behind.
+      expect(
+        await admin.sendCommand(['EXISTS', `{${key}}:presence-user:ann`, `{${key}}:presence-user:bob`]),
+      ).toBe(0);
+    } finally {
+      await admin.close();
+    }
+  }, 60_000);
 
   it("answers presence() with this instance's own latest change, even from onClose", async () => {
     const a = await start(`presence-${randomUUID()}`);

@@ -1,5 +1,6 @@
 import { PostgresTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/postgres';
 import { LISTENER_NAME, PUBLISHER_NAME } from '../../src/postgres/postgres.transport';
+import { spawnInstance } from './support/instance-process';
 import { findPostgres, PostgresServer } from './support/postgres-server';
 import { describeTransportConformance } from './support/transport-conformance';
 
@@ -30,6 +31,8 @@ describeTransportConformance('PostgresTransport on a real PostgreSQL', {
   ready: (transport) => (transport as PostgresTransport).ready(),
   instances: true,
   presence: true,
+  spawn: (topic, ttl) =>
+    spawnInstance({ DATABASE_URL: pg!.url, TABLE: `sse_${topic}`, PRESENCE_TTL: String(ttl) }),
   restart: () => pg!.restart(),
   restartKeepsHistory: true,
   // First only the listeners (the readers), while publishing goes on; then every backend of the transports.

@@ -8,6 +8,7 @@ import {
 } from 'nestjs-sse-hub/redis';
 import { READER_NAME } from '../../src/redis/redis-streams.transport';
 import { RedisCluster } from './support/redis-cluster';
+import { spawnInstance } from './support/instance-process';
 import { findRedisServer } from './support/redis-server';
 import { describeRunStoreContract } from './support/run-store-contract';
 import { describeTransportConformance } from './support/transport-conformance';
@@ -72,6 +73,12 @@ describeTransportConformance('RedisStreamsTransport on a real 3-master Redis Clu
   },
   instances: true,
   presence: true,
+  spawn: (topic, ttl) =>
+    spawnInstance({
+      REDIS_CLUSTER: JSON.stringify(cluster!.rootNodes),
+      STREAM: topic,
+      PRESENCE_TTL: String(ttl),
+    }),
   restart: () => cluster!.restart(),
   restartKeepsHistory: false,
   // First the blocking readers on every master (by connection name), then every connection.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import { RedisStreamsTransport, SseTransportUnavailableError } from 'nestjs-sse-hub/redis';
 import { READER_NAME } from '../../src/redis/redis-streams.transport';
+import { spawnInstance } from './support/instance-process';
 import { findRedisServer, RedisServer } from './support/redis-server';
 import { describeTransportConformance } from './support/transport-conformance';
 
@@ -62,6 +63,7 @@ describeTransportConformance(
     ready: (transport) => (transport as RedisStreamsTransport).ready(),
     instances: true,
     presence: true,
+    spawn: (topic, ttl) => spawnInstance({ REDIS_URL: redis!.url, STREAM: topic, PRESENCE_TTL: String(ttl) }),
     restart: () => redis!.restart(),
     restartKeepsHistory: true,
     // First only the blocking readers (by connection name), while publishing goes on: they

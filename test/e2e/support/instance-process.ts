@@ -6,8 +6,8 @@ import { createInterface } from 'node:readline';
 
 /**
  * An app instance in a process of its own (instance.child.js, on the build), to kill
- * without a goodbye. `env` picks its transport: REDIS_URL and STREAM, or DATABASE_URL and
- * TABLE; PRESENCE_TTL.
+ * without a goodbye. `env` picks its transport: REDIS_URL (or REDIS_CLUSTER, the root nodes
+ * as JSON) and STREAM, or DATABASE_URL and TABLE; PRESENCE_TTL.
  */
 export async function spawnInstance(
   env: Record<string, string>,

@@ -1,7 +1,8 @@
 // One instance of an app on the Redis or the PostgreSQL transport, in a process of its own
 // so that a test can kill it without a goodbye (SIGKILL). CommonJS, on the build (npm test
-// builds it first), decorators applied by hand. Env: REDIS_URL and STREAM, or DATABASE_URL
-// and TABLE; PRESENCE_TTL. Prints { port } as JSON once it reads.
+// builds it first), decorators applied by hand. Env: REDIS_URL (or REDIS_CLUSTER, the root
+// nodes as JSON) and STREAM, or DATABASE_URL and TABLE; PRESENCE_TTL. Prints { port } as
+// JSON once it reads.
 require('reflect-metadata');
 const { Controller, Module, RequestMethod } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
@@ -20,6 +21,7 @@ decorate(
   [
     SseRoute(':room', {
       channels: (req) => `room:${req.params.room}`,
+      user: (req) => req.query.user,
       presence: (client) => ({ user: client.request.query.user ?? null }),
       presenceEvents: true,
       keepAlive: false,
@@ -60,7 +62,14 @@ async function main() {
         presenceTtl,
       })
     : new (require('../../../dist/redis').RedisStreamsTransport)({
-        url: process.env.REDIS_URL,
+        ...(process.env.REDIS_CLUSTER
+          ? {
+              client: require('redis').createCluster({
+                rootNodes: JSON.parse(process.env.REDIS_CLUSTER),
+                defaults: { disableOfflineQueue: true },
+              }),
+            }
+          : { url: process.env.REDIS_URL }),
         stream: process.env.STREAM,
         presenceTtl,
       });

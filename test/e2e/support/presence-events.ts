@@ -120,6 +120,8 @@ export async function expectLeaveThenJoinOfAPausedInstance(
     async () => (await a.hub.presence('room:x')).count === 1,
   );
   expect(await nextPresenceEvent(ann.stream, bob.id)).toEqual(bobIn('leave'));
+  // Out of its user's presence too (the index a user query reads was cleared with the rest).
+  expect(await a.hub.presence({ user: 'bob' })).toEqual({ count: 0, clients: [] });
   paused.child.kill('SIGCONT');
   await within(
     10_000,
@@ -127,4 +129,9 @@ export async function expectLeaveThenJoinOfAPausedInstance(
     async () => (await a.hub.presence('room:x')).count === 2,
   );
   expect(await nextPresenceEvent(ann.stream, bob.id)).toEqual(bobIn('join'));
+  // ...and in its user's: written again whole.
+  await within(5_000, "its stream is back in its user's presence", async () => {
+    const { clients } = await a.hub.presence({ user: 'bob' });
+    return clients.length === 1 && clients[0].id === bob.id && clients[0].user === 'bob';
+  });
 }

@@ -1,4 +1,5 @@
 import { Controller } from '@nestjs/common';
+import { type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { compareEventIds } from '../../../src/hub/event-id';
@@ -15,6 +16,7 @@ import { openSseStream, type SseTestEvent, type SseTestStream } from 'nestjs-sse
 import { describeRunConformance } from './run-conformance';
 import { describeUserConformance } from './user-conformance';
 import { startApp, type TestApp } from './start-app';
+import { describeUserPresenceConformance } from './user-presence-conformance';
 
 /**
  * How to run one transport through the conformance suite: what it is made of, and what
@@ -44,6 +46,11 @@ export interface TransportHarness {
    * with round 0 then 1 (a harness may kill only the readers first, then everything).
    */
   killConnections?: (round: number) => Promise<void>;
+  /**
+   * Starts an instance of the app on the transport for `topic`, in a process of its own
+   * (instance.child.js, with `presenceTtl`), for a test to kill without a goodbye.
+   */
+  spawn?: (topic: string, presenceTtl: number) => Promise<{ url: string; child: ChildProcess }>;
   /** Makes the server forget what the transport loaded into it (Redis: `SCRIPT FLUSH`), as a restart or a failover does. */
   forgetScripts?: () => Promise<void>;
   /** Whether a rejected broadcast was refused because the server is away (default: an `SseTransportUnavailableError`). */
@@ -126,8 +133,9 @@ export function describeTransportConformance(name: string, harness: TransportHar
     afterAll(async () => harness.afterAll?.(), 60_000);
     // Resumable runs, on the same server.
     describeRunConformance(harness);
-    // Users: delivery, replay isolation and closeUser, on the same server.
+    // Users: delivery, replay isolation, closeUser and presence by user, on the same server.
     describeUserConformance(harness);
+    describeUserPresenceConformance(harness);
     afterEach(async () => {
       for (const stream of streams.splice(0)) stream.close();
       for (const app of apps.splice(0)) await app.app.close();
