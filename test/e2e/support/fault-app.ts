@@ -9,14 +9,17 @@ import { RedisStreamsTransport } from '../../../src/redis';
 /**
  * The app of the fault matrix, the same in the test's process and in an instance of its
  * own (fault-instance.child.ts): one route whose streams are in the channels of the path
- * (`x+y`), listed in presence with their user, and greeted with their id.
+ * (`x+y`), of the user in the query (`?user=u1`: the matrix has no guard; none: a stream
+ * without a user), listed in presence with their user (also in `info`, which every
+ * presence store keeps), and greeted with their id.
  */
 @Controller('matrix')
 export class MatrixController implements SseGateway {
   @SseRoute(':channels/events', {
     channels: (req) => String(req.params.channels).split('+'),
+    user: (req: { query: { user?: string } }) => req.query.user,
     keepAlive: false,
-    presence: (client) => ({ user: client.request.query.user ?? null }),
+    presence: (client) => ({ user: client.user ?? null }),
   })
   events() {}
 
@@ -135,10 +138,14 @@ export function transportReady(transport: SseTransport): Promise<void> {
   return (transport as { ready?: () => Promise<void> }).ready?.() ?? Promise.resolve();
 }
 
-/** One broadcast of a turn: its data, channels, idempotency key; `bad`: a value that cannot be encoded instead. */
+/**
+ * One broadcast of a turn: its data, channels (none: every channel), users, idempotency
+ * key; `bad`: a value that cannot be encoded instead.
+ */
 export interface TurnItem {
   value: string;
-  channels: string[];
+  channels?: string[];
+  users?: string[];
   key?: string;
   bad?: 'bigint' | 'circular';
 }
@@ -175,7 +182,11 @@ export async function runTurn(
     called(item.value, Date.now());
     let promise: Promise<void>;
     try {
-      promise = hub.broadcast(eventOf(item), { channels: item.channels, idempotencyKey: item.key });
+      promise = hub.broadcast(eventOf(item), {
+        channels: item.channels,
+        users: item.users,
+        idempotencyKey: item.key,
+      });
     } catch (error) {
       promise = Promise.reject(error);
     }

@@ -27,6 +27,8 @@ export interface MatrixInstance {
   presence(): Promise<SsePresence>;
   /** Whether its transport says it is up. */
   up(): Promise<boolean>;
+  /** `SseHub.closeUser(user)` on it. */
+  closeUser(user: string): Promise<void>;
   /** `SseHub.abortRun(key)` on it. */
   abortRun(key: string): Promise<boolean>;
   /** `SseHub.runStatus(key)` on it (null: no run). */
@@ -89,6 +91,10 @@ export class InProcessInstance implements MatrixInstance {
 
   async up(): Promise<boolean> {
     return this.hub.stats().transport.up;
+  }
+
+  closeUser(user: string): Promise<void> {
+    return this.hub.closeUser(user);
   }
 
   abortRun(key: string): Promise<boolean> {
@@ -218,6 +224,7 @@ export class InstanceProcess {
       },
       presence: () => this.request<SsePresence>('presence'),
       up: () => this.request<boolean>('up'),
+      closeUser: (user) => this.request<null>('closeUser', { user }).then(() => undefined),
       abortRun: (key) => this.request<boolean>('abortRun', { key }),
       runStatus: (key) => this.request<SseRunStatus | null>('runStatus', { key }),
       runs: () => this.request<{ active: number; readers: number }>('runs'),
