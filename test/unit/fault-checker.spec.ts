@@ -332,9 +332,13 @@ describe('the fault matrix checker', () => {
         { ...open[0], endedAt: 2500, endedBy: 'server' as const },
         { instance: 'A', openedAt: 2600, helloAt: 2700, clientId: 'c1', lastEventId: first[2].id },
       ];
-      expect(
-        checkTrace(trace(addressed, [u1(ended, [...first, ...received(['A.4'], 1, 3000)])], { closes })),
-      ).toEqual([]);
+      const back = [u1(ended, [...first, ...received(['A.4'], 1, 3000)])];
+      expect(checkTrace(trace(addressed, back, { closes }))).toEqual([]);
+      // As server-closed, where its instance says why it ended it.
+      const reasons = (endReasons: Record<string, string>) => ({ closes, endReasons: { A: endReasons } });
+      expect(checkTrace(trace(addressed, back, reasons({ c0: 'server-closed' })))).toEqual([]);
+      expect(invariants(trace(addressed, back, reasons({ c0: 'slow-consumer' })))).toEqual(['close-user']);
+      expect(invariants(trace(addressed, back, reasons({})))).toEqual(['close-user']);
       // A resync excuses it: its instance may have missed the close.
       expect(
         checkTrace(trace(addressed, [u1(open, received(['A.0', 'A.1', 'resync', 'A.4']))], { closes })),

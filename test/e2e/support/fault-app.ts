@@ -1,7 +1,14 @@
 import { Controller, Param, Query, RequestMethod } from '@nestjs/common';
 import { createCluster } from 'redis';
 import { concat, interval, map, type Observable, take, throwError } from 'rxjs';
-import { type SseClient, type SseGateway, type SseHub, SseRoute, type SseTransport } from '../../../src';
+import {
+  type SseClient,
+  type SseCloseReason,
+  type SseGateway,
+  type SseHub,
+  SseRoute,
+  type SseTransport,
+} from '../../../src';
 import { InMemoryTransport } from '../../../src/internal';
 import { PostgresTransport } from '../../../src/postgres';
 import { RedisStreamsTransport } from '../../../src/redis';
@@ -23,9 +30,16 @@ export class MatrixController implements SseGateway {
   })
   events() {}
 
+  /** Why each stream the server ended ended (not those the client closed): closeUser's are `server-closed`. */
+  readonly endedBy = new Map<string, SseCloseReason>();
+
   // First on the stream (after a resync, ahead of anything replayed).
   onJoin(client: SseClient) {
     return { event: 'hello', data: client.id };
+  }
+
+  onClose(client: SseClient, reason: SseCloseReason) {
+    if (reason !== 'client-disconnected') this.endedBy.set(client.id, reason);
   }
 }
 

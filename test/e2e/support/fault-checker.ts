@@ -95,6 +95,8 @@ export interface Trace {
   presence: Array<{ instance: string; problems: string[] }>;
   /** The run's calls of `closeUser`. */
   closes?: CloseUserRecord[];
+  /** Per instance, why each stream it ended ended (`SseCloseReason`), by the stream's id. */
+  endReasons?: Record<string, Record<string, string>>;
 }
 
 export interface Violation {
@@ -182,8 +184,9 @@ export function isForUserOf(
  * the close first), and none is still open at the end (the client comes back on a new
  * one). One the client itself closed (a hop, a leave) may have gone before the close came;
  * one that got a resync after the call is excused (its instance missed part of the stream,
- * which may have held the close, as it may have held a broadcast). A refused call may or
- * may not have been published: nothing is owed.
+ * which may have held the close, as it may have held a broadcast). One the server ended
+ * after the call ended as `server-closed`. A refused call may or may not have been
+ * published: nothing is owed.
  */
 function checkClose(
   close: CloseUserRecord,
@@ -208,7 +211,20 @@ function checkClose(
       const connection =
         `client ${client.name}'s connection #${i} to ${segment.instance} ` +
         `(greeted at ${at(segment.helloAt)})`;
-      if (after >= 0 && (resync < 0 || resync > after))
+      // What its instance said of why it ended it (an instance that did not answer says nothing).
+      const reasons = trace.endReasons?.[segment.instance];
+      const reason = reasons?.[segment.clientId ?? ''];
+      if (
+        reasons &&
+        segment.endedBy === 'server' &&
+        segment.endedAt! > close.calledAt &&
+        reason !== 'server-closed'
+      )
+        add(
+          'close-user',
+          `${what} ended ${connection} with reason ${reason ?? 'none recorded'}, not server-closed`,
+        );
+      else if (after >= 0 && (resync < 0 || resync > after))
         add(
           'close-user',
           `${what} did not end ${connection}: it then got ${events[after].data}, called after the close was accepted`,

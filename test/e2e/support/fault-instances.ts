@@ -4,6 +4,7 @@ import { SseHub, type SsePresence, type SseRunStatus, type SseTransport } from '
 import {
   makeTransport,
   MATRIX_CONTROLLERS,
+  MatrixController,
   runTurn,
   type Settlement,
   transportReady,
@@ -29,6 +30,8 @@ export interface MatrixInstance {
   up(): Promise<boolean>;
   /** `SseHub.closeUser(user)` on it. */
   closeUser(user: string): Promise<void>;
+  /** Why each stream it ended ended, by the stream's id (those a client closed are not there). */
+  endReasons(): Promise<Record<string, string>>;
   /** `SseHub.abortRun(key)` on it. */
   abortRun(key: string): Promise<boolean>;
   /** `SseHub.runStatus(key)` on it (null: no run). */
@@ -95,6 +98,10 @@ export class InProcessInstance implements MatrixInstance {
 
   closeUser(user: string): Promise<void> {
     return this.hub.closeUser(user);
+  }
+
+  async endReasons(): Promise<Record<string, string>> {
+    return Object.fromEntries(this.app.app.get(MatrixController).endedBy);
   }
 
   abortRun(key: string): Promise<boolean> {
@@ -225,6 +232,7 @@ export class InstanceProcess {
       presence: () => this.request<SsePresence>('presence'),
       up: () => this.request<boolean>('up'),
       closeUser: (user) => this.request<null>('closeUser', { user }).then(() => undefined),
+      endReasons: () => this.request<Record<string, string>>('endReasons'),
       abortRun: (key) => this.request<boolean>('abortRun', { key }),
       runStatus: (key) => this.request<SseRunStatus | null>('runStatus', { key }),
       runs: () => this.request<{ active: number; readers: number }>('runs'),

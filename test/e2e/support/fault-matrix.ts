@@ -398,6 +398,13 @@ async function runSchedule(
       harness.presenceKeepsUser ?? false,
     );
 
+    const endReasons: Record<string, Record<string, string>> = {};
+    for (const [name, instance] of instances) {
+      const reasons = await within(10_000, `${name}: endReasons`, instance.endReasons()).catch(
+        () => undefined,
+      );
+      if (reasons) endReasons[name] = reasons;
+    }
     gc();
     const reports: InstanceReport[] = [];
     for (const [name, instance] of instances) {
@@ -433,6 +440,7 @@ async function runSchedule(
       instances: reports,
       presence,
       closes,
+      endReasons,
     };
     const losesRunWrites = new Set(harness.losesRunWrites ?? ['restart', 'failover', 'kill-master']);
     const runsTrace: RunsTrace = await runs.trace(
