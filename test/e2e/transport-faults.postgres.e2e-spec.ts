@@ -3,7 +3,7 @@ import { PostgresTransport } from 'nestjs-sse-hub/postgres';
 import { LISTENER_NAME, PUBLISHER_NAME } from '../../src/postgres/postgres.transport';
 import { type BroadcastRecord } from './support/fault-checker';
 import { describeFaultMatrix, type MatrixRun } from './support/fault-matrix';
-import { broadcastChannels, sleep } from './support/fault-workload';
+import { broadcastAddress, broadcastChannels, sleep } from './support/fault-workload';
 import { findPostgres, PostgresServer } from './support/postgres-server';
 
 const binDir = findPostgres();
@@ -18,12 +18,13 @@ const urlVia = (port: number) => `postgres://postgres@127.0.0.1:${port}/postgres
 /**
  * An app's connection publishing in its own transactions (publishIn, on instance A's
  * transport), through A's proxy, until the workload is over: one or two events a
- * transaction, some with an idempotency key (a key whose transaction rolled back or
- * failed is published again in the next), committing after a random while (so the two
- * connections commit out of order), one in five rolled back.
+ * transaction, some to users (broadcastAddress), some with an idempotency key (a key whose
+ * transaction rolled back or failed is published again in the next), committing after a
+ * random while (so the two connections commit out of order), one in five rolled back.
  */
 async function appTransactions(source: string, run: MatrixRun): Promise<void> {
   const random = run.random.fork(source);
+  const addressing = run.random.fork(`users:${source}`);
   const transport = run.inProcess('A').transport as PostgresTransport;
   const { recorder } = run;
   let client: Client | undefined;
@@ -54,7 +55,9 @@ async function appTransactions(source: string, run: MatrixRun): Promise<void> {
           i === 1
             ? (again?.key ?? (random.chance(0.5) ? `${source}-${run.seed}-${n}` : undefined))
             : undefined;
-        const record = recorder.add(source, { channels, key });
+        // One with a key keeps its channels: a retry, or another source's call of that key, sends the same.
+        const address = key ? { channels } : broadcastAddress(addressing, channels);
+        const record = recorder.add(source, { ...address, key });
         recorder.called(record.value, Date.now());
         records.push(record);
         if (key) {
@@ -64,7 +67,7 @@ async function appTransactions(source: string, run: MatrixRun): Promise<void> {
         await transport.publishIn(
           client,
           { event: 'n', data: record.value },
-          { channels, idempotencyKey: key },
+          { ...address, idempotencyKey: key },
         );
       }
       if (random.chance(0.1)) {

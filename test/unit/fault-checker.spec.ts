@@ -2,8 +2,10 @@ import {
   type BroadcastRecord,
   checkTrace,
   type ClientTrace,
+  type CloseUserRecord,
   presenceProblems,
   type ReceivedEvent,
+  type SegmentTrace,
   type Trace,
 } from '../e2e/support/fault-checker';
 
@@ -235,6 +237,147 @@ describe('the fault matrix checker', () => {
       { name: 'B', alive: true, heapBytes: 300e6, heapBound: 200e6 },
     ];
     expect(invariants(trace([], [], { instances }))).toEqual(['alive', 'memory']);
+  });
+
+  describe('with users', () => {
+    // A.0 to everyone in x; A.1 to u1; A.2 to u2 (in any channel); A.3 to u1 and u2 in y; A.4 to everyone in x.
+    const addressed = calls('A', 5).map((record, i) =>
+      i === 1
+        ? { ...record, users: ['u1'] }
+        : i === 2
+          ? { ...record, channels: undefined, users: ['u2'] }
+          : i === 3
+            ? { ...record, channels: ['y'], users: ['u1', 'u2'] }
+            : record,
+    );
+    const of = (user: string | undefined, data: string[], overrides: Partial<ClientTrace> = {}) =>
+      client(received(data), { user, ...overrides });
+
+    it("passes each stream its user's broadcasts, and a stream without a user none of them", () => {
+      expect(
+        checkTrace(
+          trace(addressed, [
+            of('u1', ['A.0', 'A.1', 'A.4']),
+            of('u2', ['A.0', 'A.2', 'A.4']),
+            of('u2', ['A.2', 'A.3'], { channels: ['y'] }),
+            of(undefined, ['A.0', 'A.4']),
+          ]),
+        ),
+      ).toEqual([]);
+    });
+
+    it("fails a leak: another user's broadcast, or one to users on a stream without a user", () => {
+      expect(invariants(trace(addressed, [of('u2', ['A.0', 'A.1', 'A.2', 'A.4'])]))).toEqual(['users']);
+      expect(invariants(trace(addressed, [of(undefined, ['A.0', 'A.2', 'A.4'])]))).toEqual(['users']);
+      // Matching a channel does not make it the stream's: A.3 is u1's and u2's, in y.
+      expect(invariants(trace(addressed, [of('u3', ['A.3'], { channels: ['y'] })]))).toEqual(['users']);
+    });
+
+    it("fails a leak replayed to a thief, whose Last-Event-ID was taken from another user's stream", () => {
+      const segments = [
+        {
+          instance: 'B',
+          openedAt: 1100,
+          helloAt: 1101,
+          clientId: 't0',
+          lastEventId: '1-0',
+          stolenFrom: 'c0',
+        },
+      ];
+      const thief = (data: string[]) => of('u2', data, { name: 't', segments });
+      expect(checkTrace(trace(addressed, [thief(['A.2', 'A.4'])]))).toEqual([]);
+      const violations = checkTrace(trace(addressed, [thief(['A.1', 'A.2', 'A.4'])]));
+      expect(violations.map((violation) => violation.invariant)).toEqual(['users']);
+      expect(violations[0].detail).toMatch(/replayed.*taken from c0's stream/);
+    });
+
+    it("fails a loss of a user's broadcast on one of its streams, unless a resync came between", () => {
+      expect(invariants(trace(addressed, [of('u1', ['A.0', 'A.4'])]))).toEqual(['exactly once']);
+      expect(invariants(trace(addressed, [of('u2', ['A.0', 'A.4'])]))).toEqual(['exactly once']);
+      expect(
+        invariants(trace(addressed, [of('u2', ['A.0', 'A.2', 'A.4'], { channels: ['x', 'y'] })])),
+      ).toEqual(['exactly once']);
+      expect(checkTrace(trace(addressed, [of('u1', ['A.0', 'resync', 'A.4'])]))).toEqual([]);
+      // Not another user's, nor one a stream without a user never gets.
+      expect(checkTrace(trace(addressed, [of('u3', ['A.0', 'A.4']), of(undefined, ['A.0', 'A.4'])]))).toEqual(
+        [],
+      );
+    });
+
+    it("fails a user's stream that an accepted closeUser left open, unless it ended, or got a resync", () => {
+      // Called after A.2 (1020), accepted before A.3 (1030) and A.4 (1040) were called.
+      const close: CloseUserRecord = {
+        user: 'u1',
+        from: 'B',
+        calledAt: 1024,
+        settledAt: 1028,
+        outcome: 'accepted',
+      };
+      const closes = [close];
+      const open = [{ instance: 'A', openedAt: 800, helloAt: 900, clientId: 'c0' }];
+      const u1 = (segments: SegmentTrace[], events: ReceivedEvent[]) => of('u1', [], { segments, events });
+      // Still open at the end, having got A.4 after the close: twice wrong, said once.
+      expect(invariants(trace(addressed, [u1(open, received(['A.0', 'A.1', 'A.4']))], { closes }))).toEqual([
+        'close-user',
+      ]);
+      // Closed by the client (a hop): fine before anything called after the close came, not after A.4 came.
+      const hopped = [{ ...open[0], endedAt: 3000, endedBy: 'test' as const }];
+      expect(checkTrace(trace(addressed, [u1(hopped, received(['A.0', 'A.1']))], { closes }))).toEqual([]);
+      expect(invariants(trace(addressed, [u1(hopped, received(['A.0', 'A.1', 'A.4']))], { closes }))).toEqual(
+        ['close-user'],
+      );
+      // Ended by the server, and back with its last id: A.4 on the new connection.
+      const first = received(['A.0', 'A.1']);
+      const ended = [
+        { ...open[0], endedAt: 2500, endedBy: 'server' as const },
+        { instance: 'A', openedAt: 2600, helloAt: 2700, clientId: 'c1', lastEventId: first[2].id },
+      ];
+      const back = [u1(ended, [...first, ...received(['A.4'], 1, 3000)])];
+      expect(checkTrace(trace(addressed, back, { closes }))).toEqual([]);
+      // As server-closed, where its instance says why it ended it.
+      const reasons = (endReasons: Record<string, string>) => ({ closes, endReasons: { A: endReasons } });
+      expect(checkTrace(trace(addressed, back, reasons({ c0: 'server-closed' })))).toEqual([]);
+      expect(invariants(trace(addressed, back, reasons({ c0: 'slow-consumer' })))).toEqual(['close-user']);
+      expect(invariants(trace(addressed, back, reasons({})))).toEqual(['close-user']);
+      // A resync excuses it: its instance may have missed the close.
+      expect(
+        checkTrace(trace(addressed, [u1(open, received(['A.0', 'A.1', 'resync', 'A.4']))], { closes })),
+      ).toEqual([]);
+      // Another user's streams, a refused call, and a stream greeted after the call are not its.
+      expect(checkTrace(trace(addressed, [of('u2', ['A.0', 'A.2', 'A.4'])], { closes }))).toEqual([]);
+      const openAtEnd = [u1(open, received(['A.0', 'A.1', 'A.4']))];
+      expect(
+        checkTrace(trace(addressed, openAtEnd, { closes: [{ ...close, outcome: 'rejected' }] })),
+      ).toEqual([]);
+      expect(checkTrace(trace(addressed, openAtEnd, { closes: [{ ...close, calledAt: 850 }] }))).toEqual([]);
+      expect(invariants(trace(addressed, [], { closes: [{ ...close, outcome: 'pending' }] }))).toEqual([
+        'settles',
+      ]);
+    });
+
+    it("finds a stream listed in presence as another user's", () => {
+      const open = [
+        { id: 'a', channels: ['x'], user: 'u1' },
+        { id: 'b', channels: ['x'] },
+      ];
+      const listed = [
+        { id: 'a', channels: ['x'], user: 'u1', info: { user: 'u1' } },
+        { id: 'b', channels: ['x'], info: { user: null } },
+      ];
+      expect(presenceProblems(open, { count: 2, clients: listed }, true)).toEqual([]);
+      expect(
+        presenceProblems(open, { count: 2, clients: [{ ...listed[0], user: 'u2' }, listed[1]] }),
+      ).toEqual([expect.stringMatching(/^a listed as user "u2"/)]);
+      expect(
+        presenceProblems(open, { count: 2, clients: [listed[0], { ...listed[1], info: { user: 'u1' } }] }),
+      ).toEqual([expect.stringMatching(/^b's info says user "u1"/)]);
+      // A store that does not keep users passes, unless it must.
+      const without = [{ ...listed[0], user: undefined }, listed[1]];
+      expect(presenceProblems(open, { count: 2, clients: without })).toEqual([]);
+      expect(presenceProblems(open, { count: 2, clients: without }, true)).toEqual([
+        expect.stringMatching(/^a listed as user undefined/),
+      ]);
+    });
   });
 
   it('finds ghosts, doubles, missing streams and wrong channels in presence', () => {

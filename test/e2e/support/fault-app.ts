@@ -1,7 +1,14 @@
 import { Controller, Param, Query, RequestMethod } from '@nestjs/common';
 import { createCluster } from 'redis';
 import { concat, interval, map, type Observable, take, throwError } from 'rxjs';
-import { type SseClient, type SseGateway, type SseHub, SseRoute, type SseTransport } from '../../../src';
+import {
+  type SseClient,
+  type SseCloseReason,
+  type SseGateway,
+  type SseHub,
+  SseRoute,
+  type SseTransport,
+} from '../../../src';
 import { InMemoryTransport } from '../../../src/internal';
 import { PostgresTransport } from '../../../src/postgres';
 import { RedisStreamsTransport } from '../../../src/redis';
@@ -9,20 +16,30 @@ import { RedisStreamsTransport } from '../../../src/redis';
 /**
  * The app of the fault matrix, the same in the test's process and in an instance of its
  * own (fault-instance.child.ts): one route whose streams are in the channels of the path
- * (`x+y`), listed in presence with their user, and greeted with their id.
+ * (`x+y`), of the user in the query (`?user=u1`: the matrix has no guard; none: a stream
+ * without a user), listed in presence with their user (also in `info`, which every
+ * presence store keeps), and greeted with their id.
  */
 @Controller('matrix')
 export class MatrixController implements SseGateway {
   @SseRoute(':channels/events', {
     channels: (req) => String(req.params.channels).split('+'),
+    user: (req: { query: { user?: string } }) => req.query.user,
     keepAlive: false,
-    presence: (client) => ({ user: client.request.query.user ?? null }),
+    presence: (client) => ({ user: client.user ?? null }),
   })
   events() {}
+
+  /** Why each stream the server ended ended (not those the client closed): closeUser's are `server-closed`. */
+  readonly endedBy = new Map<string, SseCloseReason>();
 
   // First on the stream (after a resync, ahead of anything replayed).
   onJoin(client: SseClient) {
     return { event: 'hello', data: client.id };
+  }
+
+  onClose(client: SseClient, reason: SseCloseReason) {
+    if (reason !== 'client-disconnected') this.endedBy.set(client.id, reason);
   }
 }
 
@@ -135,10 +152,14 @@ export function transportReady(transport: SseTransport): Promise<void> {
   return (transport as { ready?: () => Promise<void> }).ready?.() ?? Promise.resolve();
 }
 
-/** One broadcast of a turn: its data, channels, idempotency key; `bad`: a value that cannot be encoded instead. */
+/**
+ * One broadcast of a turn: its data, channels (none: every channel), users, idempotency
+ * key; `bad`: a value that cannot be encoded instead.
+ */
 export interface TurnItem {
   value: string;
-  channels: string[];
+  channels?: string[];
+  users?: string[];
   key?: string;
   bad?: 'bigint' | 'circular';
 }
@@ -175,7 +196,11 @@ export async function runTurn(
     called(item.value, Date.now());
     let promise: Promise<void>;
     try {
-      promise = hub.broadcast(eventOf(item), { channels: item.channels, idempotencyKey: item.key });
+      promise = hub.broadcast(eventOf(item), {
+        channels: item.channels,
+        users: item.users,
+        idempotencyKey: item.key,
+      });
     } catch (error) {
       promise = Promise.reject(error);
     }

@@ -17,7 +17,10 @@ export interface BroadcastRecord {
   /** Who called it: an instance (`A`), or an app connection (`tx1`); `index` is its call order there. */
   source: string;
   index: number;
-  channels: string[];
+  /** The channels it was sent to; none: every channel. */
+  channels?: string[];
+  /** The users it was sent to (`{ users }`): only their streams may ever get it, live or replayed. */
+  users?: string[];
   /** Its idempotency key: calls with one key are one broadcast (at most one may arrive). */
   key?: string;
   calledAt: number;
@@ -43,6 +46,8 @@ export interface ReceivedEvent {
 export interface SegmentTrace {
   instance: string;
   lastEventId?: string;
+  /** The client whose stream `lastEventId` was taken from (a thief's first connection). */
+  stolenFrom?: string;
   openedAt: number;
   helloAt?: number;
   clientId?: string;
@@ -53,6 +58,8 @@ export interface SegmentTrace {
 export interface ClientTrace {
   name: string;
   channels: string[];
+  /** Its user (the route's `user` option); none: a stream without a user. */
+  user?: string;
   segments: SegmentTrace[];
   /** Everything received, in order, up to the end marker. */
   events: ReceivedEvent[];
@@ -86,6 +93,10 @@ export interface Trace {
   instances: InstanceReport[];
   /** What `presence()` on each instance still got wrong when the run stopped waiting for it to converge. */
   presence: Array<{ instance: string; problems: string[] }>;
+  /** The run's calls of `closeUser`. */
+  closes?: CloseUserRecord[];
+  /** Per instance, why each stream it ended ended (`SseCloseReason`), by the stream's id. */
+  endReasons?: Record<string, Record<string, string>>;
 }
 
 export interface Violation {
@@ -106,6 +117,7 @@ export function checkTrace(trace: Trace): Violation[] {
     later.id !== undefined &&
     Number(later.id.split('-')[0]) - Number(first.id.split('-')[0]) >= trace.keyForgottenAfter;
   for (const client of trace.clients) checkClient(client, trace.broadcasts, byValue, add, at, forgotten);
+  for (const close of trace.closes ?? []) checkClose(close, trace, add, at);
   for (const instance of trace.instances) {
     if (!instance.alive)
       add('alive', `instance ${instance.name} is not alive at the end: ${instance.why ?? 'no answer'}`);
@@ -154,6 +166,73 @@ function checkSettlement(
       'refusal',
       `${record.value} was refused with ${record.error?.name}: ${record.error?.message} (expected ${record.refusals.join(' or ')})`,
     );
+  }
+}
+
+/** Whether a broadcast may reach this client for its user: one to `users` only theirs, never one without a user. */
+export function isForUserOf(
+  client: Pick<ClientTrace, 'user'>,
+  record: Pick<BroadcastRecord, 'users'>,
+): boolean {
+  return record.users === undefined || (client.user !== undefined && record.users.includes(client.user));
+}
+
+/**
+ * An accepted `closeUser` ends every stream of its user that was open (greeted) when it
+ * was called, on every instance: none gets a broadcast called after the close was
+ * accepted (the close is ahead of it in the transport's one order, so its instance read
+ * the close first), and none is still open at the end (the client comes back on a new
+ * one). One the client itself closed (a hop, a leave) may have gone before the close came;
+ * one that got a resync after the call is excused (its instance missed part of the stream,
+ * which may have held the close, as it may have held a broadcast). One the server ended
+ * after the call ended as `server-closed`. A refused call may or may not have been
+ * published: nothing is owed.
+ */
+function checkClose(
+  close: CloseUserRecord,
+  trace: Trace,
+  add: (invariant: string, detail: string) => void,
+  at: (time: number | undefined) => string,
+): void {
+  const where = `closeUser(${JSON.stringify(close.user)}) on ${close.from}`;
+  checkSettlement({ ...close, value: where, source: close.from, index: 0 }, trace, add);
+  if (close.outcome !== 'accepted') return;
+  const calledAfter = new Set(
+    trace.broadcasts.filter((record) => record.calledAt > close.settledAt!).map((record) => record.value),
+  );
+  const what = `${where} (called at ${at(close.calledAt)}, accepted at ${at(close.settledAt)})`;
+  for (const client of trace.clients) {
+    if (client.user !== close.user) continue;
+    client.segments.forEach((segment, i) => {
+      if (segment.helloAt === undefined || segment.helloAt >= close.calledAt) return;
+      const events = client.events.filter((event) => event.segment === i);
+      const resync = events.findIndex((event) => event.event === 'resync' && event.at > close.calledAt);
+      const after = events.findIndex((event) => event.event === 'n' && calledAfter.has(event.data));
+      const connection =
+        `client ${client.name}'s connection #${i} to ${segment.instance} ` +
+        `(greeted at ${at(segment.helloAt)})`;
+      // What its instance said of why it ended it (an instance that did not answer says nothing).
+      const reasons = trace.endReasons?.[segment.instance];
+      const reason = reasons?.[segment.clientId ?? ''];
+      if (
+        reasons &&
+        segment.endedBy === 'server' &&
+        segment.endedAt! > close.calledAt &&
+        reason !== 'server-closed'
+      )
+        add(
+          'close-user',
+          `${what} ended ${connection} with reason ${reason ?? 'none recorded'}, not server-closed`,
+        );
+      else if (after >= 0 && (resync < 0 || resync > after))
+        add(
+          'close-user',
+          `${what} did not end ${connection}: it then got ${events[after].data}, called after the close was accepted`,
+        );
+      // Ended by the server (the close, it must be), or by the client before the close came (a hop).
+      else if (segment.endedAt === undefined && resync < 0)
+        add('close-user', `${what} did not end ${connection}: it was still open at the end, with no resync`);
+    });
   }
 }
 
@@ -222,11 +301,25 @@ function checkClient(
       add('refuses unencodable', `${who} received ${record.value}, which cannot be encoded`);
     if (record.outcome === 'rolled-back')
       add('exactly once', `${who} received ${record.value}, whose transaction rolled back`);
-    if (!record.channels.some((channel) => client.channels.includes(channel)))
+    if (record.channels && !record.channels.some((channel) => client.channels.includes(channel)))
       add(
         'channels',
         `${who} (in ${client.channels.join(', ')}) received ${record.value}, sent to ${record.channels.join(', ')}`,
       );
+    if (!isForUserOf(client, record)) {
+      const segment = client.segments[event.segment];
+      const how = record.calledAt < segment.openedAt ? 'replayed' : 'live or replayed';
+      const since =
+        segment.lastEventId === undefined
+          ? 'without a Last-Event-ID'
+          : `with Last-Event-ID ${segment.lastEventId}${segment.stolenFrom ? ` (taken from ${segment.stolenFrom}'s stream)` : ''}`;
+      add(
+        'users',
+        `${who} (${client.user === undefined ? 'no user' : `user ${JSON.stringify(client.user)}`}) received ${record.value}, ` +
+          `sent to users ${JSON.stringify(record.users)}: ${how}, on its connection #${event.segment} to ${segment.instance} ` +
+          `opened at ${at(segment.openedAt)} ${since}; called at ${at(record.calledAt)}`,
+      );
+    }
     if (event.id === undefined) add('ids', `${who} received ${record.value} without an id`);
     else {
       if (lastId && compareEventIds(lastId.id, event.id) >= 0)
@@ -296,7 +389,8 @@ function checkCompleteness(
   }
   // Owed only when every attempt reaches the client: which attempt of a key is published is not known.
   const reaches = (record: BroadcastRecord) =>
-    record.channels.some((channel) => client.channels.includes(channel));
+    (record.channels === undefined || record.channels.some((channel) => client.channels.includes(channel))) &&
+    isForUserOf(client, record);
   for (const [unit, attempts] of units) if (!attempts.every(reaches)) units.delete(unit);
   const received = new Set(got.map(({ record }) => record.value));
   const chains = new Set(chainOf);
@@ -334,10 +428,28 @@ function checkCompleteness(
   }
 }
 
-/** What an instance's `presence()` gets wrong, against the streams open at the end: nothing, once it has converged. */
+/** `SseHub.closeUser(user)`, called on `from` while the faults ran. */
+export interface CloseUserRecord {
+  user: string;
+  from: string;
+  calledAt: number;
+  settledAt?: number;
+  outcome: Outcome;
+  error?: { name: string; message: string };
+}
+
+/**
+ * What an instance's `presence()` gets wrong, against the streams open at the end: nothing,
+ * once it has converged. An entry's user is checked where it has one, and in its `info`
+ * (the matrix's route puts it there); with `keepsUser`, an entry must have its user.
+ */
 export function presenceProblems(
-  expected: Array<{ id: string; channels: string[] }>,
-  presence: { count: number; clients: Array<{ id: string; channels: string[] }> },
+  expected: Array<{ id: string; channels: string[]; user?: string }>,
+  presence: {
+    count: number;
+    clients: Array<{ id: string; channels: string[]; info?: unknown; user?: string }>;
+  },
+  keepsUser = false,
 ): string[] {
   const problems: string[] = [];
   if (presence.count !== presence.clients.length)
@@ -347,12 +459,24 @@ export function presenceProblems(
   for (const entry of presence.clients) {
     listed.set(entry.id, (listed.get(entry.id) ?? 0) + 1);
     const want = wanted.get(entry.id);
-    if (!want) problems.push(`ghost ${entry.id} (in ${entry.channels.join(', ')}): no such stream is open`);
-    else if ([...entry.channels].sort().join('\n') !== [...want.channels].sort().join('\n')) {
+    if (!want) {
+      problems.push(`ghost ${entry.id} (in ${entry.channels.join(', ')}): no such stream is open`);
+      continue;
+    }
+    if ([...entry.channels].sort().join('\n') !== [...want.channels].sort().join('\n')) {
       problems.push(
         `${entry.id} listed in ${JSON.stringify(entry.channels)}, but it is in ${JSON.stringify(want.channels)}`,
       );
     }
+    if ((keepsUser || entry.user !== undefined) && entry.user !== want.user)
+      problems.push(
+        `${entry.id} listed as user ${JSON.stringify(entry.user)}, but it is ${JSON.stringify(want.user)}'s`,
+      );
+    const info = entry.info as { user?: unknown } | null | undefined;
+    if (info && typeof info === 'object' && 'user' in info && info.user !== (want.user ?? null))
+      problems.push(
+        `${entry.id}'s info says user ${JSON.stringify(info.user)}, but it is ${JSON.stringify(want.user)}'s`,
+      );
   }
   for (const [id, times] of listed) if (times > 1) problems.push(`${id} listed ${times} times`);
   for (const id of wanted.keys()) if (!listed.has(id)) problems.push(`missing ${id}: its stream is open`);

@@ -19,6 +19,8 @@ export class MatrixClient {
   /** The connection that may record and reconnect (see attach). */
   private current: object = {};
   private lastEventId: string | undefined;
+  /** Whose stream its Last-Event-ID was taken from, until its first stream opens. */
+  private stolenFrom: string | undefined;
   /** Left, or stopped at the end: no reconnecting. */
   private done = false;
   private endReached: (() => void) | undefined;
@@ -29,10 +31,12 @@ export class MatrixClient {
   constructor(
     name: string,
     channels: string[],
+    /** Its user (`?user=`); none: a stream without a user. */
+    user: string | undefined,
     private readonly instances: Map<string, MatrixInstance>,
     private readonly isEnd: (data: string) => boolean,
   ) {
-    this.trace = { name, channels, segments: [], events: [], reachedEnd: false };
+    this.trace = { name, channels, user, segments: [], events: [], reachedEnd: false };
   }
 
   /** Whether a route may refuse this client's channels (one has a NUL). */
@@ -41,14 +45,27 @@ export class MatrixClient {
   }
 
   /** Its open stream (its id from the hello), if it has one. */
-  get present(): { id: string; channels: string[] } | undefined {
+  get present(): { id: string; channels: string[]; user?: string } | undefined {
     const segment = this.trace.segments.at(-1);
     if (!this.stream || this.done || !segment?.clientId || segment.endedAt !== undefined) return undefined;
-    return { id: segment.clientId, channels: this.trace.channels };
+    return { id: segment.clientId, channels: this.trace.channels, user: this.trace.user };
   }
 
-  /** Opens a stream on `on` and reads until its hello; 'refused' if the route answered 400 to a channel it may refuse. */
-  connect(on: string): Promise<'open' | 'refused'> {
+  /** The id of the first broadcast it received (what a thief takes: the most of its history to replay). */
+  get firstEventId(): string | undefined {
+    return this.trace.events.find((event) => event.event === 'n' && event.id !== undefined)?.id;
+  }
+
+  /**
+   * Opens a stream on `on` and reads until its hello; 'refused' if the route answered 400
+   * to a channel it may refuse. With `stolen`, its first stream opens with that
+   * Last-Event-ID, taken from client `stolen.from`'s stream (a thief's).
+   */
+  connect(on: string, stolen?: { from: string; id: string }): Promise<'open' | 'refused'> {
+    if (stolen) {
+      this.lastEventId = stolen.id;
+      this.stolenFrom = stolen.from;
+    }
     return this.attach(on, (this.current = {}));
   }
 
@@ -59,8 +76,15 @@ export class MatrixClient {
    */
   private async attach(on: string, token: object): Promise<'open' | 'refused'> {
     const instance = this.instances.get(on)!;
-    const path = `/matrix/${encodeURIComponent(this.trace.channels.join('+'))}/events?user=${this.trace.name}`;
-    const opening = { instance: on, lastEventId: this.lastEventId, openedAt: Date.now() };
+    const { user } = this.trace;
+    const query = user === undefined ? '' : `?user=${encodeURIComponent(user)}`;
+    const path = `/matrix/${encodeURIComponent(this.trace.channels.join('+'))}/events${query}`;
+    const opening = {
+      instance: on,
+      lastEventId: this.lastEventId,
+      stolenFrom: this.stolenFrom,
+      openedAt: Date.now(),
+    };
     const stream = await openSseStream(instance.url, path, {
       headers: this.lastEventId ? { 'last-event-id': this.lastEventId } : {},
       timeout: 60_000,
@@ -80,6 +104,7 @@ export class MatrixClient {
       throw new Error(`${this.trace.name}: ${instance.url}${path} answered ${stream.status}: ${stream.body}`);
     }
     const segment = this.trace.segments.push(opening) - 1;
+    this.stolenFrom = undefined;
     this.stream = stream;
     await new Promise<void>((hello) => void this.read(stream, segment, token, hello));
     return 'open';

@@ -5,6 +5,7 @@ import { SseHub, SseModule } from '../../../src';
 import {
   makeTransport,
   MATRIX_CONTROLLERS,
+  MatrixController,
   runTurn,
   transportReady,
   type TransportConfig,
@@ -16,15 +17,17 @@ import {
  * An instance of the fault matrix's app in a process of its own (started by
  * fault-instances.ts with ts-require.js, from the sources: no build), so that the test can
  * SIGSTOP it, read its own heap, and see it die. Driven over IPC: `start` an app on a
- * transport, broadcast a `turn`, read `presence`, `heap`, `runs`, `abortRun`, `runStatus`, `stop`. It reports each call of
- * a turn (`called`) and how it settled (`settled`) as they happen.
+ * transport, broadcast a `turn`, read `presence`, `heap`, `runs`, `closeUser`, `endReasons`,
+ * `abortRun`, `runStatus`, `stop`. It reports each call of a turn (`called`) and how it settled
+ * (`settled`) as they happen.
  */
 
 type Request =
   | { id: number; cmd: 'start'; config: TransportConfig }
   | { id: number; cmd: 'turn'; items: TurnItem[]; mode: TurnMode }
   | { id: number; cmd: 'abortRun' | 'runStatus'; key: string }
-  | { id: number; cmd: 'presence' | 'heap' | 'up' | 'runs' | 'stop' | 'ping' };
+  | { id: number; cmd: 'closeUser'; user: string }
+  | { id: number; cmd: 'presence' | 'heap' | 'up' | 'runs' | 'endReasons' | 'stop' | 'ping' };
 
 let running: { app: INestApplication; hub: SseHub; dispose: () => void } | undefined;
 /** The largest heap in use seen since the app started (sampled): a spike that a GC at the end would hide. */
@@ -64,6 +67,11 @@ async function handle(request: Request): Promise<unknown> {
       const { active, readers } = running!.hub.stats().runs;
       return { active, readers };
     }
+    case 'endReasons':
+      return Object.fromEntries(running!.app.get(MatrixController).endedBy);
+    case 'closeUser':
+      await running!.hub.closeUser(request.user);
+      return null;
     case 'abortRun':
       return running!.hub.abortRun(request.key);
     case 'runStatus':

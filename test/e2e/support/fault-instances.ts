@@ -4,6 +4,7 @@ import { SseHub, type SsePresence, type SseRunStatus, type SseTransport } from '
 import {
   makeTransport,
   MATRIX_CONTROLLERS,
+  MatrixController,
   runTurn,
   type Settlement,
   transportReady,
@@ -27,6 +28,10 @@ export interface MatrixInstance {
   presence(): Promise<SsePresence>;
   /** Whether its transport says it is up. */
   up(): Promise<boolean>;
+  /** `SseHub.closeUser(user)` on it. */
+  closeUser(user: string): Promise<void>;
+  /** Why each stream it ended ended, by the stream's id (those a client closed are not there). */
+  endReasons(): Promise<Record<string, string>>;
   /** `SseHub.abortRun(key)` on it. */
   abortRun(key: string): Promise<boolean>;
   /** `SseHub.runStatus(key)` on it (null: no run). */
@@ -89,6 +94,14 @@ export class InProcessInstance implements MatrixInstance {
 
   async up(): Promise<boolean> {
     return this.hub.stats().transport.up;
+  }
+
+  closeUser(user: string): Promise<void> {
+    return this.hub.closeUser(user);
+  }
+
+  async endReasons(): Promise<Record<string, string>> {
+    return Object.fromEntries(this.app.app.get(MatrixController).endedBy);
   }
 
   abortRun(key: string): Promise<boolean> {
@@ -218,6 +231,8 @@ export class InstanceProcess {
       },
       presence: () => this.request<SsePresence>('presence'),
       up: () => this.request<boolean>('up'),
+      closeUser: (user) => this.request<null>('closeUser', { user }).then(() => undefined),
+      endReasons: () => this.request<Record<string, string>>('endReasons'),
       abortRun: (key) => this.request<boolean>('abortRun', { key }),
       runStatus: (key) => this.request<SseRunStatus | null>('runStatus', { key }),
       runs: () => this.request<{ active: number; readers: number }>('runs'),

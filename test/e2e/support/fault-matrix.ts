@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
   checkTrace,
+  type CloseUserRecord,
   describeViolations,
   type InstanceReport,
   presenceProblems,
@@ -67,6 +68,8 @@ export interface FaultMatrixHarness {
   losesRunWrites?: FaultKind[];
   /** An idempotency key lives as long as its message is kept (PostgreSQL: its row): `maxLen` messages later it may be forgotten. */
   keysLiveWithHistory?: boolean;
+  /** Its presence store lists each stream's user (else only the route's `info` is checked for it). */
+  presenceKeepsUser?: boolean;
   /** Injects a fault on the server itself (restart, failover…); resolves once it is over. */
   inject?(fault: Fault, run: MatrixRun): Promise<void>;
   /** Before the instances start (a table left empty…): what it did, for the report. */
@@ -191,6 +194,7 @@ async function runSchedule(
   const instances = new Map<string, MatrixInstance>();
   const proxies = new Map<string, Map<number, TcpProxy>>();
   const clients: MatrixClient[] = [];
+  const closes: CloseUserRecord[] = [];
   const crashes: string[] = [];
   const faultFailures: string[] = [];
   const onCrash = (error: unknown) => crashes.push(String((error as Error)?.stack ?? error));
@@ -236,13 +240,18 @@ async function runSchedule(
     const heapBefore = process.memoryUsage().heapUsed;
 
     const isEnd = (data: string) => data.startsWith('end#');
-    const addClient = async (on: string, channels: string[]) => {
-      const client = new MatrixClient(`c${clients.length}`, channels, instances, isEnd);
+    const addClient = async (
+      on: string,
+      channels: string[],
+      user: string | undefined,
+      stolen?: { from: string; id: string },
+    ) => {
+      const client = new MatrixClient(`c${clients.length}`, channels, user, instances, isEnd);
       clients.push(client);
-      if ((await client.connect(on)) === 'refused')
+      if ((await client.connect(on, stolen)) === 'refused')
         notes.push(`${client.trace.name} in ${JSON.stringify(channels)} was refused (400)`);
     };
-    for (const { on, channels } of schedule.clients) await addClient(on, channels);
+    for (const { on, channels, user } of schedule.clients) await addClient(on, channels, user);
     const runs = new MatrixRuns(
       drawRuns(random.fork('runs'), names, schedule, host ? 'C' : undefined),
       instances,
@@ -298,7 +307,42 @@ async function runSchedule(
         case 'leave':
           return clients[fault.client]?.leave();
         case 'arrive':
-          return addClient(fault.on, fault.channels);
+          return addClient(fault.on, fault.channels, fault.user);
+        case 'steal': {
+          const victim = clients[fault.from];
+          const id = victim.firstEventId;
+          notes.push(
+            `+${Date.now() - t0} ms c${clients.length} (user ${JSON.stringify(fault.user)}) arrives with ` +
+              (id
+                ? `the Last-Event-ID ${id} of ${victim.trace.name} (user ${JSON.stringify(victim.trace.user)})`
+                : 'no id: its victim had none yet'),
+          );
+          return addClient(
+            fault.on,
+            fault.channels,
+            fault.user,
+            id ? { from: victim.trace.name, id } : undefined,
+          );
+        }
+        case 'close-user': {
+          const close: CloseUserRecord = {
+            user: fault.user,
+            from: fault.from,
+            calledAt: Date.now(),
+            outcome: 'pending',
+          };
+          closes.push(close);
+          try {
+            await instances.get(fault.from)!.closeUser(fault.user);
+            Object.assign(close, { outcome: 'accepted', settledAt: Date.now() });
+          } catch (error) {
+            const { name, message } = error as Error;
+            Object.assign(close, { outcome: 'rejected', settledAt: Date.now(), error: { name, message } });
+          }
+          return void notes.push(
+            `+${Date.now() - t0} ms closeUser(${JSON.stringify(fault.user)}) ${close.outcome}`,
+          );
+        }
       }
     };
     const faultsStart = Date.now();
@@ -347,8 +391,20 @@ async function runSchedule(
     await runs.settle(END_WAIT_MS);
 
     // Presence converges: every open stream once, no other.
-    const presence = await converge(instances, clients, harness.shape.presenceTtl * 3 + 15_000);
+    const presence = await converge(
+      instances,
+      clients,
+      harness.shape.presenceTtl * 3 + 15_000,
+      harness.presenceKeepsUser ?? false,
+    );
 
+    const endReasons: Record<string, Record<string, string>> = {};
+    for (const [name, instance] of instances) {
+      const reasons = await within(10_000, `${name}: endReasons`, instance.endReasons()).catch(
+        () => undefined,
+      );
+      if (reasons) endReasons[name] = reasons;
+    }
     gc();
     const reports: InstanceReport[] = [];
     for (const [name, instance] of instances) {
@@ -383,6 +439,8 @@ async function runSchedule(
       clients: clients.map((client) => client.trace),
       instances: reports,
       presence,
+      closes,
+      endReasons,
     };
     const losesRunWrites = new Set(harness.losesRunWrites ?? ['restart', 'failover', 'kill-master']);
     const runsTrace: RunsTrace = await runs.trace(
@@ -449,6 +507,7 @@ async function converge(
   instances: Map<string, MatrixInstance>,
   clients: MatrixClient[],
   ms: number,
+  keepsUser: boolean,
 ): Promise<Trace['presence']> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -457,7 +516,7 @@ async function converge(
       [...instances].map(async ([instance, on]) => ({
         instance,
         problems: await on.presence().then(
-          (presence) => presenceProblems(open, presence),
+          (presence) => presenceProblems(open, presence, keepsUser),
           (error: Error) => [`presence() failed: ${error.message}`],
         ),
       })),
@@ -480,5 +539,12 @@ function summarize(name: string, schedule: Schedule, trace: Trace, ms: number): 
     0,
   );
   const faults = schedule.faults.map(({ fault }) => fault.kind).join(', ');
-  return `fault matrix ${name} seed ${schedule.seed}: ${trace.broadcasts.length} calls (${count('accepted')} accepted, ${count('rejected')} refused, ${count('rolled-back')} rolled back); ${trace.clients.length} clients received ${received} events, ${resyncs} resyncs, ${reconnects} reconnects; faults: ${faults}; ${(ms / 1000).toFixed(1)} s`;
+  const byUsers = new Set(trace.broadcasts.filter((record) => record.users).map((record) => record.value));
+  const usersGot = trace.clients.reduce(
+    (sum, client) =>
+      sum + client.events.filter((event) => event.event === 'n' && byUsers.has(event.data)).length,
+    0,
+  );
+  const closes = (trace.closes ?? []).map((close) => `${JSON.stringify(close.user)} ${close.outcome}`);
+  return `fault matrix ${name} seed ${schedule.seed}: ${trace.broadcasts.length} calls (${count('accepted')} accepted, ${count('rejected')} refused, ${count('rolled-back')} rolled back; ${byUsers.size} to users); ${trace.clients.length} clients received ${received} events (${usersGot} to users), ${resyncs} resyncs, ${reconnects} reconnects; closeUser: ${closes.join(', ') || 'none'}; faults: ${faults}; ${(ms / 1000).toFixed(1)} s`;
 }

@@ -88,10 +88,21 @@ export type Fault =
   | { kind: 'hop'; client: number; to: string }
   /** Client `client` goes for good. */
   | { kind: 'leave'; client: number }
-  /** A new client opens a stream on `on`. */
-  | { kind: 'arrive'; on: string; channels: string[] };
+  /** A new client (of `user`, if given) opens a stream on `on`. */
+  | { kind: 'arrive'; on: string; channels: string[]; user?: string }
+  /**
+   * A new client of `user` (or of none) opens a stream on `on` with a Last-Event-ID taken
+   * from client `from`'s stream, another user's, as an attacker would: what it is replayed
+   * must still be its own.
+   */
+  | { kind: 'steal'; on: string; channels: string[]; user?: string; from: number }
+  /** `SseHub.closeUser(user)` on instance `from`: every stream of `user` ends, and reconnects. */
+  | { kind: 'close-user'; user: string; from: string };
 
 export type FaultKind = Fault['kind'];
+
+/** What clients and users do, drawn on every transport. */
+type ClientFaultKind = 'hop' | 'leave' | 'arrive' | 'steal' | 'close-user';
 
 /** Faults on the server itself: run one at a time (a restart does not start while a failover runs). */
 export const SERVER_FAULTS: ReadonlySet<FaultKind> = new Set([
@@ -108,8 +119,8 @@ export interface ScheduleShape {
   instances: string[];
   /** The instance in a process of its own, if any (the one SIGSTOP stops). */
   processInstance?: string;
-  /** Weights of the faults this transport offers (client churn is always drawn). */
-  faults: Partial<Record<Exclude<FaultKind, 'hop' | 'leave' | 'arrive'>, number>>;
+  /** Weights of the faults this transport offers (client churn and users' faults are always drawn). */
+  faults: Partial<Record<Exclude<FaultKind, ClientFaultKind>, number>>;
   presenceTtl: number;
   /** Whether a restart keeps the server's data (undefined: drawn, either way). */
   restartKeepsData?: boolean;
@@ -122,11 +133,18 @@ export interface Schedule {
   /** How long faults are injected; the workload runs as long, and a little after. */
   windowMs: number;
   maxLen: number;
-  clients: Array<{ on: string; channels: string[] }>;
+  /** Each client's instance, channels and user (none: a stream without a user). */
+  clients: Array<{ on: string; channels: string[]; user?: string }>;
   faults: Array<{ at: number; fault: Fault }>;
 }
 
 export const CHANNELS = { main: 'x', other: 'y', odd: ['sp ace ✓ "q"', 'ünï/çødé', 'with\u0000nul'] };
+
+/**
+ * The users of the matrix's streams (one id that a transport must carry as it is), and
+ * one that no stream has: a broadcast to it reaches nobody.
+ */
+export const USERS = { streams: ['u1', 'u2', 'ünï "3"'], nobody: 'ghost' };
 
 function drawChannels(random: Random): string[] {
   const roll = random.float();
@@ -135,6 +153,9 @@ function drawChannels(random: Random): string[] {
   if (roll < 0.85) return [CHANNELS.other];
   return [CHANNELS.main, random.pick(CHANNELS.odd)];
 }
+
+/** Without a channel a route may refuse (NUL): a thief that is refused tests nothing. */
+const storable = (channels: string[]) => channels.filter((channel) => !channel.includes('\0'));
 
 /** The schedule of `seed` for a transport of this shape. */
 export function drawSchedule(seed: number, shape: ScheduleShape): Schedule {
@@ -183,14 +204,62 @@ export function drawSchedule(seed: number, shape: ScheduleShape): Schedule {
       at: at(),
       fault: { kind: 'arrive', on: random.pick(shape.instances), channels: drawChannels(random) },
     });
+  drawUsers(new Random(seed).fork('users'), shape, windowMs, clients, faults);
   faults.sort((a, b) => a.at - b.at);
   return { seed, windowMs, maxLen, clients, faults };
+}
+
+/**
+ * Who the clients are, and what users do: drawn from a stream of their own (`users`), so
+ * that a seed's schedule is otherwise what it was before streams had users. The first two
+ * clients are one user (on two instances, where there are two), the third has no user,
+ * the others are drawn; arrivals are drawn too. One or two thieves arrive with a
+ * Last-Event-ID taken from another user's client, and in most schedules one user is
+ * closed (`closeUser`) from some instance while the faults run.
+ */
+function drawUsers(
+  random: Random,
+  shape: ScheduleShape,
+  windowMs: number,
+  clients: Schedule['clients'],
+  faults: Schedule['faults'],
+): void {
+  const someone = () => (random.chance(0.25) ? undefined : random.pick(USERS.streams));
+  clients.forEach((client, i) => (client.user = i < 2 ? USERS.streams[0] : i === 2 ? undefined : someone()));
+  for (const { fault } of faults) if (fault.kind === 'arrive') fault.user = someone();
+  const at = () => random.int(0, windowMs);
+  for (let n = random.int(1, 2); n > 0; n--) {
+    const from = random.pick(clients.flatMap((client, i) => (client.user === undefined ? [] : [i])));
+    const victim = clients[from].user;
+    const user = random.pick([undefined, ...USERS.streams].filter((other) => other !== victim));
+    faults.push({
+      at: at(),
+      fault: {
+        kind: 'steal',
+        on: random.pick(shape.instances),
+        channels: storable(drawChannels(random)),
+        user,
+        from,
+      },
+    });
+  }
+  if (random.chance(0.6)) {
+    const users = [...new Set(clients.map((client) => client.user).filter((user) => user !== undefined))];
+    faults.push({
+      at: random.int(Math.floor(windowMs * 0.2), Math.floor(windowMs * 0.8)),
+      fault: { kind: 'close-user', user: random.pick(users), from: random.pick(shape.instances) },
+    });
+  }
 }
 
 /** One line per fault, for a failure's report. */
 export function describeSchedule(schedule: Schedule): string {
   const clients = schedule.clients
-    .map((client, i) => `c${i}@${client.on}[${client.channels.map((c) => JSON.stringify(c)).join(',')}]`)
+    .map(
+      (client, i) =>
+        `c${i}@${client.on}[${client.channels.map((c) => JSON.stringify(c)).join(',')}]` +
+        (client.user === undefined ? '' : `{${JSON.stringify(client.user)}}`),
+    )
     .join(' ');
   const faults = schedule.faults.map(({ at, fault }) => {
     const { kind, ...rest } = fault;

@@ -1,7 +1,7 @@
 import { type BroadcastRecord } from './fault-checker';
 import { type Settlement, type TurnItem, type TurnMode } from './fault-app';
 import { type MatrixInstance } from './fault-instances';
-import { CHANNELS, type Random } from './fault-schedule';
+import { CHANNELS, type Random, USERS } from './fault-schedule';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -14,7 +14,9 @@ export class Recorder {
   /** A call `source` is about to make (its data is `<source>.<n>`, or `value`); `called` says when it was made. */
   add(
     source: string,
-    call: Pick<BroadcastRecord, 'channels' | 'key' | 'unencodable' | 'refusals'> & { value?: string },
+    call: Pick<BroadcastRecord, 'channels' | 'users' | 'key' | 'unencodable' | 'refusals'> & {
+      value?: string;
+    },
   ): BroadcastRecord {
     const index = this.counts.get(source) ?? 0;
     this.counts.set(source, index + 1);
@@ -52,6 +54,22 @@ export function broadcastChannels(random: Random): string[] {
   return [random.pick(CHANNELS.odd.filter((channel) => !channel.includes('\0')))];
 }
 
+/**
+ * Who a broadcast to `channels` goes to, drawn from a stream of its own (so that the
+ * workload's other draws stay what they were): mostly everyone in them; some to users, in
+ * them or (half of those) in any channel: one user, two, one that has no stream, or one
+ * that has and one that has not.
+ */
+export function broadcastAddress(
+  random: Random,
+  channels: string[],
+): { channels?: string[]; users?: string[] } {
+  if (!random.chance(0.3)) return { channels };
+  const [u1, u2, u3] = USERS.streams;
+  const users = random.pick([[u1], [u2], [u3], [u1, u2], [u2, u3], [USERS.nobody], [u1, USERS.nobody]]);
+  return random.chance(0.5) ? { users } : { channels, users };
+}
+
 /** What the workload of one run shares: its calls, whether it is over, the keys of app transactions open now. */
 export interface Workload {
   readonly seed: number;
@@ -69,12 +87,14 @@ const RETRY_WINDOW_MS = 1_500;
 /**
  * One instance's broadcasts until the workload is over, in turns drawn from the seed: 1-4
  * calls, awaited one by one, or called in one turn and awaited together, or not awaited;
- * some with an idempotency key (a refused one is retried with it), a few to keys that an app
- * transaction holds open, and a few values that cannot be encoded (BigInt, a cycle).
+ * some to users (broadcastAddress), some with an idempotency key (a refused one is retried
+ * with it), a few to keys that an app transaction holds open, and a few values that cannot
+ * be encoded (BigInt, a cycle).
  */
 export async function publish(instance: MatrixInstance, work: Workload, refusals: string[]): Promise<void> {
   const random = work.random.fork(`publisher:${instance.name}`);
-  const retries: Array<{ key: string; channels: string[]; first: number }> = [];
+  const addressing = work.random.fork(`users:${instance.name}`);
+  const retries: Array<{ key: string; channels?: string[]; users?: string[]; first: number }> = [];
   for (let turn = 0; !work.over; turn++) {
     const items: TurnItem[] = [];
     const firsts = new Map<string, number>();
@@ -85,19 +105,24 @@ export async function publish(instance: MatrixInstance, work: Workload, refusals
         : random.chance(0.03)
           ? random.pick(['bigint', 'circular'] as const)
           : undefined;
-      let channels = retry?.channels ?? broadcastChannels(random);
+      let channels = retry ? retry.channels : broadcastChannels(random);
+      let users = retry?.users;
+      if (!retry && !bad) ({ channels, users } = broadcastAddress(addressing, channels!));
       let key = retry?.key;
       if (!retry && !bad && random.chance(0.15)) key = `${instance.name}-${work.seed}-${turn}-${n}`;
-      else if (!retry && !bad && work.openKeys.size > 0 && random.chance(0.25))
+      else if (!retry && !bad && work.openKeys.size > 0 && random.chance(0.25)) {
         [key, channels] = random.pick([...work.openKeys]);
+        users = undefined;
+      }
       const record = work.recorder.add(instance.name, {
         channels,
+        users,
         key,
         unencodable: bad !== undefined,
         refusals: key ? [...refusals, 'SseIdempotencyKeyBusyError'] : refusals,
       });
       if (key) firsts.set(record.value, retry?.first ?? Date.now());
-      items.push({ value: record.value, channels, key, bad });
+      items.push({ value: record.value, channels, users, key, bad });
     }
     const mode = random.pick<TurnMode>(['each', 'fire', 'all']);
     const settled = (settlement: Settlement) => {
@@ -110,7 +135,7 @@ export async function publish(instance: MatrixInstance, work: Workload, refusals
         first !== undefined &&
         Date.now() - first < RETRY_WINDOW_MS
       )
-        retries.push({ key: item.key, channels: item.channels, first });
+        retries.push({ key: item.key, channels: item.channels, users: item.users, first });
     };
     try {
       await instance.turn(items, mode, work.recorder.called, settled);
