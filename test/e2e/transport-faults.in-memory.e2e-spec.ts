@@ -14,7 +14,6 @@ describeFaultMatrix(
     transport: (_topic, { maxLen }) => ({ kind: 'memory', maxLen }),
     // In the process, a broadcast of a value that encodes is never refused.
     refusals: [],
-    presenceKeepsUser: true,
   },
   [121355124, 946448766],
 );

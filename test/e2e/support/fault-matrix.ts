@@ -68,8 +68,6 @@ export interface FaultMatrixHarness {
   losesRunWrites?: FaultKind[];
   /** An idempotency key lives as long as its message is kept (PostgreSQL: its row): `maxLen` messages later it may be forgotten. */
   keysLiveWithHistory?: boolean;
-  /** Its presence store lists each stream's user (else only the route's `info` is checked for it). */
-  presenceKeepsUser?: boolean;
   /** Injects a fault on the server itself (restart, failover…); resolves once it is over. */
   inject?(fault: Fault, run: MatrixRun): Promise<void>;
   /** Before the instances start (a table left empty…): what it did, for the report. */
@@ -395,7 +393,8 @@ async function runSchedule(
       instances,
       clients,
       harness.shape.presenceTtl * 3 + 15_000,
-      harness.presenceKeepsUser ?? false,
+      // Every presence store keeps each stream's user.
+      true,
     );
 
     const endReasons: Record<string, Record<string, string>> = {};
