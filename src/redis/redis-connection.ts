@@ -89,6 +89,11 @@ export class RedisConnection {
     return this.raw.isReady;
   }
 
+  /** Whether it is a Redis Cluster client (`createCluster()`). */
+  get isCluster(): boolean {
+    return isCluster(this.raw);
+  }
+
   get isOpen(): boolean {
     return this.raw.isOpen;
   }

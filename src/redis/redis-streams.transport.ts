@@ -90,8 +90,8 @@ export class RedisStreamsTransport implements SseTransport {
   private reading = false;
   private readonly live = new Deferred();
   private readonly stopped = new Deferred();
-  // Pipelined on the publisher connection, which Redis runs in the order sent.
-  private readonly batch = new PublishBatch((entries) => this.append(entries), Infinity);
+  /** What this instance publishes, in call order (see the constructor). */
+  private readonly batch: PublishBatch;
 
   constructor(options: RedisStreamsTransportOptions = {}) {
     this.key = checkStreamName(options.stream ?? DEFAULT_STREAM);
@@ -100,6 +100,11 @@ export class RedisStreamsTransport implements SseTransport {
     this.ownsClient = !options.client;
     // No offline queue: while Redis is away a broadcast must fail now, not wait or be sent late.
     this.client = new RedisConnection(options.client ?? publisherFor(options.url, PUBLISHER_NAME));
+    // Pipelined on one node connection, which Redis runs in the order sent. Not on a
+    // Cluster: node-redis sends a command that met MOVED again after rediscovering the
+    // slots, by when a later call may have landed first (seen in the fault matrix while a
+    // master was killed). One call at a time there; what comes meanwhile goes in the next.
+    this.batch = new PublishBatch((entries) => this.append(entries), this.client.isCluster ? 1 : Infinity);
     const secrets = [options.url, this.client.url, (this.client.raw as { options?: unknown }).options];
     const server = new ServerAddress(options.url ?? this.client.url ?? 'redis://localhost:6379', secrets);
     this.links = new ConnectionWatch(this.logger, 'Redis', server, {
