@@ -5,6 +5,7 @@ import {
   ForbiddenException,
   Get,
   HttpCode,
+  HttpException,
   Injectable,
   RequestMethod,
   ServiceUnavailableException,
@@ -56,8 +57,12 @@ class BearerGuard implements CanActivate {
 
 @Injectable()
 class FlakyGuard implements CanActivate {
-  canActivate(): boolean {
+  canActivate(context: ExecutionContext): boolean {
     const code = failures.shift();
+    if (code === 429) {
+      context.switchToHttp().getResponse().setHeader('retry-after', '600');
+      throw new HttpException('Too many streams', 429);
+    }
     if (code === 503) throw new ServiceUnavailableException();
     if (code === 500) throw new InternalServerErrorException();
     return true;
@@ -248,7 +253,10 @@ describe('createSseClient (nestjs-sse-hub/client) against a Nest app', () => {
     ['204 No Content', '/client/no-content', 204],
   ])('stops on %s, says why, and asks no more', async (_, path, status) => {
     const stream = open(path, { headers: { authorization: 'Bearer forged' } });
+    let now: string | undefined;
+    stream.onError(() => (now = stream.status));
     const error = await nextError(stream);
+    expect(now).toBe('closed');
     expect(error).toMatchObject({ name: 'SseClientError', status, willRetry: false });
     expect(error.message).toContain(String(status));
     expect(stream.status).toBe('closed');
@@ -268,15 +276,27 @@ describe('createSseClient (nestjs-sse-hub/client) against a Nest app', () => {
 
   it('retries 5xx answers, telling onError each time, until the stream opens', async () => {
     failures.push(503, 500);
-    const errors: SseClientError[] = [];
+    const errors: Array<{ status?: number; willRetry: boolean; now: string }> = [];
     const stream = open('/client/flaky');
-    stream.onError((error) => errors.push(error));
+    // Told while it waits to reconnect: 'connecting', not 'open' nor 'closed'.
+    stream.onError(({ status, willRetry }) => errors.push({ status, willRetry, now: stream.status }));
     expect(await next(stream, 'welcome')).toEqual({ user: 'nobody' });
-    expect(errors.map(({ status, willRetry }) => ({ status, willRetry }))).toEqual([
-      { status: 503, willRetry: true },
-      { status: 500, willRetry: true },
+    expect(errors).toEqual([
+      { status: 503, willRetry: true, now: 'connecting' },
+      { status: 500, willRetry: true, now: 'connecting' },
     ]);
     expect(requestsTo('/client/flaky')).toHaveLength(3);
+  });
+
+  it('waits the Retry-After of a 429 rather than its own delay', async () => {
+    failures.push(429);
+    const stream = open('/client/flaky');
+    const error = await nextError(stream);
+    expect(error).toMatchObject({ status: 429, willRetry: true });
+    expect(stream.status).toBe('connecting');
+    // Its own delay is 10 ms: only the server's ten minutes keep it from asking again.
+    await sleep(QUIET);
+    expect(requestsTo('/client/flaky')).toHaveLength(1);
   });
 
   it('retries while nothing listens on the port, and connects once the server is up', async () => {
