@@ -225,6 +225,55 @@ async function attempt(name, metadata) {
   );
 
   it(
+    'reads the running app with nestjs-sse-hub/client, required and imported, and loads no Nest or rxjs for it',
+    async () => {
+      if (!existsSync(join(dir, 'dist', 'main.js'))) {
+        const built = await run(tsc(dir), ['-p', 'tsconfig.build.json'], dir, STEP);
+        if (built.code !== 0) throw new Error(built.output);
+      }
+      writeFileSync(
+        join(dir, 'client-check.cjs'),
+        `const client = require('nestjs-sse-hub/client');
+const loaded = Object.keys(require.cache).filter((file) => /node_modules[\\\\/](@nestjs|rxjs)[\\\\/]/.test(file));
+console.log('loaded', loaded.length);
+const first = (stream, event) =>
+  new Promise((resolve, reject) => {
+    stream.on(event, resolve);
+    stream.onError(reject);
+  });
+(async () => {
+  const esm = await import('nestjs-sse-hub/client');
+  const url = process.argv[2];
+  for (const [how, { createSseClient }] of [['require', client], ['import', esm]]) {
+    const stream = createSseClient(url + '/rooms/lobby/events');
+    const welcome = await first(stream, 'welcome');
+    stream.close();
+    console.log(how, typeof welcome.id, stream.status);
+  }
+  const missing = client.createSseClient(url + '/nowhere');
+  const error = await new Promise((resolve) => missing.onError(resolve));
+  console.log(error.name, error.status, error.willRetry, missing.status, error instanceof client.SseClientError);
+})();
+`,
+      );
+      const app = await startApp('dist/main.js', dir);
+      try {
+        const result = await run(process.execPath, ['client-check.cjs', app.url], dir, STEP);
+        if (result.code !== 0) throw new Error(result.output);
+        expect(result.stdout.trim().split('\n')).toEqual([
+          'loaded 0',
+          'require string closed',
+          'import string closed',
+          'SseClientError 404 false closed true',
+        ]);
+      } finally {
+        await app.stop();
+      }
+    },
+    STEP,
+  );
+
+  it(
     "runs the README's test with Jest, which exits by itself",
     async () => {
       const result = await run(
