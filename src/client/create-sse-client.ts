@@ -62,8 +62,10 @@ export function createSseClient<Events = Record<string, any>>(
 
   const parser = createParser({
     onRetry: (ms) => (serverRetry = ms),
-    onEvent: ({ event = 'message', id, data }) => {
+    onEvent: ({ event: named, id, data }) => {
       received = true;
+      // As EventSource: no `event:` (or an empty one) is a 'message'.
+      const event = named || 'message';
       // An empty `id:` clears it: the next reconnect sends no Last-Event-ID.
       if (id !== undefined) lastEventId = id || undefined;
       let value: unknown = data;

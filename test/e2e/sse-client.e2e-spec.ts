@@ -195,6 +195,18 @@ describe('createSseClient (nestjs-sse-hub/client) against a Nest app', () => {
     });
   });
 
+  it("names an event without event: 'message', and an untyped client takes any name", async () => {
+    const stream = open<Record<string, any>>('/client/flaky');
+    await next(stream, 'welcome');
+    const untyped = t.app.get<SseHub>(SseHub);
+    const message = next(stream, 'message', (data, meta) => ({ data, meta }));
+    await untyped.broadcast('no name');
+    expect(await message).toEqual({
+      data: 'no name',
+      meta: { event: 'message', id: expect.any(String), data: 'no name' },
+    });
+  });
+
   it('resumes after the server ends the stream: what was missed comes once, with a refreshed token', async () => {
     tokens.set('old', 'ann');
     let token = 'old';
