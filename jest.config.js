@@ -22,6 +22,9 @@ const shared = {
     '^nestjs-sse-hub/datastar$': '<rootDir>/src/datastar/index.ts',
     '^nestjs-sse-hub/terminus$': '<rootDir>/src/terminus/index.ts',
     '^nestjs-sse-hub/postgres$': '<rootDir>/src/postgres/index.ts',
+    '^nestjs-sse-hub/client$': '<rootDir>/src/client/index.ts',
+    // src/client imports with `.js`, as its ES-module build needs: Jest finds the .ts.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
   },
 };
 

@@ -25,6 +25,7 @@ beforeAll(async () => {
     'package.json',
     'tsconfig.json',
     'tsconfig.build.json',
+    'tsconfig.client-esm.json',
     'README.md',
     'CHANGELOG.md',
     'LICENSE',
@@ -41,10 +42,21 @@ beforeAll(async () => {
 
 describe('the packed tarball', () => {
   it('is built by npm pack, with every entry point and its types, README, CHANGELOG and LICENSE', () => {
-    for (const entry of ['', 'testing/', 'redis/', 'datastar/', 'terminus/', 'postgres/']) {
+    for (const entry of [
+      '',
+      'testing/',
+      'redis/',
+      'datastar/',
+      'terminus/',
+      'postgres/',
+      'client/',
+      'client/esm/',
+    ]) {
       expect(files).toContain(`dist/${entry}index.js`);
       expect(files).toContain(`dist/${entry}index.d.ts`);
     }
+    // The client's ES-module build is marked as such for Node and bundlers.
+    expect(files).toContain('dist/client/esm/package.json');
     expect(files).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']));
   });
 
@@ -52,7 +64,9 @@ describe('the packed tarball', () => {
     const others = files.filter(
       (file) =>
         !/^dist\/.+\.(js|d\.ts)$/.test(file) &&
-        !['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json'].includes(file),
+        !['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json', 'dist/client/esm/package.json'].includes(
+          file,
+        ),
     );
     expect(others).toEqual([]);
   });
@@ -206,6 +220,55 @@ async function attempt(name, metadata) {
         /^TwoHubs: SseModuleImportedTwiceError: SseModule\.forRoot\(\) \(or forRootAsync\(\)\) is imported 2 times, by AppModule, NotificationsModule/,
       );
       expect(lines[2]).toMatch(/^NoSseModule: SseModuleMissingError: .*add SseModule\.forRoot\(\)/);
+    },
+    STEP,
+  );
+
+  it(
+    'reads the running app with nestjs-sse-hub/client, required and imported, and loads no Nest or rxjs for it',
+    async () => {
+      if (!existsSync(join(dir, 'dist', 'main.js'))) {
+        const built = await run(tsc(dir), ['-p', 'tsconfig.build.json'], dir, STEP);
+        if (built.code !== 0) throw new Error(built.output);
+      }
+      writeFileSync(
+        join(dir, 'client-check.cjs'),
+        `const client = require('nestjs-sse-hub/client');
+const loaded = Object.keys(require.cache).filter((file) => /node_modules[\\\\/](@nestjs|rxjs)[\\\\/]/.test(file));
+console.log('loaded', loaded.length);
+const first = (stream, event) =>
+  new Promise((resolve, reject) => {
+    stream.on(event, resolve);
+    stream.onError(reject);
+  });
+(async () => {
+  const esm = await import('nestjs-sse-hub/client');
+  const url = process.argv[2];
+  for (const [how, { createSseClient }] of [['require', client], ['import', esm]]) {
+    const stream = createSseClient(url + '/rooms/lobby/events');
+    const welcome = await first(stream, 'welcome');
+    stream.close();
+    console.log(how, typeof welcome.id, stream.status);
+  }
+  const missing = client.createSseClient(url + '/nowhere');
+  const error = await new Promise((resolve) => missing.onError(resolve));
+  console.log(error.name, error.status, error.willRetry, missing.status, error instanceof client.SseClientError);
+})();
+`,
+      );
+      const app = await startApp('dist/main.js', dir);
+      try {
+        const result = await run(process.execPath, ['client-check.cjs', app.url], dir, STEP);
+        if (result.code !== 0) throw new Error(result.output);
+        expect(result.stdout.trim().split('\n')).toEqual([
+          'loaded 0',
+          'require string closed',
+          'import string closed',
+          'SseClientError 404 false closed true',
+        ]);
+      } finally {
+        await app.stop();
+      }
     },
     STEP,
   );
