@@ -26,6 +26,7 @@ const ESTIMATE = {
   'replay-bounds.e2e-spec.ts': 22,
   'browser.e2e-spec.ts': 20,
   'runs-browser.e2e-spec.ts': 20,
+  'client-browser.e2e-spec.ts': 20,
   'runs-guide-browser.e2e-spec.ts': 15,
   'redis-presence.e2e-spec.ts': 15,
   'runs-attacks.e2e-spec.ts': 12,
