@@ -106,7 +106,7 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
         document.getElementById('run-status')?.dataset.state === state,
       [text, state],
     );
-  // EventSource got its 204 and stopped, and the page shows how the run ended.
+  // The page's client got its 204 and stopped, and the page shows how the run ended.
   const ended = (page: Page, state: string) =>
     page.waitForFunction((state) => {
       const pill = document.getElementById('run-status');
@@ -135,7 +135,8 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
     await first.route(answerRoute, (route) => held(route));
     await first.reload();
     const route = await resume;
-    expect(new URL(route.request().url()).searchParams.get('lastEventId')).toBe(lastEventId);
+    // The page's client resumes where the tab was: the stored id, sent as Last-Event-ID.
+    expect(route.request().headers()['last-event-id']).toBe(lastEventId);
     expect(await answerOf(first)).toEqual({ text: firstTokens(25), restored: 25, received: 0 });
     gate.open(50);
     await showing(second, firstTokens(50));
