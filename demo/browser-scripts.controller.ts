@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { demoDir } from './demo-dir';
 
 /** The pages' scripts: demo/browser/<name>.ts, served as /js/<name>.js. */
-const PAGES = ['chat', 'answer'];
+const PAGES = ['chat', 'answer', 'notifications'];
 
 /**
  * Serves the pages' scripts, each bundled with nestjs-sse-hub/client by esbuild as the
