@@ -13,6 +13,7 @@ module.exports = {
     'src/postgres/index.ts',
     'src/datastar/index.ts',
     'src/terminus/index.ts',
+    'src/client/index.ts',
   ],
   tsconfig: 'tsconfig.build.json',
   out: 'dist-docs',

@@ -6,6 +6,7 @@
  * @publicApi
  */
 export class SseClientError extends Error {
+  /** Always `'SseClientError'`: tells it apart after a bundler renamed the class. */
   override readonly name = 'SseClientError';
 
   /**

@@ -16,7 +16,10 @@ export type SseClientEvents<Events> = 0 extends 1 & Events
     ? Record<string, any>
     : 'resync' extends keyof Events
       ? Events
-      : Events & { resync: SseResyncData };
+      : Events & {
+          /** Sent by the server when some of what the client missed is gone: refetch the state. */
+          resync: SseResyncData;
+        };
 
 /**
  * A listener of one event: its data (`JSON.parse` of the `data:` text, or the text itself

@@ -25,6 +25,7 @@ beforeAll(async () => {
     'package.json',
     'tsconfig.json',
     'tsconfig.build.json',
+    'tsconfig.client-esm.json',
     'README.md',
     'CHANGELOG.md',
     'LICENSE',
@@ -41,10 +42,21 @@ beforeAll(async () => {
 
 describe('the packed tarball', () => {
   it('is built by npm pack, with every entry point and its types, README, CHANGELOG and LICENSE', () => {
-    for (const entry of ['', 'testing/', 'redis/', 'datastar/', 'terminus/', 'postgres/']) {
+    for (const entry of [
+      '',
+      'testing/',
+      'redis/',
+      'datastar/',
+      'terminus/',
+      'postgres/',
+      'client/',
+      'client/esm/',
+    ]) {
       expect(files).toContain(`dist/${entry}index.js`);
       expect(files).toContain(`dist/${entry}index.d.ts`);
     }
+    // The client's ES-module build is marked as such for Node and bundlers.
+    expect(files).toContain('dist/client/esm/package.json');
     expect(files).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']));
   });
 
@@ -52,7 +64,9 @@ describe('the packed tarball', () => {
     const others = files.filter(
       (file) =>
         !/^dist\/.+\.(js|d\.ts)$/.test(file) &&
-        !['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json'].includes(file),
+        !['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json', 'dist/client/esm/package.json'].includes(
+          file,
+        ),
     );
     expect(others).toEqual([]);
   });

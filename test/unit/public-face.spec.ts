@@ -6,16 +6,25 @@ import * as ts from 'typescript';
 // README or a guide under docs/ (and has a doc comment: `npm run docs` fails without one).
 // Internals live outside the entries (src/internal.ts and the files themselves).
 const ROOT = join(__dirname, '..', '..');
+interface Target {
+  types?: string;
+  require?: { types?: string };
+}
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  exports: Record<string, { types?: string } | string>;
+  exports: Record<string, Target | string>;
 };
+// An entry's types: at its top, or under `require` for one with an ES-module build too (./client).
+const typesOf = (target: Target | string) =>
+  typeof target === 'object' ? (target.types ?? target.require?.types) : undefined;
 const ENTRIES = Object.entries(pkg.exports)
-  .filter(([, target]) => typeof target === 'object' && target.types)
+  .filter(([, target]) => typesOf(target))
   .map(([subpath, target]) => ({
     subpath,
     source: join(
       ROOT,
-      (target as { types: string }).types.replace(/^\.\/dist\//, 'src/').replace(/\.d\.ts$/, '.ts'),
+      typesOf(target)!
+        .replace(/^\.\/dist\//, 'src/')
+        .replace(/\.d\.ts$/, '.ts'),
     ),
   }));
 
