@@ -25,6 +25,7 @@ const ESTIMATE = {
   'postgres.e2e-spec.ts': 23,
   'replay-bounds.e2e-spec.ts': 22,
   'browser.e2e-spec.ts': 20,
+  'sse-client.e2e-spec.ts': 20,
   'runs-browser.e2e-spec.ts': 20,
   'client-browser.e2e-spec.ts': 20,
   'notifications-browser.e2e-spec.ts': 15,
