@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SseHub, SseRoute, type SseRunStatus, SseRunSignal } from 'nestjs-sse-hub';
+import { type AnswerEvents } from './answer.events';
 
 /** The part of the (Express) request the run's key is made of. */
 interface AnswerRequest {
@@ -51,7 +52,10 @@ export class FakeModel {
   delayMs = tokenDelayFromEnv();
 
   /** The answer's tokens, until they are all out or the signal aborts (it stops within a token). */
-  async *tokens(_prompt: string, signal: AbortSignal): AsyncGenerator<{ event: 'token'; data: string }> {
+  async *tokens(
+    _prompt: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<{ event: 'token'; data: AnswerEvents['token'] }> {
     for (const token of CANNED_TOKENS) {
       await this.think(signal);
       if (signal.aborted) return;
@@ -77,7 +81,7 @@ export class AnswerController {
   ) {}
 
   // Starts the run of this id, or joins it if it runs or ran (the handler is not called again).
-  @SseRoute(':id/answer', { method: RequestMethod.POST, resumable: { key: keyOf } })
+  @SseRoute<AnswerEvents>(':id/answer', { method: RequestMethod.POST, resumable: { key: keyOf } })
   answer(@Body() body: unknown, @SseRunSignal() signal: AbortSignal) {
     const prompt = (body as { prompt?: unknown } | undefined)?.prompt;
     if (typeof prompt !== 'string' || prompt.trim() === '' || prompt.length > MAX_PROMPT)

@@ -3,6 +3,10 @@ import { SseModule, type SseTransport } from 'nestjs-sse-hub';
 import { PostgresTransport } from 'nestjs-sse-hub/postgres';
 import { RedisStreamsTransport } from 'nestjs-sse-hub/redis';
 import { AnswerController, FakeModel } from './answer.controller';
+import { BearerGuard } from './bearer.guard';
+import { BrowserScriptsController } from './browser-scripts.controller';
+import { DemoSessions } from './demo-sessions.service';
+import { NotificationsController } from './notifications.controller';
 import { RoomsController } from './rooms.controller';
 import { TickerController } from './ticker.controller';
 
@@ -20,7 +24,13 @@ function transportFromEnv(): SseTransport | undefined {
 @Module({
   // retry: how long a browser waits before reconnecting after the server goes away.
   imports: [SseModule.forRoot({ keepAlive: 15_000, retry: 2_000, transport: transportFromEnv() })],
-  controllers: [RoomsController, TickerController, AnswerController],
-  providers: [FakeModel],
+  controllers: [
+    RoomsController,
+    TickerController,
+    AnswerController,
+    NotificationsController,
+    BrowserScriptsController,
+  ],
+  providers: [FakeModel, DemoSessions, BearerGuard],
 })
 export class AppModule {}

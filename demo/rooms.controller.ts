@@ -1,16 +1,17 @@
 import { BadRequestException, Body, Controller, Get, Param, Post } from '@nestjs/common';
-import { SseClient, type SseGateway, SseHub, type SsePresence, SseRoute } from 'nestjs-sse-hub';
+import {
+  SseClient,
+  type SseEventOf,
+  type SseGateway,
+  SseHub,
+  type SsePresence,
+  SseRoute,
+} from 'nestjs-sse-hub';
+import { type ChatMessage, type RoomEvents } from './chat.events';
 
 /** The part of the (Express) request this controller reads. */
 interface RoomRequest {
   params: { room: string };
-}
-
-export interface ChatMessage {
-  author: string;
-  text: string;
-  /** ISO 8601, set by the server. */
-  at: string;
 }
 
 const MAX_AUTHOR = 40;
@@ -32,12 +33,12 @@ function requiredString(body: Record<string, unknown>, field: string, max: numbe
 
 /** A chat room per channel: GET streams the room, POST broadcasts into it. */
 @Controller('rooms')
-export class RoomsController implements SseGateway {
-  constructor(private readonly hub: SseHub) {}
+export class RoomsController implements SseGateway<RoomEvents> {
+  constructor(private readonly hub: SseHub<RoomEvents>) {}
 
   // Returns nothing: the stream stays open and carries what the hub sends to the room,
   // and the room's members hear of every stream that joins or leaves it (join / leave).
-  @SseRoute(':room/events', {
+  @SseRoute<RoomEvents>(':room/events', {
     channels: (req: RoomRequest) => [roomChannel(req.params.room)],
     presenceEvents: true,
   })
@@ -66,7 +67,7 @@ export class RoomsController implements SseGateway {
     return message;
   }
 
-  onJoin(client: SseClient<RoomRequest>) {
+  onJoin(client: SseClient<RoomRequest>): SseEventOf<RoomEvents> {
     return { event: 'welcome', data: { id: client.id } };
   }
 }

@@ -106,7 +106,7 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
         document.getElementById('run-status')?.dataset.state === state,
       [text, state],
     );
-  // EventSource got its 204 and stopped, and the page shows how the run ended.
+  // The page's client got its 204 and stopped, and the page shows how the run ended.
   const ended = (page: Page, state: string) =>
     page.waitForFunction((state) => {
       const pill = document.getElementById('run-status');
@@ -135,7 +135,8 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
     await first.route(answerRoute, (route) => held(route));
     await first.reload();
     const route = await resume;
-    expect(new URL(route.request().url()).searchParams.get('lastEventId')).toBe(lastEventId);
+    // The page's client resumes where the tab was: the stored id, sent as Last-Event-ID.
+    expect(route.request().headers()['last-event-id']).toBe(lastEventId);
     expect(await answerOf(first)).toEqual({ text: firstTokens(25), restored: 25, received: 0 });
     gate.open(50);
     await showing(second, firstTokens(50));
@@ -183,6 +184,42 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
     }
     await second.close();
     await first.close();
+  }, 30_000);
+
+  it("a dropped stream, without a reload: the page's client asks again with the POST and its Last-Event-ID, and gets the missed tokens once", async () => {
+    gate = new Gate();
+    gate.open(10);
+    const page = await openAnswerPage();
+    await page.fill('#prompt', 'Survive a network change.');
+    await page.click('#ask');
+    await showing(page, firstTokens(10));
+    const { id, lastEventId } = await stored(page);
+    const runs = tokens.mock.calls.length;
+
+    // The server ends the asking tab's stream; its client's next request is held until the run went on.
+    let held!: (route: Route) => void;
+    const resume = new Promise<Route>((resolve) => (held = resolve));
+    const answerRoute = (address: URL) => address.pathname === `/chat/${id}/answer`;
+    await page.route(answerRoute, (route) => held(route));
+    for (const client of hub.clients()) await hub.close(client.id);
+    const route = await resume;
+    const request = route.request();
+    expect([request.method(), request.headers()['last-event-id']]).toEqual(['POST', lastEventId]);
+    expect(JSON.parse(request.postData()!)).toEqual({ prompt: 'Survive a network change.' });
+    gate.open(30);
+    // Not a reload: the page still shows what it got, and counts it as received, not restored.
+    expect(await answerOf(page)).toEqual({ text: firstTokens(10), restored: 0, received: 10 });
+    await route.continue();
+    await page.unroute(answerRoute);
+    await showing(page, firstTokens(30));
+
+    gate.open(Infinity);
+    await ended(page, 'completed');
+    expect(await answerOf(page)).toEqual({ text: CANNED_ANSWER, restored: 0, received: TOTAL });
+    // The POST joined the run: the model ran once.
+    expect(tokens.mock.calls.length).toBe(runs);
+    expect(await statusOf(id)).toEqual({ status: 'completed', events: TOTAL });
+    await page.close();
   }, 30_000);
 
   it("the model's own wait between tokens ends when the run is stopped: the model stops at once", async () => {

@@ -27,6 +27,8 @@ const ESTIMATE = {
   'browser.e2e-spec.ts': 20,
   'sse-client.e2e-spec.ts': 20,
   'runs-browser.e2e-spec.ts': 20,
+  'client-browser.e2e-spec.ts': 20,
+  'notifications-browser.e2e-spec.ts': 15,
   'runs-guide-browser.e2e-spec.ts': 15,
   'redis-presence.e2e-spec.ts': 22,
   'runs-attacks.e2e-spec.ts': 12,
