@@ -31,12 +31,19 @@ describe("the guide's notifications (docs/users.md)", () => {
   const call = (token: string, method: string, path: string) =>
     fetch(`${t.url}/notifications${path}`, { method, headers: { authorization: `Bearer ${token}` } });
   const textOf = async (stream: SseTestStream) => JSON.parse((await stream.nextEvent()).data).text as string;
+  /** The `inbox` event a stream starts with: the texts of the stored notifications. */
+  const inboxOf = async (stream: SseTestStream) => {
+    const event = await stream.nextEvent();
+    expect(event.event).toBe('inbox');
+    return (JSON.parse(event.data) as Array<{ text: string }>).map((notification) => notification.text);
+  };
 
   it("reaches every device of its recipient and no one else's stream", async () => {
     const ann = sessions.signIn('ann-1');
     const bob = sessions.signIn('bob-1');
     const [phone, laptop, bobs] = await Promise.all([open(ann), open(ann), open(bob)]);
     expect([phone.status, laptop.status, bobs.status]).toEqual([200, 200, 200]);
+    for (const stream of [phone, laptop, bobs]) expect(await inboxOf(stream)).toEqual([]);
     expect(await (await call(ann, 'GET', '/devices')).json()).toEqual({ count: 2 });
 
     await inbox.notify('ann-1', 'for ann');
@@ -44,14 +51,17 @@ describe("the guide's notifications (docs/users.md)", () => {
     expect([await textOf(phone), await textOf(laptop)]).toEqual(['for ann', 'for ann']);
     // Bob's first event is his own: Ann's, published before it, never reached him.
     expect(await textOf(bobs)).toBe('for bob');
-    expect(await (await call(ann, 'GET', '')).json()).toEqual([{ id: expect.any(String), text: 'for ann' }]);
-    for (const stream of [phone, laptop, bobs]) stream.close();
+    // A third device starts with the inbox as stored: Ann's, not Bob's.
+    const tablet = await open(ann);
+    expect(await inboxOf(tablet)).toEqual(['for ann']);
+    for (const stream of [phone, laptop, bobs, tablet]) stream.close();
   });
 
   it("replays a reconnect its user's missed notifications only, whoever's ids it brings", async () => {
     const ann = sessions.signIn('ann-2');
     const bob = sessions.signIn('bob-2');
     const first = await open(ann);
+    expect(await inboxOf(first)).toEqual([]);
     await inbox.notify('ann-2', 'seen');
     const seen = await first.nextEvent();
     first.close();
@@ -59,9 +69,14 @@ describe("the guide's notifications (docs/users.md)", () => {
     await inbox.notify('bob-2', 'bob missed');
     await inbox.notify('ann-2', 'missed 2');
 
+    // A complete replay: what it missed, and no inbox (it has the rest).
     const back = await open(ann, seen.id);
     expect(back.status).toBe(200);
     expect([await textOf(back), await textOf(back)]).toEqual(['missed 1', 'missed 2']);
+    // An id the history does not have: a resync, then the inbox as stored, Ann's alone.
+    const lost = await open(ann, '1-0');
+    expect((await lost.nextEvent()).event).toBe('resync');
+    expect(await inboxOf(lost)).toEqual(['seen', 'missed 1', 'missed 2']);
     // Bob reconnects with the id of Ann's event: he gets what he missed, nothing of Ann's.
     const attacker = await open(bob, seen.id);
     expect(await textOf(attacker)).toBe('bob missed');
@@ -69,13 +84,13 @@ describe("the guide's notifications (docs/users.md)", () => {
     expect(await textOf(attacker)).toBe('live');
     // Without a token, the guard answers before any stream.
     expect((await open(undefined)).status).toBe(401);
-    back.close();
-    attacker.close();
+    for (const stream of [back, lost, attacker]) stream.close();
   });
 
   it('delivers a retried publish of one notification once', async () => {
     const ann = sessions.signIn('ann-3');
     const stream = await open(ann);
+    expect(await inboxOf(stream)).toEqual([]);
     const notification = await inbox.notify('ann-3', 'once');
     await inbox.publish('ann-3', notification); // the job ran twice
     await inbox.notify('ann-3', 'next');
@@ -103,6 +118,7 @@ describe("the guide's notifications (docs/users.md)", () => {
     await Promise.all([phone.closed(), laptop.closed()]);
     expect((await open(ann)).status).toBe(401);
     await inbox.notify('bob-5', 'still here');
+    expect(await inboxOf(bobs)).toEqual([]);
     expect(await textOf(bobs)).toBe('still here');
     expect(bobs.ended).toBe(false);
     bobs.close();

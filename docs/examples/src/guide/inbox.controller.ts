@@ -11,7 +11,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { SseHub, SseRoute } from 'nestjs-sse-hub';
+import { SseClient, SseEventOf, SseGateway, SseHub, SseRoute } from 'nestjs-sse-hub';
 import type { InboxEvents } from './inbox.events';
 import { InboxService } from './inbox.service';
 
@@ -58,7 +58,7 @@ export class BearerGuard implements CanActivate {
 
 @Controller('notifications')
 @UseGuards(BearerGuard)
-export class InboxController {
+export class InboxController implements SseGateway<InboxEvents> {
   constructor(
     private readonly hub: SseHub<InboxEvents>,
     private readonly inbox: InboxService,
@@ -73,10 +73,12 @@ export class InboxController {
   })
   events() {}
 
-  // GET /notifications: the inbox as stored.
-  @Get()
-  list(@Req() req: SignedInRequest) {
-    return this.inbox.inboxOf(req.user.id);
+  // First on a new stream, and after a gap (`resync`): the inbox as stored. Read once the
+  // stream is in the hub, so a notification published meanwhile is in it or comes after it.
+  // A reconnect whose replay is complete needs none: it gets what it missed.
+  onJoin(client: SseClient): SseEventOf<InboxEvents> | undefined {
+    if (client.replay === 'complete') return undefined;
+    return { event: 'inbox', data: this.inbox.inboxOf(client.user!) };
   }
 
   // GET /notifications/devices: how many streams the user has open, on every instance.

@@ -6,5 +6,7 @@ export interface InboxNotification {
 }
 
 export interface InboxEvents {
+  /** The inbox as stored: first on a new stream, and after a gap in the replay. */
+  inbox: InboxNotification[];
   notification: InboxNotification;
 }

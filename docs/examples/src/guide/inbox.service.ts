@@ -28,7 +28,7 @@ export class InboxService {
     );
   }
 
-  // What a page shows first, and again after a `resync` (what it missed is gone from the history).
+  // What a stream gets first, and again when what it missed is gone from the history.
   inboxOf(recipientId: string): InboxNotification[] {
     return this.rows.filter((row) => row.recipientId === recipientId).map(({ id, text }) => ({ id, text }));
   }
