@@ -1,17 +1,19 @@
 import { reconnectDelay } from '../../../src/client/reconnect-delay';
 
-// The client's wait before a reconnect: the base delay (the server's `retry:`), doubled per
-// consecutive failure up to the cap, with "equal jitter": between half of it and all of it.
+// The client's wait before a reconnect: after a stream that got events, the server's
+// `retry:` and up to half as much again; after failures, the base doubled per consecutive
+// failure up to the cap, with "equal jitter" (between half of it and all of it), never
+// below the base.
 describe('reconnectDelay', () => {
-  it('waits the base delay after a success, jittered between half of it and all of it', () => {
-    expect(reconnectDelay(1000, 0, 30_000, 0)).toBe(500);
-    expect(reconnectDelay(1000, 0, 30_000, 0.5)).toBe(750);
-    expect(reconnectDelay(1000, 0, 30_000, 0.999999)).toBeCloseTo(1000, 2);
+  it("waits at least the server's retry: after a stream that got events, and up to half as much again", () => {
+    expect(reconnectDelay(1000, 0, 30_000, 0)).toBe(1000);
+    expect(reconnectDelay(1000, 0, 30_000, 0.5)).toBe(1250);
+    expect(reconnectDelay(1000, 0, 30_000, 0.999999)).toBeCloseTo(1500, 2);
   });
 
   it('doubles for each consecutive failure', () => {
-    expect([0, 1, 2, 3, 4].map((failures) => reconnectDelay(1000, failures, 30_000, 1))).toEqual([
-      1000, 2000, 4000, 8000, 16_000,
+    expect([1, 2, 3, 4].map((failures) => reconnectDelay(1000, failures, 30_000, 1))).toEqual([
+      2000, 4000, 8000, 16_000,
     ]);
   });
 
@@ -22,20 +24,21 @@ describe('reconnectDelay', () => {
   });
 
   it("keeps a server's retry: above the cap: the cap limits the back-off, not what the server asked", () => {
-    expect(reconnectDelay(60_000, 0, 30_000, 1)).toBe(60_000);
+    expect(reconnectDelay(60_000, 3, 30_000, 0)).toBe(60_000);
     expect(reconnectDelay(60_000, 3, 30_000, 1)).toBe(60_000);
   });
 
-  it('stays within [delay / 2, delay] for any random number', () => {
+  it('stays within [max(base, delay / 2), delay] after failures, for any random number', () => {
     for (let i = 0; i <= 100; i++) {
       const random = i / 101;
-      const delay = reconnectDelay(200, 2, 30_000, random);
-      expect(delay).toBeGreaterThanOrEqual(400);
-      expect(delay).toBeLessThanOrEqual(800);
+      expect(reconnectDelay(200, 2, 30_000, random)).toBeGreaterThanOrEqual(400);
+      expect(reconnectDelay(200, 2, 30_000, random)).toBeLessThanOrEqual(800);
+      expect(reconnectDelay(200, 1, 30_000, random)).toBeGreaterThanOrEqual(200);
     }
   });
 
   it('is 0 for a server that asks for retry: 0', () => {
     expect(reconnectDelay(0, 3, 30_000, 0.5)).toBe(0);
+    expect(reconnectDelay(0, 0, 30_000, 0.5)).toBe(0);
   });
 });
