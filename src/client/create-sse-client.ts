@@ -27,7 +27,7 @@ interface Failure {
  * });
  * stream.on('message', (message) => render(message));
  * ```
- * @param url The route's URL (absolute in Node).
+ * @param url The route's URL: absolute in Node (a relative one throws a `TypeError` there, unless `options.fetch` takes it).
  * @param options Headers, method, body, a custom fetch, a signal, reconnection delays.
  * @publicApi
  */
@@ -36,6 +36,19 @@ export function createSseClient<Events = Record<string, any>>(
   options: SseClientOptions = {},
 ): SseClientStream<Events> {
   const where = String(url);
+  // Checked once, here: fetch would refuse it on every attempt, and the client would retry forever.
+  // A custom fetch may take what the global one does not (a path under its own base URL).
+  if (!options.fetch) {
+    const base = (globalThis as { location?: { href?: string } }).location?.href;
+    try {
+      new URL(where, base);
+    } catch {
+      throw new TypeError(
+        `createSseClient: ${JSON.stringify(where)} is not a URL` +
+          (base ? '.' : ': outside a page (in Node), give an absolute one, as http://localhost:3000/events.'),
+      );
+    }
+  }
   const listeners = new Map<string, Set<SseClientListener<any>>>();
   const errorListeners = new Set<(error: SseClientError) => void>();
   let status: SseClientStatus = 'connecting';

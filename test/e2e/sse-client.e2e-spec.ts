@@ -385,6 +385,13 @@ describe('createSseClient (nestjs-sse-hub/client) against a Nest app', () => {
     expect(requestsTo('/client/flaky')).toHaveLength(0);
   });
 
+  it('refuses a relative URL outside a page at once, rather than retrying a fetch that can never start', () => {
+    expect(() => createSseClient('/client/flaky')).toThrow(
+      /not a URL: outside a page \(in Node\), give an absolute one/,
+    );
+    expect(requestsTo('/client/flaky')).toHaveLength(0);
+  });
+
   it('sends a POST with its body, through a custom fetch, on every attempt', async () => {
     let calls = 0;
     const stream = open('/client/post', {
