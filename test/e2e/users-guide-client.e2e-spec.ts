@@ -85,9 +85,12 @@ describe("the guide's inbox page (docs/users.md), with nestjs-sse-hub/client", (
     sessions = t.app.get(Sessions);
     inbox = t.app.get(InboxService);
     hub = t.app.get(SseHub);
+    // The page's origin: its relative URLs resolve against it, as in a browser.
+    (globalThis as { location?: { href: string } }).location = { href: `${t.url}/inbox.html` };
     globalThis.fetch = (input, init) => realFetch(new URL(String(input), t.url), init);
   });
   afterAll(async () => {
+    delete (globalThis as { location?: unknown }).location;
     globalThis.fetch = realFetch;
     await t.app.close();
     expect(t.logger.errors()).toEqual([]);
