@@ -18,7 +18,7 @@ const ESTIMATE = {
   'transport-conformance.redis-cluster.e2e-spec.ts': 95,
   'transport-faults.redis-cluster.e2e-spec.ts': 80,
   'transport-faults.redis.e2e-spec.ts': 40,
-  'transport-conformance.postgres.e2e-spec.ts': 30,
+  'transport-conformance.postgres.e2e-spec.ts': 45,
   'transport-faults.postgres.e2e-spec.ts': 27,
   'dashboard-browser.e2e-spec.ts': 25,
   'transport-faults.in-memory.e2e-spec.ts': 25,
@@ -35,7 +35,6 @@ const ESTIMATE = {
   'redis.e2e-spec.ts': 13,
   'transport-conformance.redis.e2e-spec.ts': 13,
   'postgres-defects.e2e-spec.ts': 11,
-  'run-store.postgres.e2e-spec.ts': 20,
   'hub-model.e2e-spec.ts': 9,
 };
 
