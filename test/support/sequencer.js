@@ -12,7 +12,7 @@ const { basename } = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
 
 const ESTIMATE = {
-  'package.spec.ts': 190,
+  'package.spec.ts': 145,
   'scale.e2e-spec.ts': 140,
   'bench.e2e-spec.ts': 120,
   'transport-conformance.redis-cluster.e2e-spec.ts': 95,
