@@ -2,20 +2,107 @@ import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSseStream } from 'nestjs-sse-hub/testing';
-import { makeApp, ROOT, run, runNpm, startApp } from './support/user-app';
+import { makeApp, ROOT, type Run, run, runNpm, startApp } from './support/user-app';
 
 // The library as a user gets it: `npm pack` from a checkout without dist/ (its prepack
 // builds), checked as a registry and TypeScript see it, then installed into fresh Nest 11
 // and Nest 12 apps made of the README's own code (docs/examples), type-checked under each
 // moduleResolution with strict on, and run. Installs take the npm cache's time: minutes.
+//
+// Most of it is waiting on npm and tsc, one process each. Both apps install side by side
+// as soon as the tarball is packed (while its own checks run), and each app's compilations
+// start once it is installed, two tsc at a time for the file (each is one core's work),
+// each test awaiting the one it checks: Nest 12's compile while Nest 11's app runs. A
+// program is compiled once: the legacy commonjs tsconfig's build is its type-check too (the
+// same program and options: tsc fails on a type error whether or not it emits), and the
+// starter build serves both tests that run it.
 const SETUP = 600_000;
 const STEP = 180_000;
+/** tsc processes at once, for the whole file: a 2-core machine runs another test file beside it. */
+const COMPILERS = 2;
 
 const work = mkdtempSync(join(tmpdir(), 'nestjs-sse-hub-package-'));
 const tarball = join(work, 'nestjs-sse-hub.tgz');
 let files: string[] = [];
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Runs `task` when one of COMPILERS slots is free. */
+const slots: Array<() => void> = [];
+let busy = 0;
+async function inSlot<T>(task: () => Promise<T>): Promise<T> {
+  if (busy >= COMPILERS) await new Promise<void>((resolve) => slots.push(resolve));
+  else busy++;
+  try {
+    return await task();
+  } finally {
+    const next = slots.shift();
+    if (next) next();
+    else busy--;
+  }
+}
+
+/** A fresh app of the README's code in `work/<name>`, installed, and its compilations. */
+class UserApp {
+  readonly dir: string;
+  private readonly compiled = new Map<string, Promise<Run>>();
+  private installed?: Promise<void>;
+
+  constructor(
+    private readonly name: 'nest11' | 'nest12',
+    /** Each as `tsc()`'s arguments: what the tests will ask for, started as soon as the app is installed. */
+    private readonly compilations: Array<[project: string, check?: 'check']>,
+  ) {
+    this.dir = join(work, name);
+  }
+
+  /** Made and installed (npm), then its compilations started; called once the tarball is packed. */
+  install(): void {
+    this.installed = (async () => {
+      makeApp(this.name, this.dir);
+      await runNpm(['install', '--no-audit', '--no-fund', '--prefer-offline'], this.dir, SETUP);
+      for (const [project, check] of this.compilations) void this.tsc(project, check);
+    })();
+    // Awaited by the app's beforeAll, which reports a failure: not an unhandled rejection meanwhile.
+    this.installed.catch(() => undefined);
+  }
+
+  async ready(): Promise<void> {
+    if (!this.installed) throw new Error('The tarball was not packed: see the first failure.');
+    await this.installed;
+  }
+
+  /** `tsc -p <project>` (`--noEmit` with `check`) in the app, run once: its result. */
+  tsc(project: string, check?: 'check'): Promise<Run> {
+    const key = `${project} ${check ?? 'emit'}`;
+    let result = this.compiled.get(key);
+    if (!result) {
+      const args = check ? ['--noEmit', '-p', project] : ['-p', project];
+      const tsc = join(this.dir, 'node_modules', '.bin', 'tsc');
+      this.compiled.set(key, (result = inSlot(() => run(tsc, args, this.dir, STEP))));
+    }
+    return result;
+  }
+
+  /** Fails with tsc's output unless `tsc -p <project>` passed. */
+  async passes(project: string, check?: 'check'): Promise<void> {
+    const { code, output } = await this.tsc(project, check);
+    if (code !== 0)
+      throw new Error(`tsc${check ? ' --noEmit' : ''} -p ${project} in a fresh app:\n${output}`);
+  }
+}
+
+const nest11 = new UserApp('nest11', [
+  ['tsconfig.json', 'check'],
+  ['tsconfig.commonjs.json'],
+  ['tsconfig.bundler.json', 'check'],
+  ['tsconfig.build.json'],
+]);
+const nest12 = new UserApp('nest12', [
+  ['tsconfig.json', 'check'],
+  ['tsconfig.bundler.json', 'check'],
+  ['tsconfig.build.json'],
+]);
 
 beforeAll(async () => {
   // A checkout as a contributor has it after `npm ci`: the sources and node_modules, no dist/.
@@ -38,6 +125,9 @@ beforeAll(async () => {
   ) as Array<{ filename: string; files: Array<{ path: string }> }>;
   cpSync(join(work, packed.filename), tarball);
   files = packed.files.map((file) => file.path).sort();
+  // Both apps install now, while the tarball's own checks run.
+  nest11.install();
+  nest12.install();
 }, SETUP);
 
 describe('the packed tarball', () => {
@@ -127,25 +217,20 @@ async function useTheRoom(url: string): Promise<void> {
   }
 }
 
-const tsc = (dir: string) => join(dir, 'node_modules', '.bin', 'tsc');
-
-async function typecheck(dir: string, project: string): Promise<void> {
-  const result = await run(tsc(dir), ['--noEmit', '-p', project], dir, STEP);
-  if (result.code !== 0) throw new Error(`tsc -p ${project} in a fresh app:\n${result.output}`);
-}
-
 describe('a fresh Nest 11 app (CommonJS) with the README pasted in', () => {
-  const dir = join(work, 'nest11');
-  beforeAll(async () => {
-    makeApp('nest11', dir);
-    await runNpm(['install', '--no-audit', '--no-fund', '--prefer-offline'], dir, SETUP);
-  }, SETUP);
+  const { dir } = nest11;
+  beforeAll(() => nest11.ready(), SETUP);
 
   it.each([
-    ['the starter tsconfig (module nodenext)', 'tsconfig.json'],
-    ['a legacy tsconfig (module commonjs: node10 resolution)', 'tsconfig.commonjs.json'],
-    ['moduleResolution bundler', 'tsconfig.bundler.json'],
-  ])('type-checks with strict on under %s', (_, project) => typecheck(dir, project), STEP);
+    ['the starter tsconfig (module nodenext)', 'tsconfig.json', 'check'],
+    // It emits (no noEmit of its own): its build, which the test below runs, is its type-check.
+    ['a legacy tsconfig (module commonjs: node10 resolution)', 'tsconfig.commonjs.json', undefined],
+    ['moduleResolution bundler', 'tsconfig.bundler.json', 'check'],
+  ] as const)(
+    'type-checks with strict on under %s',
+    (_, project, check) => nest11.passes(project, check),
+    STEP,
+  );
 
   it.each([
     ['built with the starter tsconfig', ['-p', 'tsconfig.build.json'], 'dist/main.js'],
@@ -157,8 +242,7 @@ describe('a fresh Nest 11 app (CommonJS) with the README pasted in', () => {
   ])(
     'runs %s: the stream, a POST broadcast, a private message, a reconnect',
     async (_, args, main) => {
-      const built = await run(tsc(dir), args as string[], dir, STEP);
-      if (built.code !== 0) throw new Error(built.output);
+      await nest11.passes((args as string[])[1]);
       const app = await startApp(main as string, dir);
       try {
         await useTheRoom(app.url);
@@ -172,8 +256,7 @@ describe('a fresh Nest 11 app (CommonJS) with the README pasted in', () => {
   it(
     "starts the README's dashboard module beside the Quick start, and refuses what a newcomer gets wrong with what to do",
     async () => {
-      const built = await run(tsc(dir), ['-p', 'tsconfig.build.json'], dir, STEP);
-      if (built.code !== 0) throw new Error(built.output);
+      await nest11.passes('tsconfig.build.json');
       // Each app as a user would assemble it from the README's modules, started and closed.
       writeFileSync(
         join(dir, 'first-contact.js'),
@@ -291,22 +374,18 @@ const first = (stream, event) =>
 });
 
 describe('a fresh Nest 12 app (ES modules) with the README pasted in', () => {
-  const dir = join(work, 'nest12');
-  beforeAll(async () => {
-    makeApp('nest12', dir);
-    await runNpm(['install', '--no-audit', '--no-fund', '--prefer-offline'], dir, SETUP);
-  }, SETUP);
+  const { dir } = nest12;
+  beforeAll(() => nest12.ready(), SETUP);
 
   it.each([
     ['module nodenext', 'tsconfig.json'],
     ['moduleResolution bundler', 'tsconfig.bundler.json'],
-  ])('type-checks with strict on under %s', (_, project) => typecheck(dir, project), STEP);
+  ])('type-checks with strict on under %s', (_, project) => nest12.passes(project, 'check'), STEP);
 
   it(
     'runs: the stream, a POST broadcast, a private message, a reconnect',
     async () => {
-      const built = await run(tsc(dir), ['-p', 'tsconfig.build.json'], dir, STEP);
-      if (built.code !== 0) throw new Error(built.output);
+      await nest12.passes('tsconfig.build.json');
       expect(existsSync(join(dir, 'dist', 'main.js'))).toBe(true);
       const app = await startApp('dist/main.js', dir);
       try {

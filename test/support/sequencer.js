@@ -12,13 +12,13 @@ const { basename } = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
 
 const ESTIMATE = {
-  'package.spec.ts': 190,
+  'package.spec.ts': 145,
   'scale.e2e-spec.ts': 140,
   'bench.e2e-spec.ts': 120,
   'transport-conformance.redis-cluster.e2e-spec.ts': 105,
   'transport-faults.redis-cluster.e2e-spec.ts': 80,
   'transport-faults.redis.e2e-spec.ts': 40,
-  'transport-conformance.postgres.e2e-spec.ts': 40,
+  'transport-conformance.postgres.e2e-spec.ts': 50,
   'transport-faults.postgres.e2e-spec.ts': 27,
   'dashboard-browser.e2e-spec.ts': 25,
   'transport-faults.in-memory.e2e-spec.ts': 25,
@@ -26,10 +26,9 @@ const ESTIMATE = {
   'replay-bounds.e2e-spec.ts': 22,
   'browser.e2e-spec.ts': 20,
   'sse-client.e2e-spec.ts': 20,
-  'runs-browser.e2e-spec.ts': 20,
+  'runs-browser.e2e-spec.ts': 35,
   'client-browser.e2e-spec.ts': 20,
   'notifications-browser.e2e-spec.ts': 15,
-  'runs-guide-browser.e2e-spec.ts': 15,
   'redis-presence.e2e-spec.ts': 22,
   'runs-attacks.e2e-spec.ts': 12,
   'run-store.redis.e2e-spec.ts': 12,
@@ -38,7 +37,6 @@ const ESTIMATE = {
   'redis.e2e-spec.ts': 13,
   'transport-conformance.redis.e2e-spec.ts': 22,
   'postgres-defects.e2e-spec.ts': 11,
-  'run-store.postgres.e2e-spec.ts': 20,
   'hub-model.e2e-spec.ts': 9,
 };
 
