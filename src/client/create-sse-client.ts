@@ -1,5 +1,5 @@
 import { createParser } from 'eventsource-parser';
-import { reconnectDelay } from './reconnect-delay.js';
+import { MAX_TIMEOUT, reconnectDelay } from './reconnect-delay.js';
 import { SseClientError } from './sse-client-error.js';
 import { type SseClientOptions } from './sse-client-options.interface.js';
 import { type SseClientStatus } from './sse-client-status.type.js';
@@ -107,7 +107,7 @@ export function createSseClient<Events = Record<string, any>>(
       const given = options.headers;
       const headers = new Headers(typeof given === 'function' ? await given() : given);
       headers.set('accept', 'text/event-stream');
-      if (lastEventId) headers.set('last-event-id', lastEventId);
+      if (lastEventId) headers.set('last-event-id', asHeaderValue(lastEventId));
       // Looked up now, not at import: a test or a polyfill may install it later.
       const fetcher = options.fetch ?? globalThis.fetch;
       response = await fetcher(url, {
@@ -124,6 +124,11 @@ export function createSseClient<Events = Record<string, any>>(
     }
     const code = response.status;
     const type = response.headers.get('content-type') ?? '';
+    // Closed while the request was on its way (a custom fetch may not heed the signal): read nothing.
+    if (status === ('closed' as SseClientStatus)) {
+      void response.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
     if (code === 200 && /^text\/event-stream\s*(;|$)/i.test(type) && response.body) {
       status = 'open';
       parser.reset();
@@ -133,6 +138,10 @@ export function createSseClient<Events = Record<string, any>>(
         for (;;) {
           const { done, value } = await reader.read();
           if (done) return undefined;
+          if (status === ('closed' as SseClientStatus)) {
+            void reader.cancel().catch(() => undefined);
+            return undefined;
+          }
           parser.feed(decoder.decode(value, { stream: true }));
         }
       } catch (cause) {
@@ -183,7 +192,7 @@ export function createSseClient<Events = Record<string, any>>(
       if (!received) failures++;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        timer = setTimeout(resolve, Math.max(delay, failure?.after ?? 0));
+        timer = setTimeout(resolve, Math.min(Math.max(delay, failure?.after ?? 0), MAX_TIMEOUT));
       });
     }
   };
@@ -212,4 +221,14 @@ export function createSseClient<Events = Record<string, any>>(
     },
     close,
   };
+}
+
+/**
+ * An id as a header can carry it: a header value is bytes, and `fetch` refuses a character
+ * past U+00FF. Such an id goes as its UTF-8 bytes, as `EventSource` sends it.
+ */
+function asHeaderValue(id: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\xff]*$/.test(id)) return id;
+  return String.fromCharCode(...new TextEncoder().encode(id));
 }

@@ -50,14 +50,21 @@ export function checkUserId(user: unknown, where: string): string {
   if (typeof user !== 'string')
     throw new SseUserIdError(user, where, `it is ${user === null ? 'null' : typeof user}, not a string`);
   if (user === '') throw new SseUserIdError(user, where, 'it is empty');
+  if (user.length > MAX_USER_ID_LENGTH)
+    throw new SseUserIdError(user, where, `it is longer than ${MAX_USER_ID_LENGTH} characters`);
   const reason = unstorable(user);
   if (reason !== undefined) throw new SseUserIdError(user, where, reason);
   return user;
 }
 
+/** The longest user id: it is stored with each stream's presence and each broadcast to it. */
+const MAX_USER_ID_LENGTH = 1024;
+
 /** `users` (one id or a list of them) as a list of checked ids; a `TypeError` for anything else. */
 export function userList(users: unknown, where: string): string[] {
-  if (typeof users !== 'object' || users === null) return [checkUserId(users, where)];
+  // A String object is one id, never a list of its characters.
+  if (typeof users !== 'object' || users === null || users instanceof String)
+    return [checkUserId(users instanceof String ? users.valueOf() : users, where)];
   if (typeof (users as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function')
     throw new SseUserIdError(users, where, 'users must be a user id or a list of them');
   return Array.from(users as Iterable<unknown>, (user) => checkUserId(user, where));

@@ -34,6 +34,7 @@ import {
   type StreamRoute,
 } from './attached-stream.interface';
 import { ThrottledLogger } from './throttled-logger';
+import { UserClosures } from './user-closures';
 
 function presenceOf(entry: HubEntry): SsePresenceEntry {
   const { id, channels, user } = entry.client;
@@ -75,6 +76,7 @@ export class HubStreams implements SseChannelListener {
     ),
   );
   private readonly replays = new ReplayGate();
+  private readonly userClosures = new UserClosures();
   /** The resumable runs this instance produces and its clients read. */
   readonly runs: HubRuns;
   private shuttingDown = false;
@@ -132,16 +134,22 @@ export class HubStreams implements SseChannelListener {
 
   /**
    * Attaches a new stream of `route` (`label`: `METHOD path`, for errors), once its handler
-   * is about to run: `undefined` (and
-   * the stream ended, for the client to come back) when the app is shutting down.
+   * is about to run: `undefined` (and the stream ended, for the client to come back) when
+   * the app is shutting down. `startedAt`: `performance.now()` when its request came in,
+   * before its user was known (a `closeUser` since then ends it too).
    */
-  attach(client: SseClient, route: StreamRoute, label: string): AttachedStream | undefined {
+  attach(
+    client: SseClient,
+    route: StreamRoute,
+    label: string,
+    startedAt = performance.now(),
+  ): AttachedStream | undefined {
     if (this.shuttingDown) {
       this.metrics.streamRejected('shutting_down');
       streamOf(client).end('shutdown');
       return undefined;
     }
-    return { open: (hooks) => this.open(client, route, label, hooks) };
+    return { open: (hooks) => this.open(client, route, label, hooks, startedAt) };
   }
 
   private async open(
@@ -149,12 +157,15 @@ export class HubStreams implements SseChannelListener {
     route: StreamRoute,
     label: string,
     hooks: StreamHooks,
+    startedAt: number,
   ): Promise<OpenedStream | undefined> {
     // In the hub from here on, so that onJoin counts it and can broadcast to it (what the
     // hub sends is queued until the stream starts); before onClose is listened to, so that
     // onClose sees the hub without it.
     const entry = this.register(client, route, hooks.onMessage);
     if (hooks.onClose) client.onClose(hooks.onClose);
+    // Its user was closed while it was being set up, before it could be found: it ends as the others did.
+    if (this.userClosures.closedSince(client.user, startedAt)) client.close();
     let result: unknown;
     let joined: unknown;
     const steps: Array<() => unknown> = [
@@ -365,6 +376,7 @@ export class HubStreams implements SseChannelListener {
       return;
     }
     if (message.type === 'close-user') {
+      this.userClosures.closed(message.user);
       // A copy: each close takes its stream out of the index being read.
       for (const entry of Array.from(this.registry.ofUser(message.user))) entry.client.close();
       return;

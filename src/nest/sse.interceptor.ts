@@ -78,6 +78,8 @@ export class SseInterceptor implements NestInterceptor {
     // Observable errors only before the first byte, for exception filters to answer, and
     // completes once the stream has started, so Nest's pipeline need not outlive setup.
     return new Observable<undefined>((nest) => {
+      // Before its user is known: a closeUser from here on ends the stream, however long its setup.
+      const startedAt = performance.now();
       let user: unknown;
       try {
         if (route.strictAccept && !acceptsEventStream(req)) {
@@ -108,13 +110,14 @@ export class SseInterceptor implements NestInterceptor {
         return nest.error(error);
       }
       const start = (id: unknown) =>
-        this.start(context, next, nest, route, { request, response, req, res, headers }, id);
+        this.start(context, next, nest, route, { request, response, req, res, headers, startedAt }, id);
       if (!isThenable(user)) return start(user);
       // The client may go while the app looks its user up: then there is nothing to start.
       let gone = false;
       const onGone = () => (gone = true);
       res.once('close', onGone);
-      user.then(
+      // Through a promise: an app's own thenable could call back twice.
+      Promise.resolve(user).then(
         (id) => {
           res.off('close', onGone);
           if (gone) return this.handOver(nest, response);
@@ -134,7 +137,7 @@ export class SseInterceptor implements NestInterceptor {
     next: CallHandler,
     nest: Subscriber<undefined>,
     route: SseResolvedRoute,
-    http: ReturnType<typeof rawHttp> & { request: any; response: any },
+    http: ReturnType<typeof rawHttp> & { request: any; response: any; startedAt: number },
     id: unknown,
   ): void {
     const { request, response, req, res, headers } = http;
@@ -180,7 +183,7 @@ export class SseInterceptor implements NestInterceptor {
     });
     client.onClose(release);
     setClientOf(request, response, client);
-    void this.open(client, response, route, `${req.method} ${path}`, next, nest);
+    void this.open(client, response, route, `${req.method} ${path}`, next, nest, http.startedAt);
   }
 
   private routeOptions(handler: object): SseResolvedRoute {
@@ -199,9 +202,10 @@ export class SseInterceptor implements NestInterceptor {
     label: string,
     next: CallHandler,
     nest: Subscriber<undefined>,
+    startedAt: number,
   ): Promise<void> {
     // Shutting down: an empty 200 that ends, which EventSource retries (a 503 would stop it for good).
-    const stream = this.streams.attach(client, route.stream, label);
+    const stream = this.streams.attach(client, route.stream, label, startedAt);
     if (!stream) return this.handOver(nest);
     let run: RunEntrance | undefined;
     let call: SseHandlerCall;

@@ -13,6 +13,7 @@ import {
   UseGuards,
   Body,
   InternalServerErrorException,
+  Headers,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { of } from 'rxjs';
@@ -93,6 +94,12 @@ class ClientController implements SseGateway<ChatEvents> {
   @SseRoute('forbidden', { channels: ['chat'] })
   @UseGuards(NobodyGuard)
   forbidden() {}
+
+  // An app's own id, past Latin-1, then the end: the client must come back with it.
+  @SseRoute('unicode-id', { retry: 20 })
+  unicodeId(@Headers('last-event-id') lastEventId?: string) {
+    return of({ event: 'note', id: '日本-1', data: lastEventId ?? 'none' });
+  }
 
   @SseRoute('post', { method: RequestMethod.POST, retry: 20 })
   post(@Body() body: { name: string }) {
@@ -390,6 +397,32 @@ describe('createSseClient (nestjs-sse-hub/client) against a Nest app', () => {
       /not a URL: outside a page \(in Node\), give an absolute one/,
     );
     expect(requestsTo('/client/flaky')).toHaveLength(0);
+  });
+
+  it('sends an id past Latin-1 back as its UTF-8 bytes, as EventSource does, rather than failing every reconnect', async () => {
+    const stream = open('/client/unicode-id');
+    expect(await next(stream, 'note')).toBe('none');
+    expect(stream.lastEventId).toBe('日本-1');
+    // Node reads a header's bytes as Latin-1: the UTF-8 bytes of the id, as sent.
+    expect(await next(stream, 'note')).toBe(Buffer.from('日本-1').toString('latin1'));
+  });
+
+  it('reads nothing from a request that a close() overtook, even through a fetch that ignores the signal', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let answered!: Promise<Response>;
+    const seen: unknown[] = [];
+    const stream = open('/client/flaky', {
+      fetch: (input, init) => (answered = gate.then(() => fetch(input, { ...init, signal: undefined }))),
+    });
+    stream.on('welcome', (data) => seen.push(data));
+    stream.close();
+    release();
+    await answered;
+    await sleep(QUIET);
+    expect(stream.status).toBe('closed');
+    expect(seen).toEqual([]);
+    expect(requestsTo('/client/flaky')).toHaveLength(1);
   });
 
   it('sends a POST with its body, through a custom fetch, on every attempt', async () => {

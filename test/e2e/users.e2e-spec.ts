@@ -68,6 +68,15 @@ class UsersController {
     return { event: 'me', data: client.user ?? null };
   }
 
+  // An app's own thenable that calls back twice.
+  @SseRoute('twice', {
+    keepAlive: false,
+    user: () => ({ then: (resolve: (user: string) => void) => (resolve('tom'), resolve('tim')) }) as any,
+  })
+  twice(@ConnectedClient() client: SseClient) {
+    return { event: 'me', data: client.user };
+  }
+
   @SseRoute('bad/:kind', { keepAlive: false, user: (req) => BAD[req.params.kind] as string })
   bad() {}
 
@@ -220,6 +229,32 @@ describe('users', () => {
     expect(hub.clients().some((client) => client.user === 'dave')).toBe(false);
     expect(served).not.toContain('dave');
     expect(t.logger.errors().slice(errors)).toEqual([]);
+  });
+
+  it('ends a stream whose user closeUser closed while its async user lookup was still running', async () => {
+    const early = httpRequest(`${t.url}/users/async`, {
+      headers: { 'x-gate': 'g2', accept: 'text/event-stream' },
+    });
+    const answered = new Promise<import('node:http').IncomingMessage>((resolve) =>
+      early.on('response', resolve),
+    );
+    early.end();
+    await until('the lookup started', () => gated.has('g2'));
+    // The logout comes while the stream cannot be found yet: it must not open afterwards.
+    await hub.closeUser('hank');
+    gates.get('g2')!('hank');
+    const response = await answered;
+    await new Promise((resolve) => response.on('end', resolve).resume());
+    expect(hub.clients().some((client) => client.user === 'hank')).toBe(false);
+    // Another user's lookup at the same time is not affected.
+    const ivy = await open('/users/async', { 'x-user': 'ivy' });
+    expect(await ivy.nextEvent()).toMatchObject({ data: 'ivy' });
+  });
+
+  it("takes an app's thenable user once, even when it calls back twice", async () => {
+    const stream = await open('/users/twice');
+    expect(await stream.nextEvent()).toMatchObject({ event: 'me', data: 'tom' });
+    expect(hub.clients().map((client) => client.user)).toEqual(['tom']);
   });
 
   it("counts maxConnectionsPer by user with key 'user': 429 with Retry-After past it, others and anonymous streams not counted", async () => {

@@ -31,14 +31,21 @@ describe('reconnectDelay', () => {
   it('stays within [max(base, delay / 2), delay] after failures, for any random number', () => {
     for (let i = 0; i <= 100; i++) {
       const random = i / 101;
-      expect(reconnectDelay(200, 2, 30_000, random)).toBeGreaterThanOrEqual(400);
-      expect(reconnectDelay(200, 2, 30_000, random)).toBeLessThanOrEqual(800);
-      expect(reconnectDelay(200, 1, 30_000, random)).toBeGreaterThanOrEqual(200);
+      expect(reconnectDelay(300, 2, 30_000, random)).toBeGreaterThanOrEqual(600);
+      expect(reconnectDelay(300, 2, 30_000, random)).toBeLessThanOrEqual(1200);
+      expect(reconnectDelay(300, 1, 30_000, random)).toBeGreaterThanOrEqual(300);
     }
   });
 
-  it('is 0 for a server that asks for retry: 0', () => {
-    expect(reconnectDelay(0, 3, 30_000, 0.5)).toBe(0);
+  it('is 0 after a stream that got events for a server that asks for retry: 0, but failures still back off', () => {
     expect(reconnectDelay(0, 0, 30_000, 0.5)).toBe(0);
+    expect(reconnectDelay(0, 1, 30_000, 1)).toBe(500);
+    expect(reconnectDelay(0, 3, 30_000, 1)).toBe(2000);
+    expect(reconnectDelay(0, 50, 30_000, 1)).toBe(30_000);
+  });
+
+  it('never waits longer than setTimeout can (a longer wait would fire at once)', () => {
+    expect(reconnectDelay(3_000_000_000, 0, 30_000, 0.5)).toBe(2 ** 31 - 1);
+    expect(reconnectDelay(3_000_000_000, 4, 30_000, 0.5)).toBe(2 ** 31 - 1);
   });
 });
