@@ -7,7 +7,7 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
-import { request as httpRequest } from 'node:http';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   ConnectedClient,
@@ -235,9 +235,7 @@ describe('users', () => {
     const early = httpRequest(`${t.url}/users/async`, {
       headers: { 'x-gate': 'g2', accept: 'text/event-stream' },
     });
-    const answered = new Promise<import('node:http').IncomingMessage>((resolve) =>
-      early.on('response', resolve),
-    );
+    const answered = new Promise<IncomingMessage>((resolve) => early.on('response', resolve));
     early.end();
     await until('the lookup started', () => gated.has('g2'));
     // The logout comes while the stream cannot be found yet: it must not open afterwards.
