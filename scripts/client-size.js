@@ -12,7 +12,10 @@ const { gzipSync } = require('node:zlib');
 
 const ENTRY = join(__dirname, '..', 'dist', 'client', 'esm', 'index.js');
 
-/** Bytes minified and minified + gzipped (level 9) of `entry` bundled; `external` left out. */
+/**
+ * Bytes minified and minified + gzipped (level 9) of `entry` bundled for the browser, and
+ * the files it pulled in; `external` left out.
+ */
 async function clientSize(entry = ENTRY, external = ['eventsource-parser']) {
   const result = await build({
     entryPoints: [entry],
@@ -22,11 +25,16 @@ async function clientSize(entry = ENTRY, external = ['eventsource-parser']) {
     platform: 'browser',
     target: 'es2022',
     external,
+    metafile: true,
     write: false,
     logLevel: 'silent',
   });
   const code = result.outputFiles[0].contents;
-  return { min: code.length, gzip: gzipSync(code, { level: 9 }).length };
+  return {
+    min: code.length,
+    gzip: gzipSync(code, { level: 9 }).length,
+    inputs: Object.keys(result.metafile.inputs),
+  };
 }
 
 module.exports = { clientSize, ENTRY };

@@ -1,16 +1,13 @@
 /// <reference lib="dom" />
 import { type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type NestExpressApplication } from '@nestjs/platform-express';
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { type BrowserContext, type Page } from 'playwright-core';
 import { SseHub } from 'nestjs-sse-hub';
-import { AppModule } from '../../demo/app.module';
 import { CaptureLogger } from './support/capture-logger';
 import { type Chromium, chromiumAvailable, launchChromium } from './support/chromium';
+import { startDemo } from './support/demo-app';
 
 // The demo page in Debian's Chromium. Run once, in the Express project. The screenshot
 // the README shows is written to SCREENSHOT.
@@ -25,11 +22,10 @@ const SCREENSHOT = resolve('.test-artifacts/demo-page.png');
   const logger = new CaptureLogger();
 
   beforeAll(async () => {
-    const demo = await NestFactory.create<NestExpressApplication>(AppModule, { logger });
-    demo.useStaticAssets(resolve('demo/public'));
-    await demo.listen(0, '127.0.0.1');
+    const started = await startDemo(logger);
+    const demo = started.demo;
     app = demo;
-    url = `http://127.0.0.1:${(demo.getHttpServer().address() as AddressInfo).port}`;
+    url = started.url;
     hub = demo.get(SseHub);
     browser = await launchChromium();
     context = browser.context;

@@ -19,6 +19,7 @@ import { bundleForBrowser } from './support/browser-bundle';
 import { type Chromium, chromiumAvailable, launchChromium } from './support/chromium';
 import type { ClientPage, InboxEvents, OpenInit, SeenError, SeenEvent } from './support/client-page';
 import { startApp, type TestApp } from './support/start-app';
+import { TokenGate } from './support/token-gate';
 
 // nestjs-sse-hub/client in Debian's Chromium: a page bundled with esbuild, against routes
 // behind a guard that reads `Authorization: Bearer`, which EventSource cannot send. Run
@@ -78,37 +79,8 @@ class InboxController implements SseGateway<InboxEvents> {
   }
 }
 
-/** Lets the run's tokens out as the test says: the producer waits here before each one. */
-class Gate {
-  private allowed = 0;
-  private taken = 0;
-  private readonly waiting = new Set<() => void>();
-
-  /** Lets out the tokens up to the n-th. */
-  open(n: number): void {
-    this.allowed = n;
-    for (const wake of [...this.waiting]) wake();
-  }
-
-  /** The producer's wait before a token: until the test lets it out, or the run's signal aborts. */
-  async pass(signal: AbortSignal): Promise<void> {
-    const n = ++this.taken;
-    while (n > this.allowed && !signal.aborted) {
-      await new Promise<void>((done) => {
-        const wake = () => {
-          this.waiting.delete(wake);
-          signal.removeEventListener('abort', wake);
-          done();
-        };
-        this.waiting.add(wake);
-        signal.addEventListener('abort', wake);
-      });
-    }
-  }
-}
-
 const RUN_TOKENS = 30;
-const gate = new Gate();
+const gate = new TokenGate();
 let producedRuns = 0;
 
 @Controller('runs')

@@ -1,14 +1,10 @@
 /// <reference lib="dom" />
 import { type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type NestExpressApplication } from '@nestjs/platform-express';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import { type Page } from 'playwright-core';
-import { AppModule } from '../../demo/app.module';
 import { CaptureLogger } from './support/capture-logger';
 import { type Chromium, chromiumAvailable, launchChromium } from './support/chromium';
+import { startDemo } from './support/demo-app';
 
 // The demo's per-user notifications page in Debian's Chromium: a bearer token from the fake
 // log-in, the inbox read with nestjs-sse-hub/client, a notification to one user, and "log
@@ -24,11 +20,10 @@ import { type Chromium, chromiumAvailable, launchChromium } from './support/chro
     const inboxRequests: string[] = [];
 
     beforeAll(async () => {
-      const demo = await NestFactory.create<NestExpressApplication>(AppModule, { logger });
-      demo.useStaticAssets(resolve('demo/public'));
-      await demo.listen(0, '127.0.0.1');
+      const started = await startDemo(logger);
+      const demo = started.demo;
       app = demo;
-      url = `http://127.0.0.1:${(demo.getHttpServer().address() as AddressInfo).port}`;
+      url = started.url;
       demo.getHttpServer().on('request', (req: IncomingMessage) => {
         if (req.url === '/notifications/events') inboxRequests.push(req.headers.authorization ?? 'none');
       });

@@ -1,21 +1,19 @@
 /// <reference lib="dom" />
 import { jest } from '@jest/globals';
 import { Controller, Get, Header, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { type NestExpressApplication } from '@nestjs/platform-express';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { type BrowserContext, type Page, type Route } from 'playwright-core';
 import ts from 'typescript';
 import { SseHub } from 'nestjs-sse-hub';
 import { CANNED_ANSWER, CANNED_TOKENS, FakeModel } from '../../demo/answer.controller';
-import { AppModule } from '../../demo/app.module';
 import { type AnswerView } from '../../docs/examples/src/guide/answer.client';
 import { AnswerController, SignedInGuard } from '../../docs/examples/src/guide/answer.controller';
 import { CaptureLogger } from './support/capture-logger';
 import { type Chromium, chromiumAvailable, launchChromium } from './support/chromium';
 import { startApp, type TestApp } from './support/start-app';
+import { TokenGate } from './support/token-gate';
+import { startDemo } from './support/demo-app';
 
 // Resumable runs in Debian's Chromium, run once, in the Express project: the demo's answer
 // page, then the page's side of docs/runs.md. One browser for both (a launch is seconds of
@@ -28,35 +26,6 @@ if (CHROMIUM) {
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => browser?.close());
-}
-
-/** Lets the fake model's tokens out as the test says: the model waits here before each one. */
-class Gate {
-  private allowed = 0;
-  private taken = 0;
-  private readonly waiting = new Set<() => void>();
-
-  /** Lets out the tokens up to the n-th of the run. */
-  open(n: number): void {
-    this.allowed = n;
-    for (const wake of [...this.waiting]) wake();
-  }
-
-  /** The model's wait before a token: until the test lets it out, or the run's signal aborts. */
-  async pass(signal: AbortSignal): Promise<void> {
-    const n = ++this.taken;
-    while (n > this.allowed && !signal.aborted) {
-      await new Promise<void>((done) => {
-        const wake = () => {
-          this.waiting.delete(wake);
-          signal.removeEventListener('abort', wake);
-          done();
-        };
-        this.waiting.add(wake);
-        signal.addEventListener('abort', wake);
-      });
-    }
-  }
 }
 
 /** What the page has stored of its run (the demo's localStorage entry). */
@@ -77,18 +46,17 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
   let hub: SseHub;
   let context: BrowserContext;
   const pages: Page[] = [];
-  let gate: Gate;
+  let gate: TokenGate;
   let tokens: jest.SpiedFunction<FakeModel['tokens']>;
   let think: jest.SpiedFunction<FakeModel['think']>;
   let model: FakeModel;
   const logger = new CaptureLogger();
 
   beforeAll(async () => {
-    const demo = await NestFactory.create<NestExpressApplication>(AppModule, { logger });
-    demo.useStaticAssets(resolve('demo/public'));
-    await demo.listen(0, '127.0.0.1');
+    const started = await startDemo(logger);
+    const demo = started.demo;
     app = demo;
-    url = `http://127.0.0.1:${(demo.getHttpServer().address() as AddressInfo).port}`;
+    url = started.url;
     hub = demo.get(SseHub);
     // The model's pace is the test's: each token waits for the gate instead of the demo's delay.
     model = demo.get(FakeModel);
@@ -133,7 +101,7 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
   const statusOf = async (id: string) => (await fetch(`${url}/chat/${id}/status`)).json();
 
   it('a reload mid-answer goes on where it was, each token once, and a second tab follows the run', async () => {
-    gate = new Gate();
+    gate = new TokenGate();
     gate.open(25);
     const first = await openAnswerPage();
     await first.fill('#prompt', 'What are server-sent events?');
@@ -177,7 +145,7 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
   }, 30_000);
 
   it('a run stopped from another tab ends as aborted in both, and its producer is stopped', async () => {
-    gate = new Gate();
+    gate = new TokenGate();
     gate.open(10);
     const first = await openAnswerPage();
     const second = await openAnswerPage();
@@ -205,7 +173,7 @@ const firstTokens = (n: number) => CANNED_TOKENS.slice(0, n).join('');
   }, 30_000);
 
   it("a dropped stream, without a reload: the page's client asks again with the POST and its Last-Event-ID, and gets the missed tokens once", async () => {
-    gate = new Gate();
+    gate = new TokenGate();
     gate.open(10);
     const page = await openAnswerPage();
     await page.fill('#prompt', 'Survive a network change.');

@@ -1,6 +1,4 @@
-import { build } from 'esbuild';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 
 // nestjs-sse-hub/client goes into browser bundles: bundled from its sources as an app's
 // bundler would (eventsource-parser external: the budget is the client's own), it stays
@@ -11,22 +9,10 @@ const ROOT = join(__dirname, '..', '..', '..');
 const ENTRY = join(ROOT, 'src', 'client', 'index.ts');
 const BUDGET = 3 * 1024;
 
-async function bundle(external: string[]) {
-  const result = await build({
-    entryPoints: [ENTRY],
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    external,
-    metafile: true,
-    write: false,
-    logLevel: 'silent',
-  });
-  const code = result.outputFiles[0].contents;
-  return { gzip: gzipSync(code, { level: 9 }).length, inputs: Object.keys(result.metafile.inputs) };
-}
+/** The bundle of the sources, measured as `npm run size:client` measures the build. */
+const bundle = (external: string[]): Promise<{ gzip: number; inputs: string[] }> =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('../../../scripts/client-size').clientSize(ENTRY, external);
 
 describe('nestjs-sse-hub/client in a browser bundle', () => {
   it(`is under ${BUDGET} bytes minified and gzipped, eventsource-parser aside`, async () => {
