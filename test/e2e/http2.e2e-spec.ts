@@ -47,11 +47,29 @@ class Http2Controller implements SseGateway {
   })
   resumeRun() {}
 
+  // An async user lookup that the test releases (x-gate), else the x-user header.
+  @SseRoute('me', {
+    keepAlive: false,
+    user: (req) => {
+      const gate = req.headers['x-gate'];
+      if (!gate) return req.headers['x-user'];
+      return new Promise<string>((resolve) => lookups.set(gate, resolve));
+    },
+  })
+  me(@ConnectedClient() client: SseClient) {
+    served.push(client.user!);
+    return { event: 'me', data: client.user };
+  }
+
   @SseRoute('rooms/:room', { channels: (req) => [req.params.room], retry: 1500 })
   room(@Param('room') room: string, @ConnectedClient() client: SseClient) {
     return { event: 'welcome', data: { room, client: client.id } };
   }
 }
+
+/** Pending user lookups by gate, and the users whose handler ran. */
+const lookups = new Map<string, (user: string) => void>();
+const served: string[] = [];
 
 /** One event stream on an HTTP/2 session, parsed with eventsource-parser. */
 function openStream(
@@ -148,6 +166,38 @@ describe('HTTP/2 (Fastify, h2c on loopback)', () => {
     await hub.broadcast({ event: 'news', data: 'after one left' }, { channels: 'a' });
     expect(await streams[2].next()).toMatchObject({ data: 'after one left' });
     for (const s of streams.slice(1)) s.stream.close(constants.NGHTTP2_CANCEL);
+  });
+
+  it("sends to users' streams on one session, and a stream reset during its async user lookup starts nothing", async () => {
+    const hub = t.app.get(SseHub);
+    const [ann, bob] = await Promise.all([
+      openStream(session, '/h2/me', { 'x-user': 'ann' }),
+      openStream(session, '/h2/me', { 'x-user': 'bob' }),
+    ]);
+    expect(await ann.next()).toMatchObject({ event: 'me', data: 'ann' });
+    expect(await bob.next()).toMatchObject({ event: 'me', data: 'bob' });
+    await hub.broadcast({ event: 'note', data: 'for ann' }, { users: 'ann' });
+    await hub.broadcast({ event: 'note', data: 'for all' });
+    expect(await ann.next()).toMatchObject({ data: 'for ann' });
+    expect(await ann.next()).toMatchObject({ data: 'for all' });
+    expect(await bob.next()).toMatchObject({ data: 'for all' });
+
+    // Reset while the server looks its user up: the lookup ends after the stream has closed.
+    const gone = session.request({ ':path': '/h2/me', accept: 'text/event-stream', 'x-gate': 'g' });
+    gone.on('error', () => undefined);
+    while (!lookups.has('g')) await new Promise((resolve) => setImmediate(resolve));
+    gone.close(constants.NGHTTP2_CANCEL);
+    await new Promise((resolve) => gone.once('close', resolve));
+    const before = served.length;
+    // Ann again, after the reset reached the server (the session handles its frames in order).
+    const again = await openStream(session, '/h2/me', { 'x-user': 'ann' });
+    await again.next();
+    lookups.get('g')!('carl');
+    await hub.broadcast({ event: 'note', data: 'end' });
+    expect(await again.next()).toMatchObject({ data: 'end' });
+    expect(served.slice(before)).toEqual(['ann']);
+    expect(hub.clients().some((client) => client.user === 'carl')).toBe(false);
+    for (const s of [ann, bob, again]) s.stream.close(constants.NGHTTP2_CANCEL);
   });
 
   it('closes a stream that stops reading as a slow consumer, while its neighbour on the same connection gets everything', async () => {
