@@ -92,6 +92,9 @@ export function createSseClient<Events = Record<string, any>>(
     },
   });
 
+  // A function, so that TypeScript does not narrow `status` across the awaits that change it.
+  const isClosed = () => status === 'closed';
+
   const close = () => {
     status = 'closed';
     request?.abort();
@@ -125,7 +128,7 @@ export function createSseClient<Events = Record<string, any>>(
     const code = response.status;
     const type = response.headers.get('content-type') ?? '';
     // Closed while the request was on its way (a custom fetch may not heed the signal): read nothing.
-    if (status === ('closed' as SseClientStatus)) {
+    if (isClosed()) {
       void response.body?.cancel().catch(() => undefined);
       return undefined;
     }
@@ -138,7 +141,7 @@ export function createSseClient<Events = Record<string, any>>(
         for (;;) {
           const { done, value } = await reader.read();
           if (done) return undefined;
-          if (status === ('closed' as SseClientStatus)) {
+          if (isClosed()) {
             void reader.cancel().catch(() => undefined);
             return undefined;
           }
@@ -174,18 +177,16 @@ export function createSseClient<Events = Record<string, any>>(
   };
 
   const run = async () => {
-    // A function, so that TypeScript does not narrow `status` across the awaits that change it.
-    const closed = () => status === 'closed';
     let failures = 0;
-    while (!closed()) {
+    while (!isClosed()) {
       received = false;
       request = new AbortController();
       const failure = await attempt(request.signal);
-      if (closed()) return;
+      if (isClosed()) return;
       status = 'connecting';
       if (failure?.stop) close();
       if (failure?.error) call(errorListeners, failure.error);
-      if (closed()) return;
+      if (isClosed()) return;
       if (received) failures = 0;
       const base = serverRetry ?? options.retry ?? 1000;
       const delay = reconnectDelay(base, failures, options.maxRetryDelay ?? 30_000, Math.random());
